@@ -1,0 +1,59 @@
+# Two commands for everyone: `make lab` to study, `make test` to check.
+# The virtual environment is rebuilt only when pyproject.toml changes.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+# Extra papermill arguments for `make run`, e.g. make run PARAMS="-p epochs 1"
+PARAMS ?=
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+PORT ?= 8888
+
+export PYTHONHASHSEED := 0
+
+.PHONY: install lab test test-fast run execute benchmarks clean data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned, so pip takes the CPU wheel and never resolves a CUDA build
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(TORCH)
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# unit tests only (no notebooks, no browser): the quick loop while writing library code
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not browser" -p no:nbval -o addopts="-ra"
+
+run: $(STAMP)
+	mkdir -p build/executed build/html
+	for nb in $(NOTEBOOKS); do \
+	  name=$$(basename $$nb); \
+	  $(BIN)/papermill --cwd notebooks $$nb build/executed/$$name $(PARAMS) || exit 1; \
+	  $(BIN)/jupyter nbconvert --to html --output-dir build/html build/executed/$$name || exit 1; \
+	done
+
+# Re-run every notebook in place (how a maintainer refreshes committed outputs).
+execute: $(STAMP)
+	for nb in $(NOTEBOOKS); do \
+	  $(BIN)/python scripts/execute_notebook.py $$nb || exit 1; \
+	done
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/notebook_times.py
+
+data: $(STAMP)
+	$(BIN)/python scripts/make_data.py
+
+clean:
+	rm -rf build .pytest_cache

