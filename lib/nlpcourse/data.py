@@ -121,3 +121,59 @@ def jieba_dictionary() -> list[tuple[str, int]]:
             if len(parts) >= 2:
                 entries.append((parts[0], int(parts[1])))
     return entries
+
+
+# --------------------------------------------------------------------------- toy translation
+
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+         "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spell_number(value: int) -> list[str]:
+    """English words for 0 <= value < 1,000,000, e.g. 2043 -> ['two', 'thousand', 'forty', 'three']."""
+    from nlpcourse._checks import check_int
+
+    value = check_int("value", value, minimum=0, maximum=999_999)
+    if value < 20:
+        return [_ONES[value]]
+
+    def below_thousand(n: int) -> list[str]:
+        words = []
+        if n >= 100:
+            words += [_ONES[n // 100], "hundred"]
+            n %= 100
+        if n >= 20:
+            words.append(_TENS[n // 10])
+            n %= 10
+            if n:
+                words.append(_ONES[n])
+        elif n:
+            words.append(_ONES[n])
+        return words
+
+    thousands, rest = divmod(value, 1000)
+    words = below_thousand(thousands) + ["thousand"] if thousands else []
+    return words + below_thousand(rest)
+
+
+def spelled_numbers(n: int, seed: int = 0, max_value: int = 999_999) -> list[tuple[list[str], list[str]]]:
+    """A toy translation task: (English number words, digit characters) pairs.
+
+    ``spelled_numbers(2)`` might give ``(['four', 'hundred', 'twelve'], ['4', '1', '2'])``.
+    Lengths vary (1 to 9 words, 1 to 6 digits) and the model must learn which words map to
+    which digit positions, including the zeros that no word names ("two thousand five" ->
+    2005): a small task that needs alignment and trains in seconds. Values are drawn
+    log-uniformly so short and long numbers are both common; the same seed gives the same pairs.
+    """
+    import numpy as np
+
+    from nlpcourse._checks import check_int
+
+    n = check_int("n", n, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    max_value = check_int("max_value", max_value, minimum=1, maximum=999_999)
+    rng = np.random.default_rng(seed)
+    values = np.floor(np.exp(rng.uniform(0.0, np.log(max_value + 1), size=n))).astype(int)
+    values = np.clip(values, 0, max_value)
+    return [(spell_number(int(v)), list(str(int(v)))) for v in values]
