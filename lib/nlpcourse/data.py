@@ -281,3 +281,36 @@ def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tu
     y = (table["type1"][keep] == types[0]).astype(np.int64)
     train = table["id"][keep] <= split_id
     return X[train], y[train], X[~train], y[~train]
+
+
+# --------------------------------------------------------------------------- chapters 04-05 (also 06, 11, 12): digits
+
+#: Pixel values in scikit-learn's digits are integers 0..16.
+DIGITS_MAX_PIXEL = 16.0
+
+
+def digits() -> tuple["np.ndarray", "np.ndarray"]:
+    """scikit-learn's bundled handwritten digits (offline): ``X`` (1797, 64) float64 in [0, 1]
+    (8x8 images, pixel / 16) and ``y`` (1797,) int64 labels 0-9."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = np.asarray(bunch.data, dtype=np.float64) / DIGITS_MAX_PIXEL
+    y = np.asarray(bunch.target, dtype=np.int64)
+    return X, y
+
+
+def digits_split(test_fraction: float = 0.2, seed: int = 0) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+    """``digits()`` split into ``(X_train, y_train, X_test, y_test)``, stratified by label, fixed seed."""
+    from sklearn.model_selection import train_test_split
+
+    from nlpcourse._checks import check_float, check_int
+
+    test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0,
+                                min_inclusive=False, max_inclusive=False)
+    seed = check_int("seed", seed, minimum=0)
+    X, y = digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, random_state=seed,
+                                                        stratify=y)
+    return X_train, y_train, X_test, y_test
