@@ -1,0 +1,138 @@
+"""Loss functions with their gradients, numerically stable for extreme logits.
+
+Every loss has the same shape: ``loss(prediction, target, reduction="mean") -> (value, grad)``
+where ``grad`` is the derivative of ``value`` with respect to ``prediction`` (same shape).
+Losses of a classifier take *logits* (``z = w.x + b``), never probabilities, so that
+``log(sigmoid(z))`` is computed without overflow or ``log(0)``.
+Chapter 10 writes square error and cross-entropy; chapter 11 adds more in the same shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nlpcourse._checks import check_array, check_choice, check_int
+
+REDUCTIONS = ("mean", "sum")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) without overflow for large |z|."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_sigmoid(z: np.ndarray) -> np.ndarray:
+    """log(sigmoid(z)) = -log(1 + exp(-z)), stable for large |z|."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, with the max subtracted first (shift invariance)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """softmax over the last axis, stable for large logits."""
+    return np.exp(log_softmax(logits))
+
+
+def _reduce(per_item: np.ndarray, grad: np.ndarray, reduction: str) -> tuple[float, np.ndarray]:
+    check_choice("reduction", reduction, REDUCTIONS)
+    if reduction == "mean":
+        n = per_item.shape[0] if per_item.ndim else 1
+        return float(per_item.sum() / n), grad / n
+    return float(per_item.sum()), grad
+
+
+def _pair(name_p: str, prediction, name_t: str, target) -> tuple[np.ndarray, np.ndarray]:
+    prediction = check_array(name_p, prediction)
+    target = check_array(name_t, target)
+    if prediction.shape != target.shape:
+        raise ValueError(f"{name_p} and {name_t} must have the same shape, got {prediction.shape} and {target.shape}")
+    if prediction.size == 0:
+        raise ValueError(f"{name_p} must not be empty")
+    return prediction, target
+
+
+def square_error(prediction, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """(prediction - target)^2 summed over the last axes and averaged over items (as torch's MSELoss
+    with reduction="sum" per item); returns the value and d value / d prediction."""
+    prediction, target = _pair("prediction", prediction, "target", target)
+    diff = prediction - target
+    per_item = (diff**2).reshape(diff.shape[0], -1).sum(axis=1) if diff.ndim else diff**2
+    return _reduce(per_item, 2.0 * diff, reduction)
+
+
+def _binary_targets(target: np.ndarray) -> None:
+    if np.any((target < 0) | (target > 1)):
+        raise ValueError("target must hold probabilities in [0, 1] (1 for class C1, 0 for class C2), "
+                         f"got values from {target.min()} to {target.max()}")
+
+
+def binary_cross_entropy(logits, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """-[y ln sigmoid(z) + (1 - y) ln(1 - sigmoid(z))] from logits z; gradient sigmoid(z) - y."""
+    logits, target = _pair("logits", logits, "target", target)
+    _binary_targets(target)
+    # 1 - sigmoid(z) = sigmoid(-z), so both logs come from the stable log_sigmoid
+    per_item = -(target * log_sigmoid(logits) + (1.0 - target) * log_sigmoid(-logits))
+    per_item = per_item.reshape(per_item.shape[0], -1).sum(axis=1) if per_item.ndim else per_item
+    return _reduce(per_item, sigmoid(logits) - target, reduction)
+
+
+def sigmoid_square_error(logits, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """(sigmoid(z) - y)^2 from logits z: square error on a logistic output.
+
+    Its gradient 2 (f - y) f (1 - f) vanishes where f saturates, even when f is far from y:
+    the reason chapter 10 trains classifiers with cross-entropy instead.
+    """
+    logits, target = _pair("logits", logits, "target", target)
+    _binary_targets(target)
+    f = sigmoid(logits)
+    value, grad_f = square_error(f, target, reduction)
+    return value, grad_f * f * (1.0 - f)
+
+
+def cross_entropy(logits, labels, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Multi-class cross-entropy -ln softmax(z)[y] from logits (N, K) and integer labels (N,);
+    gradient softmax(z) - onehot(y). Matches torch's CrossEntropyLoss."""
+    logits = check_array("logits", logits, ndim=2)
+    labels = check_array("labels", labels, ndim=1, dtype=None)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"logits and labels must have the same length, got {logits.shape[0]} and {labels.shape[0]}")
+    if logits.shape[0] == 0:
+        raise ValueError("logits must not be empty")
+    n_classes = check_int("number of classes (logits.shape[1])", logits.shape[1], minimum=2)
+    if np.any((labels < 0) | (labels >= n_classes)):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} to {labels.max()}")
+    log_p = log_softmax(logits)
+    rows = np.arange(labels.shape[0])
+    per_item = -log_p[rows, labels]
+    grad = np.exp(log_p)
+    grad[rows, labels] -= 1.0
+    return _reduce(per_item, grad, reduction)
+
+
+#: Losses of a classifier's logits for two classes, by name (chapter 11 adds hinge here).
+BINARY_LOSSES = {"cross_entropy": binary_cross_entropy, "square_error": sigmoid_square_error}
+
+
+def one_weight_curves(weights, x: float = 1.0, y: float = 1.0) -> dict[str, dict[str, np.ndarray]]:
+    """Loss and |gradient| of the one-weight model f = sigmoid(w x) on one example (x, y), for each
+    of ``BINARY_LOSSES``, at every w in ``weights``: the data of the square-error vs cross-entropy figure."""
+    weights = check_array("weights", weights, ndim=1, min_rows=1)
+    curves = {}
+    for name, loss in BINARY_LOSSES.items():
+        values, grads = [], []
+        for w in weights:
+            value, grad_z = loss(np.array([w * x]), np.array([float(y)]))
+            values.append(value)
+            grads.append(grad_z[0] * x)  # dL/dw = dL/dz * x
+        curves[name] = {"loss": np.array(values), "grad": np.array(grads)}
+    return curves
