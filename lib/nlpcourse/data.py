@@ -39,7 +39,11 @@ def gensim_file(name: str) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _lee_lines(name: str) -> tuple[str, ...]:
-    text = gensim_file(name).read_text(encoding="utf-8")
+    raw = gensim_file(name).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:  # lee.cor is Latin-1 (its pound signs are byte 0xa3)
+        text = raw.decode("latin-1")
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
