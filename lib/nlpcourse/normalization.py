@@ -1,0 +1,265 @@
+"""Normalization (標準化/歸一化): feature scaling fitted on training data, gradient descent on a
+badly scaled least-squares problem, and BatchNorm / LayerNorm built from tensor operations.
+
+Feature scaling is numpy (fit on train, apply the same shift and scale to test). BatchNorm and
+LayerNorm are ``torch.nn.Module`` s written with plain tensor arithmetic (no ``F.batch_norm``),
+so autograd gives their gradients and the tests compare them with torch's own layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from nlpcourse._checks import check_array, check_float, check_int
+
+# --------------------------------------------------------------------------- feature scaling
+
+
+@dataclass(frozen=True)
+class FeatureScaler:
+    """A fitted per-feature affine map x -> (x - shift) / scale (min-max, z-score or centring)."""
+
+    shift: np.ndarray  # (D,)
+    scale: np.ndarray  # (D,)
+    kind: str
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Apply the training statistics to ``X`` of shape (N, D)."""
+        X = check_array("X", X, ndim=2)
+        if X.shape[1] != self.shift.shape[0]:
+            raise ValueError(f"X must have {self.shift.shape[0]} features (as when fitted), got {X.shape[1]}")
+        return (X - self.shift) / self.scale
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Map scaled values back to the original units."""
+        Z = check_array("Z", Z, ndim=2)
+        if Z.shape[1] != self.shift.shape[0]:
+            raise ValueError(f"Z must have {self.shift.shape[0]} features (as when fitted), got {Z.shape[1]}")
+        return Z * self.scale + self.shift
+
+
+def _train_matrix(X: Any) -> np.ndarray:
+    return check_array("X_train", X, ndim=2, min_rows=1)
+
+
+def min_max(X_train: Any) -> FeatureScaler:
+    """Fit min-max scaling x* = (x - min) / (max - min), mapping each training feature onto [0, 1].
+
+    A constant feature (max == min) gets range 1, so it maps to 0 instead of dividing by zero.
+    """
+    X = _train_matrix(X_train)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    span = hi - lo
+    return FeatureScaler(lo, np.where(span > 0, span, 1.0), "min-max")
+
+
+def z_score(X_train: Any, eps: float = 1e-8) -> FeatureScaler:
+    """Fit z-score scaling x* = (x - mu) / sqrt(sigma^2 + eps) (sigma^2 the biased variance).
+
+    ``eps`` keeps a zero-variance feature finite (it maps to 0); with ``eps=0`` such a feature
+    is an error that names it.
+    """
+    X = _train_matrix(X_train)
+    eps = check_float("eps", eps, minimum=0.0)
+    mu, var = X.mean(axis=0), X.var(axis=0)
+    if eps == 0 and np.any(var == 0):
+        bad = np.flatnonzero(var == 0).tolist()
+        raise ValueError(f"X_train has zero-variance feature(s) {bad[:10]}; z-score needs eps > 0 for them, got eps=0")
+    return FeatureScaler(mu, np.sqrt(var + eps), "z-score")
+
+
+def centering(X_train: Any) -> FeatureScaler:
+    """Fit centring (中心化, zero mean): x* = x - mu, scale unchanged."""
+    X = _train_matrix(X_train)
+    return FeatureScaler(X.mean(axis=0), np.ones(X.shape[1]), "centering")
+
+
+# --------------------------------------------------------------------------- gradient descent on a 2-D loss
+
+
+def gradient_descent_path(grad: Callable[[np.ndarray], np.ndarray], start: Any, lr: float, steps: int) -> np.ndarray:
+    """Plain gradient descent w <- w - lr grad(w) from ``start``; returns every point, shape (steps + 1, P).
+
+    Stops early (shorter result) if the iterate becomes non-finite, i.e. the run diverged.
+    """
+    w = check_array("start", start, ndim=1).copy()
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    steps = check_int("steps", steps, minimum=0)
+    path = [w.copy()]
+    for _ in range(steps):
+        g = np.asarray(grad(w), dtype=np.float64)
+        if g.shape != w.shape:
+            raise ValueError(f"grad must return an array of shape {w.shape}, got {g.shape}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = w - lr * g
+        if not np.all(np.isfinite(w)):
+            break
+        path.append(w.copy())
+    return np.array(path)
+
+
+@dataclass(frozen=True)
+class LeastSquares:
+    """The loss L(w) = ||X w - y||^2 / (2N) of a linear model without bias, for P features."""
+
+    X: np.ndarray  # (N, P)
+    y: np.ndarray  # (N,)
+
+    @classmethod
+    def fit(cls, X: Any, y: Any) -> "LeastSquares":
+        """Validate ``X`` (N, P) and ``y`` (N,) and build the problem."""
+        X = check_array("X", X, ndim=2, min_rows=1)
+        y = check_array("y", y, ndim=1)
+        if len(y) != len(X):
+            raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+        return cls(X, y)
+
+    @property
+    def hessian(self) -> np.ndarray:
+        """X^T X / N, the (constant) curvature; its eigenvalues set the usable learning rate."""
+        return self.X.T @ self.X / len(self.X)
+
+    @property
+    def minimum(self) -> np.ndarray:
+        """The least-squares solution w*."""
+        return np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+
+    @property
+    def condition_number(self) -> float:
+        """Largest over smallest curvature: GD needs about this many steps per e-fold."""
+        eig = np.linalg.eigvalsh(self.hessian)
+        return float(eig[-1] / eig[0])
+
+    def loss(self, *weights: Any) -> np.ndarray:
+        """L at the points given by P equal-shape arrays (W1, W2, ...), vectorised for contour grids."""
+        if len(weights) == 1:
+            weights = tuple(np.asarray(weights[0], dtype=np.float64).T)
+        if len(weights) != self.X.shape[1]:
+            raise ValueError(f"loss needs {self.X.shape[1]} weight arrays, got {len(weights)}")
+        W = np.stack([np.asarray(w, dtype=np.float64) for w in weights], axis=-1)  # (..., P)
+        residual = W @ self.X.T - self.y  # (..., N)
+        return 0.5 * np.mean(residual**2, axis=-1)
+
+    def grad(self, w: Any) -> np.ndarray:
+        """dL/dw = X^T (X w - y) / N."""
+        w = np.asarray(w, dtype=np.float64)
+        return self.X.T @ (self.X @ w - self.y) / len(self.X)
+
+    def safe_lr(self, fraction: float = 1.0) -> float:
+        """``fraction`` / largest curvature; GD on this loss diverges for fraction >= 2."""
+        fraction = check_float("fraction", fraction, minimum=0.0, maximum=2.0, min_inclusive=False, max_inclusive=False)
+        return fraction / float(np.linalg.eigvalsh(self.hessian)[-1])
+
+
+def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float = 1e-6, max_steps: int = 100_000) -> int:
+    """Number of GD steps until L(w) - L(w*) <= tol; ``max_steps`` if it never gets there."""
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    tol = check_float("tol", tol, minimum=0.0, min_inclusive=False)
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+    w = check_array("start", start, ndim=1).copy()
+    best = float(problem.loss(problem.minimum[None, :])[0])
+    for step in range(max_steps + 1):
+        gap = float(problem.loss(w[None, :])[0]) - best
+        if gap <= tol:
+            return step
+        if not np.isfinite(gap):
+            return max_steps
+        w = w - lr * problem.grad(w)
+    return max_steps
+
+
+def scaled_features(scale: float, n: int = 200, seed: int = 0, weights: tuple[float, float] = (3.0, -2.0),
+                    noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """A two-feature regression whose second feature is multiplied by ``scale``.
+
+    Both raw features are standard normal, y = w1 x1 + w2 x2 + noise; then x2 is stretched by
+    ``scale``, so the best second weight becomes w2 / scale and the loss valley narrows.
+    """
+    scale = check_float("scale", scale, minimum=0.0, min_inclusive=False)
+    n = check_int("n", n, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, 2))
+    y = Z @ np.asarray(weights, dtype=np.float64) + noise * rng.standard_normal(n)
+    return Z * np.array([1.0, scale]), y
+
+
+# --------------------------------------------------------------------------- BatchNorm and LayerNorm
+
+
+def _check_input(name: str, x: Any, ndim: int | None, features: int) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions (batch, features={features}), got shape {tuple(x.shape)}")
+    if x.ndim < 1 or x.shape[-1] != features:
+        raise ValueError(f"{name} must have {features} features in its last dimension, got shape {tuple(x.shape)}")
+    return x
+
+
+class BatchNorm(nn.Module):
+    """Batch normalization over the batch axis of (N, C) input, per feature (縱向).
+
+    Training: normalise with the batch mean and biased variance, and move the running
+    estimates towards the batch's mean and unbiased variance by ``momentum``. Evaluation:
+    normalise with the running estimates (one test example has no batch to average over).
+    Then scale by gamma (``weight``) and shift by beta (``bias``), both learned.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.num_features = check_int("num_features", num_features, minimum=1)
+        self.eps = check_float("eps", eps, minimum=0.0, min_inclusive=False)
+        self.momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0)
+        self.weight = nn.Parameter(torch.ones(num_features))  # gamma
+        self.bias = nn.Parameter(torch.zeros(num_features))  # beta
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_input("x", x, 2, self.num_features)  # (N, C)
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(f"BatchNorm in training mode needs a batch of at least 2 examples, got {n}; "
+                                 "call .eval() to use the running statistics")
+            mean = x.mean(dim=0)  # (C,)
+            var = ((x - mean) ** 2).mean(dim=0)  # biased: the batch's own spread
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))  # unbiased, as torch
+                self.num_batches_tracked += 1
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean) / torch.sqrt(var + self.eps)  # (N, C)
+        return self.weight * x_hat + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class LayerNorm(nn.Module):
+    """Layer normalization over the last axis, per example (横向): the same in training and evaluation."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5):
+        super().__init__()
+        self.num_features = check_int("num_features", num_features, minimum=1)
+        self.eps = check_float("eps", eps, minimum=0.0, min_inclusive=False)
+        self.weight = nn.Parameter(torch.ones(num_features))  # gamma
+        self.bias = nn.Parameter(torch.zeros(num_features))  # beta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_input("x", x, None, self.num_features)  # (..., C)
+        mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}"
