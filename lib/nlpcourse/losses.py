@@ -60,8 +60,8 @@ def _pair(name_p: str, prediction, name_t: str, target) -> tuple[np.ndarray, np.
 
 
 def square_error(prediction, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
-    """(prediction - target)^2 summed over the last axes and averaged over items (as torch's MSELoss
-    with reduction="sum" per item); returns the value and d value / d prediction."""
+    """(prediction - target)^2, summed over any trailing axes and averaged ("mean") or summed over
+    items; for 1-D input "mean" equals torch's MSELoss. Returns the value and d value / d prediction."""
     prediction, target = _pair("prediction", prediction, "target", target)
     diff = prediction - target
     per_item = (diff**2).reshape(diff.shape[0], -1).sum(axis=1) if diff.ndim else diff**2

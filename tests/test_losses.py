@@ -1,0 +1,128 @@
+"""nlpcourse.losses against torch (float64) and hand computations, including extreme logits."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlpcourse import losses
+
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def _torch_value_and_grad(fn, prediction, *args):
+    p = torch.tensor(prediction, dtype=torch.float64, requires_grad=True)
+    value = fn(p, *args)
+    value.backward()
+    return value.item(), p.grad.numpy()
+
+
+def test_square_error_equals_torch_mse():
+    rng = np.random.default_rng(0)
+    p, t = rng.normal(size=7), rng.normal(size=7)
+    value, grad = losses.square_error(p, t)
+    ref, ref_grad = _torch_value_and_grad(lambda x: torch.nn.functional.mse_loss(x, torch.tensor(t)), p)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+
+
+def test_square_error_sum_and_hand_value():
+    value, grad = losses.square_error([1.0, 3.0], [0.0, 1.0], reduction="sum")
+    assert value == pytest.approx(1.0 + 4.0)
+    np.testing.assert_allclose(grad, [2.0, 4.0])
+
+
+def test_binary_cross_entropy_equals_torch_with_extreme_logits():
+    z = np.array([-1000.0, -40.0, -3.0, 0.0, 2.5, 40.0, 1000.0])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    value, grad = losses.binary_cross_entropy(z, y)
+    ref, ref_grad = _torch_value_and_grad(
+        lambda x: torch.nn.functional.binary_cross_entropy_with_logits(x, torch.tensor(y)), z)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    # hand value of the extreme terms: -ln sigmoid(-1000) = 1000, -ln(1 - sigmoid(1000)) = 1000
+    per_item = losses.binary_cross_entropy(z, y, reduction="sum")[0]
+    assert per_item == pytest.approx(ref * len(z), rel=1e-12)
+    assert losses.binary_cross_entropy([-1000.0], [1.0])[0] == pytest.approx(1000.0, rel=1e-12)
+
+
+def test_sigmoid_square_error_equals_torch_and_vanishes_when_saturated():
+    z = np.array([-30.0, -2.0, 0.0, 1.5, 30.0])
+    y = np.array([1.0, 1.0, 0.0, 0.0, 0.0])
+    value, grad = losses.sigmoid_square_error(z, y)
+    ref, ref_grad = _torch_value_and_grad(
+        lambda x: torch.nn.functional.mse_loss(torch.sigmoid(x), torch.tensor(y)), z)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    # far from the target (z = -30, y = 1) square error barely moves; cross-entropy pulls hard
+    assert abs(grad[0]) < 1e-11
+    assert abs(losses.binary_cross_entropy(z[:1], y[:1])[1][0]) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_cross_entropy_equals_torch_with_extreme_logits():
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.1, 0.2, 0.3], [-5.0, 5.0, 0.0], [3.0, 3.0, 3.0]])
+    labels = np.array([2, 0, 1, 1])
+    value, grad = losses.cross_entropy(logits, labels)
+    ref, ref_grad = _torch_value_and_grad(
+        lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(labels)), logits)
+    assert np.isfinite(value)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    assert losses.cross_entropy(logits[3:], labels[3:])[0] == pytest.approx(np.log(3.0), rel=1e-12)
+
+
+def test_sigmoid_softmax_stable_and_equal_torch():
+    z = np.array([-800.0, -20.0, 0.0, 20.0, 800.0])
+    np.testing.assert_allclose(losses.sigmoid(z), torch.sigmoid(torch.tensor(z)).numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(losses.log_sigmoid(z), torch.nn.functional.logsigmoid(torch.tensor(z)).numpy(),
+                               rtol=RTOL, atol=ATOL)
+    logits = np.array([[800.0, 799.0, -800.0]])
+    np.testing.assert_allclose(losses.softmax(logits), torch.softmax(torch.tensor(logits), dim=-1).numpy(),
+                               rtol=RTOL, atol=ATOL)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-50, 50), min_size=1, max_size=8), st.data())
+def test_binary_cross_entropy_gradient_matches_torch_property(zs, data):
+    ys = data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=len(zs), max_size=len(zs)))
+    z, y = np.array(zs), np.array(ys)
+    value, grad = losses.binary_cross_entropy(z, y)
+    ref, ref_grad = _torch_value_and_grad(
+        lambda x: torch.nn.functional.binary_cross_entropy_with_logits(x, torch.tensor(y)), z)
+    np.testing.assert_allclose(value, ref, rtol=1e-9, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=ATOL)
+
+
+def test_one_weight_curves_gradients_far_from_target():
+    w = np.array([-10.0, 0.0, 10.0])
+    curves = losses.one_weight_curves(w, x=1.0, y=1.0)
+    ce, se = curves["cross_entropy"], curves["square_error"]
+    # at w = -10 the prediction sigmoid(-10) is far from y = 1
+    assert abs(ce["grad"][0]) == pytest.approx(1.0 - losses.sigmoid(-10.0), rel=1e-12)
+    f = losses.sigmoid(-10.0)
+    assert se["grad"][0] == pytest.approx(2 * (f - 1) * f * (1 - f), rel=1e-12)
+    assert abs(se["grad"][0]) < 1e-3 < abs(ce["grad"][0])
+    assert ce["loss"][1] == pytest.approx(np.log(2.0), rel=1e-12)
+
+
+def test_bad_input_errors():
+    with pytest.raises(ValueError, match="prediction and target must have the same shape"):
+        losses.square_error([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        losses.square_error([1.0], [1.0], reduction="max")
+    with pytest.raises(ValueError, match="logits must not contain NaN"):
+        losses.binary_cross_entropy([np.nan], [1.0])
+    with pytest.raises(ValueError, match=r"target must hold probabilities in \[0, 1\]"):
+        losses.binary_cross_entropy([0.0], [2.0])
+    with pytest.raises(ValueError, match="logits must have 2 dimension"):
+        losses.cross_entropy([0.0, 1.0], [0])
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        losses.cross_entropy([[0.0, 1.0]], [0.5])
+    with pytest.raises(ValueError, match=r"labels must lie in 0..1"):
+        losses.cross_entropy([[0.0, 1.0]], [2])
+    with pytest.raises(ValueError, match="logits and labels must have the same length"):
+        losses.cross_entropy([[0.0, 1.0]], [0, 1])
+    with pytest.raises(ValueError, match="prediction must not be empty"):
+        losses.square_error([], [])
