@@ -133,3 +133,106 @@ def projection_2d(ax: Axes, points: np.ndarray, labels: Sequence[str] | None = N
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 10: classification
+
+
+def ellipse_geometry(mean, cov, n_std: float = 2.0) -> tuple[tuple[float, float], float, float, float]:
+    """Centre, width, height and angle (degrees) of the n_std contour of a 2-D Gaussian."""
+    cov = np.asarray(cov, dtype=float)
+    if cov.shape != (2, 2):
+        raise ValueError(f"cov must have shape (2, 2), got {cov.shape}")
+    eigenvalues, eigenvectors = np.linalg.eigh(cov)  # ascending
+    major = eigenvectors[:, 1]
+    angle = float(np.degrees(np.arctan2(major[1], major[0])))
+    width, height = 2.0 * n_std * np.sqrt(np.maximum(eigenvalues[::-1], 0.0))
+    return (float(mean[0]), float(mean[1])), float(width), float(height), angle
+
+
+def covariance_ellipse(ax: Axes, mean, cov, n_std: float = 2.0, **style):
+    """Draw the n_std contour of a 2-D Gaussian (mean, covariance) as an unfilled ellipse."""
+    from matplotlib.patches import Ellipse
+
+    centre, width, height, angle = ellipse_geometry(mean, cov, n_std)
+    patch = Ellipse(centre, width, height, angle=angle, fill=False, linewidth=2, **style)
+    ax.add_patch(patch)
+    return patch
+
+
+def boundary_grid(X, steps: int = 150, margin: float = 0.08) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grid over the range of the 2-D points X (with a margin): xx, yy (steps, steps) and the points (steps^2, 2)."""
+    X = np.asarray(X, dtype=float)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = (hi - lo) * margin
+    xx, yy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps))
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def decision_boundary(ax: Axes, xx: np.ndarray, yy: np.ndarray, probability: np.ndarray, *,
+                      level: float = 0.5, shade: bool = True, color: str = "black"):
+    """Draw the contour probability == level (the decision boundary), optionally shading P(C1|x)."""
+    probability = np.asarray(probability, dtype=float).reshape(xx.shape)
+    artists = []
+    if shade:
+        artists.append(ax.contourf(xx, yy, probability, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.25))
+    artists.append(ax.contour(xx, yy, probability, levels=[level], colors=color, linewidths=2))
+    return artists
+
+
+def two_class_scatter(ax: Axes, X, y, class_names: Sequence[str], *, X_test=None, y_test=None,
+                      xlabel: str = "", ylabel: str = "") -> list:
+    """Training points filled and test points hollow, C1 (label 1) in the first palette colour."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    artists = []
+    for label, name, colour in ((1, class_names[1], PALETTE[0]), (0, class_names[0], PALETTE[1])):
+        artists.append(ax.scatter(*X[y == label].T, s=16, color=colour, label=f"{name} (train)"))
+        if X_test is not None:
+            Xt, yt = np.asarray(X_test, dtype=float), np.asarray(y_test)
+            artists.append(ax.scatter(*Xt[yt == label].T, s=16, facecolors="none", edgecolors=colour,
+                                      label=f"{name} (test)"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return artists
+
+
+def gaussian_classifier_panel(ax: Axes, X, y, means, covariances, probability_on_grid, class_names: Sequence[str], *,
+                              X_test=None, y_test=None, xlabel: str = "", ylabel: str = "", title: str | None = None,
+                              grid=None) -> Axes:
+    """Scatter, the two fitted Gaussians as 2-sigma ellipses and the P(C1|x) = 0.5 boundary.
+
+    ``probability_on_grid(points)`` returns P(C1|x) for an (M, 2) array of points.
+    """
+    xx, yy, points = grid if grid is not None else boundary_grid(np.vstack([X] + ([X_test] if X_test is not None else [])))
+    decision_boundary(ax, xx, yy, probability_on_grid(points))
+    two_class_scatter(ax, X, y, class_names, X_test=X_test, y_test=y_test, xlabel=xlabel, ylabel=ylabel)
+    for label, colour in ((1, PALETTE[0]), (0, PALETTE[1])):
+        covariance_ellipse(ax, means[label], covariances[label], edgecolor=colour)
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x: float = 1.0, y: float = 1.0):
+    """Chapter 10's figure: loss and |dL/dw| of the one-weight model sigmoid(w x) on one example,
+    square error against cross-entropy. Returns (axes, curves) where curves is
+    ``nlpcourse.losses.one_weight_curves``' output, so a caller can assert what is drawn."""
+    from nlpcourse.losses import one_weight_curves
+
+    weights = np.linspace(-10, 10, 401) if weights is None else np.asarray(weights, dtype=float)
+    if axes is None:
+        fig = new_figure(8.0, 3.2, left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.3)
+        axes = fig.subplots(1, 2)
+    curves = one_weight_curves(weights, x=x, y=y)
+    labels = {"cross_entropy": "cross-entropy", "square_error": "square error"}
+    for (name, curve), colour in zip(curves.items(), PALETTE):
+        axes[0].plot(weights, curve["loss"], color=colour, label=labels[name])
+        axes[1].plot(weights, np.abs(curve["grad"]), color=colour, label=labels[name])
+    axes[0].set(xlabel="weight w", ylabel="loss (nats / squared prob.)", title=f"loss, target y = {y:g}")
+    axes[1].set(xlabel="weight w", ylabel="|dL/dw|", title="gradient size")
+    axes[0].set_ylim(0, min(5.0, float(max(c["loss"].max() for c in curves.values()))))
+    axes[0].legend()
+    return axes, curves
