@@ -151,3 +151,33 @@ def test_bad_input_errors():
         generative.predict(separate, np.ones((2, 3)))
     with pytest.raises(ValueError, match="needs a shared-covariance model"):
         generative.linear_parameters(generative.fit_generative(X[:4], [0, 1, 0, 1], reg=1.0))
+
+
+def test_ellipse_geometry_hand_values():
+    from nlpcourse.plots import ellipse_geometry
+
+    centre, width, height, angle = ellipse_geometry([1.0, 2.0], np.diag([9.0, 4.0]), n_std=2.0)
+    assert centre == (1.0, 2.0) and (width, height) == pytest.approx((12.0, 8.0))
+    assert angle % 180 == pytest.approx(0.0, abs=1e-9)
+    _c, width, height, angle = ellipse_geometry([0.0, 0.0], [[2.0, 1.0], [1.0, 2.0]], n_std=1.0)
+    assert (width, height) == pytest.approx((2 * np.sqrt(3.0), 2.0)) and angle % 180 == pytest.approx(45.0)
+
+
+def test_gaussian_boundary_widget_refits_and_redraws():
+    from nlpcourse import widgets
+
+    X, y, Xt, yt = data.pokemon_two_types(features=data.POKEMON_STATS)
+    box = widgets.gaussian_boundary(X, y, Xt, yt, data.POKEMON_STATS, ("Normal", "Water"), features=(2, 4), steps=40)
+    box.controls["prior"].value = 0.5
+    separate, image = box.probability.copy(), box.view.image.value
+    expected = generative.fit_generative(X[:, [2, 4]], y, priors=[0.5, 0.5])
+    assert box.accuracy["test"] == generative.accuracy(expected, Xt[:, [2, 4]], yt)
+    box.controls["covariance"].value = "shared"
+    assert box.model.shared and box.view.image.value != image
+    assert np.abs(box.probability - separate).max() > 0.1
+    shared = generative.fit_generative(X[:, [2, 4]], y, shared=True, priors=[0.5, 0.5])
+    assert box.accuracy["train"] == generative.accuracy(shared, X[:, [2, 4]], y)
+    box.controls["x"].value = 0
+    np.testing.assert_allclose(box.model.means[:, 0], [X[y == 0, 0].mean(), X[y == 1, 0].mean()])
+    with pytest.raises(ValueError, match="one column per feature name"):
+        widgets.gaussian_boundary(X, y, Xt, yt, ("a", "b"))
