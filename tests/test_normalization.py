@@ -138,6 +138,19 @@ def test_steps_to_converge_grows_with_scale_and_not_after_z_score():
     assert len(set(steps_norm)) == 1  # z-score makes the problem the same whatever the scale
 
 
+def test_steps_to_converge_equals_running_gradient_descent():
+    X, y = N.scaled_features(5.0, n=60, seed=2)
+    problem = N.LeastSquares.fit(X, y)
+    best = float(problem.loss(problem.minimum[None, :])[0])
+    for fraction in (0.5, 1.0, 1.6):
+        lr = problem.safe_lr(fraction)
+        steps = N.steps_to_converge(problem, [0.0, 0.0], lr, tol=1e-6)
+        path = N.gradient_descent_path(problem.grad, [0.0, 0.0], lr, steps + 5)
+        gaps = problem.loss(path) - best
+        first = int(np.flatnonzero(gaps <= 1e-6)[0])
+        assert first == steps and 10 < steps < len(path)
+
+
 def test_steps_to_converge_hand_case():
     # 1-D-like separable problem: L = (w1^2 + w2^2)/2 with lr 1 converges in one step
     problem = N.LeastSquares.fit(np.eye(2) * np.sqrt(2), np.zeros(2))
@@ -161,6 +174,8 @@ def test_gradient_descent_bad_input():
         N.LeastSquares.fit(np.eye(2), np.zeros(2)).safe_lr(2.0)
     with pytest.raises(ValueError, match="loss needs 2 weight arrays, got 3"):
         N.LeastSquares.fit(np.eye(2), np.zeros(2)).loss(np.zeros(1), np.zeros(1), np.zeros(1))
+    with pytest.raises(ValueError, match="start must have 2 entries, got 3"):
+        N.steps_to_converge(N.LeastSquares.fit(np.eye(2), np.zeros(2)), [0.0, 0.0, 0.0], 0.1)
     with pytest.raises(ValueError, match="scale must be > 0.0"):
         N.scaled_features(0.0)
 

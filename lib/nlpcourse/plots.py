@@ -236,3 +236,49 @@ def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x:
     axes[0].set_ylim(0, min(5.0, float(max(c["loss"].max() for c in curves.values()))))
     axes[0].legend()
     return axes, curves
+
+
+# --------------------------------------------------------------------------- chapter 05: loss contour (reused by 11)
+
+
+def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, float], *, path=None,
+                 levels: int = 30, resolution: int = 120, log_levels: bool = True, xlabel: str = "w1",
+                 ylabel: str = "w2", title: str | None = None) -> Axes:
+    """Contours of any 2-parameter loss over a box, with an optional gradient-descent path on top.
+
+    ``loss(W1, W2)`` takes two equal-shape arrays (a grid) and returns the losses, same shape.
+    ``path`` is an (n, 2) array of parameter points, drawn as a line with markers from its
+    start (square) to its end (star). With ``log_levels`` the contour levels are spaced
+    geometrically above the grid's minimum, so a narrow valley still shows many lines.
+    """
+    from nlpcourse._checks import check_int
+
+    for name, lim in (("xlim", xlim), ("ylim", ylim)):
+        if len(lim) != 2 or not float(lim[0]) < float(lim[1]):
+            raise ValueError(f"{name} must be two increasing numbers (low, high), got {lim!r}")
+    levels = check_int("levels", levels, minimum=2)
+    resolution = check_int("resolution", resolution, minimum=2)
+    W1, W2 = np.meshgrid(np.linspace(*map(float, xlim), resolution), np.linspace(*map(float, ylim), resolution))
+    Z = np.asarray(loss(W1, W2), dtype=float)
+    if Z.shape != W1.shape:
+        raise ValueError(f"loss(W1, W2) must return an array of the grid's shape {W1.shape}, got {Z.shape}")
+    lo, hi = float(np.nanmin(Z)), float(np.nanmax(Z))
+    if log_levels and hi > lo:
+        contour_levels = lo + np.geomspace((hi - lo) * 1e-4, hi - lo, levels)
+    else:
+        contour_levels = levels
+    ax.contour(W1, W2, Z, levels=contour_levels, cmap="viridis", linewidths=0.8)
+    if path is not None:
+        path = np.asarray(path, dtype=float)
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(f"path must have shape (n, 2), got {path.shape}")
+        ax.plot(path[:, 0], path[:, 1], "-o", color=PALETTE[1], markersize=3, linewidth=1.2, label="GD path")
+        ax.plot(*path[0], "s", color=PALETTE[3], markersize=7, label="start")
+        ax.plot(*path[-1], "*", color=PALETTE[0], markersize=11, label="end")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax

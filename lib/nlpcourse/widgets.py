@@ -185,3 +185,164 @@ def gaussian_boundary(X_train, y_train, X_test, y_test, feature_names: Sequence[
     box.controls = {"x": x_feature, "y": y_feature, "covariance": covariance, "prior": prior}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 04: activation functions
+
+
+def activation_explorer(name: str = "sigmoid", x_range: float = 6.0) -> widgets.VBox:
+    """Pick an activation function, see it and its derivative over [-x_range, x_range].
+
+    The returned box has ``.controls`` (function, x range), ``.view`` and ``.curves``
+    (``x``, ``f``, ``df``: the arrays currently drawn).
+    """
+    from nlpcourse import activations
+
+    choice = widgets.Dropdown(options=list(activations.ACTIVATIONS), value=name, description="function")
+    width = widgets.FloatSlider(value=x_range, min=1.0, max=20.0, step=0.5, description="x range")
+    box = widgets.VBox()
+
+    def draw(fig: Figure) -> None:
+        f, df = activations.ACTIVATIONS[choice.value]
+        x = np.linspace(-width.value, width.value, 401)
+        box.curves = {"x": x, "f": f(x), "df": df(x)}
+        if not fig.axes:  # first call: two lines, updated in place afterwards
+            ax = fig.add_subplot()
+            box.lines = (ax.plot(x, x, label="f(x)")[0], ax.plot(x, x, "--", label="f'(x) (derivative)")[0])
+            ax.axhline(0.0, color="grey", linewidth=0.6)
+            ax.axvline(0.0, color="grey", linewidth=0.6)
+            ax.set_xlabel("input x (pre-activation)")
+            ax.set_ylabel("output")
+            ax.legend(loc="upper left")
+        ax = fig.axes[0]
+        for line, values in zip(box.lines, (box.curves["f"], box.curves["df"])):
+            line.set_data(x, values)
+        both = np.concatenate([box.curves["f"], box.curves["df"]])
+        pad = 0.08 * max(float(both.max() - both.min()), 1e-3)
+        ax.set_xlim(-width.value, width.value)
+        ax.set_ylim(float(both.min()) - pad, float(both.max()) + pad)
+        ax.set_title(f"{choice.value} and its derivative")
+
+    view = FigureView(plots.new_figure(6.4, 3.6), draw)
+    _on_change([choice, width], view.redraw)
+    box.children = [widgets.HBox([choice, width]), view.image]
+    box.controls = {"function": choice, "x range": width}
+    box.view = view
+    return box
+
+
+#: At most this many logits in the softmax temperature widget.
+SOFTMAX_MAX_LOGITS = 10
+
+
+def _parse_logits(text_value: str) -> np.ndarray:
+    parts = [p for p in text_value.replace(";", ",").split(",") if p.strip()]
+    try:
+        values = np.array([float(p) for p in parts], dtype=float)
+    except ValueError:
+        raise ValueError(f"logits must be numbers separated by commas, got {text_value!r}") from None
+    if not 2 <= len(values) <= SOFTMAX_MAX_LOGITS or not np.all(np.isfinite(values)):
+        raise ValueError(f"logits must be 2 to {SOFTMAX_MAX_LOGITS} finite numbers, got {text_value!r}")
+    return values
+
+
+def softmax_temperature(logits: Sequence[float] = (3.0, 1.5, 1.0, 0.2, -1.0), temperature: float = 1.0) -> widgets.VBox:
+    """Editable logits and a log-scale temperature slider; bars show softmax(logits / T) and its entropy.
+
+    The returned box has ``.controls`` (logits text, temperature), ``.view``, ``.probabilities``,
+    ``.entropy`` (nats) and ``.message`` (an HTML line that reports unreadable logits).
+    """
+    from nlpcourse import activations
+
+    text_box = widgets.Text(value=", ".join(f"{v:g}" for v in logits), description="logits",
+                            continuous_update=False)
+    temp = widgets.FloatLogSlider(value=temperature, base=10, min=-2, max=2, step=0.05,
+                                  description="temperature", readout_format=".2f")
+    message = widgets.HTML(value="")
+    box = widgets.VBox()
+    box.values = _parse_logits(text_box.value)
+    slots = SOFTMAX_MAX_LOGITS
+
+    def draw(fig: Figure) -> None:
+        try:
+            box.values = _parse_logits(text_box.value)
+            message.value = ""
+        except ValueError as error:  # keep the last good logits, say what was wrong
+            message.value = f"<span style='color:#c85200'>{error}</span>"
+        n = len(box.values)
+        box.probabilities = activations.softmax(box.values, temp.value)
+        box.entropy = float(activations.entropy(box.probabilities))
+        if not fig.axes:
+            ax = fig.add_subplot()
+            box.bars = ax.bar(range(slots), np.zeros(slots), color=plots.PALETTE[0])
+            box.labels = [ax.text(i, 0.0, "", ha="center", va="bottom", fontsize=8) for i in range(slots)]
+            ax.set_ylim(0, 1.08)
+            ax.set_ylabel("probability")
+        ax = fig.axes[0]
+        heights = list(box.probabilities) + [0.0] * (slots - n)
+        for i, (bar, label, height) in enumerate(zip(box.bars, box.labels, heights)):
+            bar.set_height(height)
+            label.set_position((i, height + 0.01))
+            label.set_text(f"{height:.2f}" if i < n else "")
+        ax.set_xlim(-0.6, n - 0.4)
+        ax.set_xticks(range(n), labels=[f"z={v:g}" for v in box.values])
+        ax.set_xlabel("class (its logit z)")
+        ax.set_title(f"T = {temp.value:.2f}: entropy {box.entropy:.3f} nats (uniform: {np.log(n):.3f})")
+
+    view = FigureView(plots.new_figure(6.4, 3.6), draw)
+    _on_change([text_box, temp], view.redraw)
+    box.children = [widgets.HBox([text_box, temp]), message, view.image]
+    box.controls = {"logits": text_box, "temperature": temp}
+    box.view = view
+    box.message = message
+    return box
+
+
+# --------------------------------------------------------------------------- chapter 05: feature scale and GD
+
+
+def feature_scale_descent(scale: float = 10.0, lr_fraction: float = 1.6, *, steps: int = 40,
+                          start: tuple[float, float] = (0.0, 1.0), n: int = 200, seed: int = 0) -> widgets.VBox:
+    """A feature-scale slider over two loss-contour panels: raw features (left), z-scored (right).
+
+    The second feature of a two-feature regression is multiplied by ``scale``; gradient
+    descent (learning rate ``lr_fraction`` / largest curvature) starts at ``start`` in both.
+    The box has ``.controls`` (scale, lr fraction), ``.view``, ``.paths`` and ``.steps``
+    (steps to reach a loss within 1e-6 of the minimum), both keyed "raw" and "z-score".
+    """
+    from nlpcourse import normalization as norm
+
+    scale_slider = widgets.FloatLogSlider(value=scale, base=10, min=0, max=2, step=0.05,
+                                          description="x2 scale", readout_format=".1f")
+    lr_slider = widgets.FloatSlider(value=lr_fraction, min=0.2, max=1.9, step=0.1,
+                                    description="lr x curv.", readout_format=".1f")
+    box = widgets.VBox()
+    xlim, ylim = (-0.5, 4.0), (-3.0, 1.5)
+
+    def draw(fig: Figure) -> None:
+        X, y = norm.scaled_features(scale_slider.value, n=n, seed=seed)
+        problems = {"raw": norm.LeastSquares.fit(X, y),
+                    "z-score": norm.LeastSquares.fit(norm.z_score(X).transform(X), y)}
+        box.paths, box.steps = {}, {}
+        if not fig.axes:
+            fig.subplots(1, 2)
+        for ax, (name, problem) in zip(fig.axes, problems.items()):
+            lr = problem.safe_lr(lr_slider.value)
+            box.paths[name] = norm.gradient_descent_path(problem.grad, start, lr, steps)
+            box.steps[name] = norm.steps_to_converge(problem, start, lr)
+            for artist in list(ax.collections) + list(ax.lines):  # contours cannot be updated in place:
+                artist.remove()  # remove them (not ax.clear(), which rebuilds every tick) and draw anew
+            plots.loss_contour(ax, problem.loss, xlim, ylim, path=box.paths[name], resolution=90,
+                               xlabel="w1 (weight of x1)", ylabel="w2 (weight of x2)",
+                               title=f"{name}: {box.steps[name]} steps to converge")
+        fig.axes[0].legend(loc="lower right", fontsize=7)
+        fig.suptitle(f"x2 scale {scale_slider.value:.1f}, condition number "
+                     f"{problems['raw'].condition_number:.0f} (raw) vs {problems['z-score'].condition_number:.2f}",
+                     fontsize=9)
+
+    view = FigureView(plots.new_figure(9.0, 3.8, left=0.08, right=0.98, bottom=0.14, top=0.84, wspace=0.28), draw)
+    _on_change([scale_slider, lr_slider], view.redraw)
+    box.children = [widgets.HBox([scale_slider, lr_slider]), view.image]
+    box.controls = {"scale": scale_slider, "lr fraction": lr_slider}
+    box.view = view
+    return box
