@@ -169,3 +169,11 @@ def test_tfidf_rows_are_finite_nonnegative_and_unit_length(docs, tf, idf):
     assert np.all(np.isfinite(weights)) and weights.min() >= 0
     norms = np.linalg.norm(weights, axis=1)
     assert np.all((np.abs(norms - 1) < 1e-12) | (norms == 0))
+
+
+def test_keyword_in_context():
+    hits = text.keyword_in_context(TINY, "sat", width=1)
+    assert hits == [("cat", "sat", ""), ("dog", "sat", "sat"), ("sat", "sat", "")]
+    assert text.keyword_in_context(TINY, "sat", limit=1) == [("the cat", "sat", "")]
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        text.keyword_in_context(TINY, "sat", width=0)

@@ -33,6 +33,7 @@ def use_course_style() -> None:
             "axes.spines.right": False,
             "font.size": 10,
             "svg.hashsalt": "nlpcourse",
+            "figure.constrained_layout.use": True,
         }
     )
 
@@ -45,7 +46,7 @@ def new_figure(width: float = 6.4, height: float = 3.6, dpi: int = 80, *, left: 
     every text on every redraw and would double a widget's redraw time.
     """
     with plt.style.context(STYLE):
-        fig = Figure(figsize=(width, height), dpi=dpi)
+        fig = Figure(figsize=(width, height), dpi=dpi, layout="none")
         fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top, **subplot_space)
     return fig
 

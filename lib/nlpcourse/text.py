@@ -323,14 +323,38 @@ def words_and_characters(entries: Iterable[tuple[str, int]]) -> tuple[collection
     they would occur in running text.
     """
     words: collections.Counter = collections.Counter()
-    chars: collections.Counter = collections.Counter()
     for word, freq in entries:
         if not isinstance(word, str):
             raise TypeError(f"entries must hold (str, int) pairs, got word {word!r}")
-        freq = check_int("frequency", freq, minimum=0)
+        if isinstance(freq, bool) or not isinstance(freq, int) or freq < 0:
+            check_int("frequency", freq, minimum=0)  # raises with the standard message
         words[word] += freq
-        for ch in word:
-            chars[ch] += freq
     if not words:
         raise ValueError("entries is empty: give at least one (word, frequency) pair")
+    chars: dict[str, int] = collections.defaultdict(int)
+    for word, freq in words.items():
+        for ch in word:
+            chars[ch] += freq
+    chars = collections.Counter(chars)
     return words, chars
+
+
+def keyword_in_context(documents: Sequence[Sequence[str]], word: str, width: int = 4,
+                       limit: int = 10) -> list[tuple[str, str, str]]:
+    """Occurrences of ``word`` with ``width`` tokens of context on each side (a concordance).
+
+    Returns up to ``limit`` (left context, word, right context) triples in corpus order.
+    """
+    documents = _check_documents("documents", documents)
+    if not isinstance(word, str):
+        raise TypeError(f"word must be a str, got {type(word).__name__}")
+    width = check_int("width", width, minimum=1)
+    limit = check_int("limit", limit, minimum=1)
+    hits = []
+    for doc in documents:
+        for i, token in enumerate(doc):
+            if token == word:
+                hits.append((" ".join(doc[max(0, i - width):i]), token, " ".join(doc[i + 1:i + 1 + width])))
+                if len(hits) == limit:
+                    return hits
+    return hits
