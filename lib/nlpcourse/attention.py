@@ -1,0 +1,329 @@
+"""Attention (chapter 08): scaled dot-product attention, masks, multi-head attention, positions.
+
+Mask convention (the same as ``torch.nn.functional.scaled_dot_product_attention``):
+
+* a **boolean** mask is ``True`` where a query *may* attend to a key, ``False`` where it may not;
+* an **additive** (float) mask is added to the scores: ``0`` keeps a pair, ``-inf`` removes it.
+
+Either must broadcast to the scores' shape ``(..., T_q, T_k)``; for multi-head attention that
+is ``(B, H, T_q, T_k)``, which is why ``padding_mask`` returns ``(B, 1, 1, T)``. A query row
+whose keys are all masked gets attention weights of exactly 0 and an output of 0 (not NaN),
+as torch does. ``torch.nn.MultiheadAttention`` uses the opposite boolean convention (``True``
+= ignore); ``to_torch_mha_masks`` converts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from nlpcourse._checks import check_float, check_int
+
+__all__ = [
+    "scaled_dot_product_attention",
+    "padding_mask",
+    "causal_mask",
+    "combine_masks",
+    "to_additive_mask",
+    "to_torch_mha_masks",
+    "MultiHeadAttention",
+    "sinusoidal_positions",
+    "relative_position_map",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEncoding",
+]
+
+
+# --------------------------------------------------------------------------- masks
+
+def _check_tensor(name: str, value: object, ndim_min: int = 1) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dim() < ndim_min:
+        raise ValueError(f"{name} must have at least {ndim_min} dimension(s), got shape {tuple(value.shape)}")
+    return value
+
+
+def padding_mask(lengths: Sequence[int] | Tensor, max_len: int | None = None) -> Tensor:
+    """Boolean key mask of shape ``(B, 1, 1, max_len)``: True at the first ``lengths[b]`` positions.
+
+    Broadcasts over heads and query positions, so padded *keys* are never attended to.
+    """
+    if isinstance(lengths, Tensor):
+        if lengths.dim() != 1 or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
+            raise TypeError(f"lengths must be a 1-D integer tensor, got {lengths.dtype} of shape {tuple(lengths.shape)}")
+        values = [int(x) for x in lengths.tolist()]
+    else:
+        if isinstance(lengths, (str, bytes)):
+            raise TypeError("lengths must be a sequence of integers, got a str")
+        values = [check_int(f"lengths[{i}]", x, minimum=0) for i, x in enumerate(lengths)]
+    if not values:
+        raise ValueError("lengths must hold at least one sequence length, got none")
+    if min(values) < 0:
+        raise ValueError(f"lengths must be >= 0, got {min(values)}")
+    if max_len is None:
+        max_len = max(values)
+    max_len = check_int("max_len", max_len, minimum=1)
+    if max(values) > max_len:
+        raise ValueError(f"lengths must be <= max_len={max_len}, got a length of {max(values)}")
+    positions = torch.arange(max_len)
+    keep = positions[None, :] < torch.tensor(values)[:, None]  # (B, T)
+    return keep[:, None, None, :]
+
+
+def causal_mask(size: int) -> Tensor:
+    """Boolean ``(size, size)`` sequence mask: query i may attend to keys 0..i (lower triangle)."""
+    size = check_int("size", size, minimum=1)
+    return torch.ones(size, size, dtype=torch.bool).tril()
+
+
+def combine_masks(*masks: Tensor | None) -> Tensor | None:
+    """Logical AND of boolean masks (broadcast), ignoring ``None``; e.g. padding & causal."""
+    result = None
+    for i, mask in enumerate(masks):
+        if mask is None:
+            continue
+        _check_tensor(f"masks[{i}]", mask)
+        if mask.dtype != torch.bool:
+            raise TypeError(f"masks[{i}] must be a boolean mask (True = may attend), got dtype {mask.dtype}")
+        if result is None:
+            result = mask
+            continue
+        try:
+            shape = torch.broadcast_shapes(result.shape, mask.shape)
+        except RuntimeError:
+            raise ValueError(f"masks[{i}] of shape {tuple(mask.shape)} does not broadcast with "
+                             f"the masks before it, shape {tuple(result.shape)}") from None
+        result = result.expand(shape) & mask.expand(shape)
+    return result
+
+
+def to_additive_mask(mask: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Boolean mask -> additive mask: 0 where True (attend), -inf where False."""
+    _check_tensor("mask", mask)
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be boolean to convert it to an additive mask, got dtype {mask.dtype}")
+    return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, float("-inf"))
+
+
+def to_torch_mha_masks(mask: Tensor | None, n_heads: int) -> Tensor | None:
+    """Our boolean mask (True = attend) of shape broadcastable to (B, H, Tq, Tk) -> the
+    ``attn_mask`` of ``torch.nn.MultiheadAttention`` (True = ignore), shape (B*H, Tq, Tk)."""
+    if mask is None:
+        return None
+    if mask.dim() != 4:
+        raise ValueError(f"mask must have 4 dimensions (B, H, Tq, Tk) to convert, got shape {tuple(mask.shape)}")
+    b = mask.shape[0]
+    tq, tk = mask.shape[-2], mask.shape[-1]
+    return (~mask).expand(b, n_heads, tq, tk).reshape(b * n_heads, tq, tk)
+
+
+# --------------------------------------------------------------------------- attention
+
+def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
+    _check_tensor("mask", mask)
+    ok = mask.dim() <= len(scores_shape) and all(
+        m in (1, s) for m, s in zip(reversed(mask.shape), reversed(scores_shape)))
+    if not ok:
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+                         f"{tuple(scores_shape)} (batch..., T_q, T_k); padding masks are (B, 1, 1, T_k), "
+                         f"causal masks (T_q, T_k)")
+    if mask.dtype != torch.bool and not mask.dtype.is_floating_point:
+        raise TypeError(f"mask must be boolean (True = may attend) or a float additive mask "
+                        f"(0 or -inf), got dtype {mask.dtype}")
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    *,
+    dropout_p: float = 0.0,
+    training: bool = False,
+    scale: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """softmax(q k^T / sqrt(d_k) + mask) v; returns (output, weights).
+
+    Shapes: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``, v ``(..., T_k, d_v)`` ->
+    output ``(..., T_q, d_v)``, weights ``(..., T_q, T_k)``. ``mask`` is boolean (True = may
+    attend) or additive (float, 0 or -inf); a row with every key masked gives zeros.
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        _check_tensor(name, t, ndim_min=2)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of positions T_k, got k {tuple(k.shape)} and v {tuple(v.shape)}")
+    dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_float("scale", scale)
+
+    scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., T_q, T_k)
+    empty_rows = None
+    if mask is not None:
+        _check_mask(mask, scores.shape)
+        if mask.dtype == torch.bool:
+            # A row with no key left would be softmax over -inf only (NaN): let it see every
+            # key (finite softmax, finite gradients) and zero its weights afterwards.
+            has_key = mask.any(dim=-1, keepdim=True)
+            if not bool(has_key.all()):
+                empty_rows = ~has_key
+                mask = mask | empty_rows
+            scores = scores.masked_fill_(~mask, float("-inf"))
+        else:
+            if mask.dtype != scores.dtype:
+                raise TypeError(f"an additive mask must have the scores' dtype {scores.dtype}, got {mask.dtype}; "
+                                f"a boolean mask must have dtype torch.bool")
+            blocked = torch.isneginf(mask)
+            has_key = (~blocked).any(dim=-1, keepdim=True)
+            if not bool(has_key.all()):
+                empty_rows = ~has_key
+                mask = mask.masked_fill(empty_rows, 0.0)
+            scores = scores.add_(mask)
+    weights = torch.softmax(scores, dim=-1)
+    if empty_rows is not None:
+        weights = weights.masked_fill(empty_rows, 0.0)
+    if dropout_p > 0.0 and training:
+        weights = nn.functional.dropout(weights, p=dropout_p)
+    return torch.matmul(weights, v), weights
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with the parameter layout of ``torch.nn.MultiheadAttention``.
+
+    ``in_proj_weight`` stacks W^Q, W^K, W^V (3 d_model x d_model), ``out_proj`` is W^O, so
+    ``ours.load_state_dict(theirs.state_dict())`` copies a torch layer. Inputs are batch-first
+    ``(B, T, d_model)``; ``forward`` returns (output, per-head weights ``(B, H, T_q, T_k)``).
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        d_model = check_int("d_model", d_model, minimum=1)
+        n_heads = check_int("n_heads", n_heads, minimum=1)
+        if d_model % n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads: got d_model={d_model}, n_heads={n_heads} "
+                             f"(d_model / n_heads = {d_model / n_heads:.3g})")
+        self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
+        self.dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model)) if bias else None
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        #: Set ``keep_weights = True`` to store the last attention weights in ``last_weights``.
+        self.keep_weights = False
+        self.last_weights: Tensor | None = None
+        nn.init.xavier_uniform_(self.in_proj_weight)  # as torch.nn.MultiheadAttention does
+        if bias:
+            nn.init.zeros_(self.out_proj.bias)
+
+    def _split_heads(self, x: Tensor) -> Tensor:
+        b, t, _ = x.shape
+        return x.view(b, t, self.n_heads, self.d_head).transpose(1, 2)  # (B, H, T, d_head)
+
+    def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
+                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if omitted."""
+        key = query if key is None else key
+        value = key if value is None else value
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            _check_tensor(name, t)
+            if t.dim() != 3 or t.shape[-1] != self.d_model:
+                raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(t.shape)}")
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(f"query, key and value must share the batch size and key/value the length; got "
+                             f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if query is key and key is value:  # self-attention: one matmul for q, k and v
+            q, k, v = nn.functional.linear(query, w, b).chunk(3, dim=-1)
+        else:
+            wq, wk, wv = w.chunk(3)
+            bq, bk, bv = b.chunk(3) if b is not None else (None, None, None)
+            q = nn.functional.linear(query, wq, bq)
+            if key is value:
+                k, v = nn.functional.linear(key, torch.cat([wk, wv]), None if b is None else torch.cat([bk, bv])).chunk(2, -1)
+            else:
+                k, v = nn.functional.linear(key, wk, bk), nn.functional.linear(value, wv, bv)
+        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)  # (B, H, T, d_head)
+        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training)
+        if self.keep_weights:
+            self.last_weights = weights.detach()
+        out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)  # (B, T_q, d)
+        return self.out_proj(out), weights
+
+
+# --------------------------------------------------------------------------- positions
+
+def sinusoidal_positions(max_len: int, d_model: int) -> Tensor:
+    """The paper's table (max_len, d_model): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)."""
+    max_len = check_int("max_len", max_len, minimum=1)
+    d_model = check_int("d_model", d_model, minimum=2)
+    if d_model % 2:
+        raise ValueError(f"d_model must be even for sin/cos pairs, got {d_model}")
+    position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (T, 1)
+    frequency = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (d/2,)
+    table = torch.zeros(max_len, d_model, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table.float()
+
+
+def relative_position_map(offset: int, d_model: int) -> Tensor:
+    """The (d_model, d_model) matrix M with PE[p + offset] = M @ PE[p] for every p.
+
+    It is block-diagonal: one 2x2 rotation by ``offset * frequency_i`` per sin/cos pair, so a
+    fixed shift of position is a linear map that does not depend on the position itself.
+    """
+    offset = check_int("offset", offset)
+    d_model = check_int("d_model", d_model, minimum=2)
+    if d_model % 2:
+        raise ValueError(f"d_model must be even for sin/cos pairs, got {d_model}")
+    frequency = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    angle = offset * frequency
+    m = torch.zeros(d_model, d_model, dtype=torch.float64)
+    c, s = torch.cos(angle), torch.sin(angle)
+    i = torch.arange(0, d_model, 2)
+    # [sin(a+b), cos(a+b)] = [[cos b, sin b], [-sin b, cos b]] @ [sin a, cos a]
+    m[i, i], m[i, i + 1], m[i + 1, i], m[i + 1, i + 1] = c, s, -s, c
+    return m
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Adds the fixed sinusoidal table to (B, T, d_model) inputs; T must not exceed ``max_len``."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.register_buffer("table", sinusoidal_positions(max_len, d_model), persistent=False)
+        self.max_len, self.d_model = int(max_len), int(d_model)
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_positions_input(x, self.d_model, self.max_len)
+        return self.dropout(x + self.table[: x.shape[1]].to(x.dtype))
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """Adds a learned vector per position (an embedding table of ``max_len`` rows) to (B, T, d)."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.max_len = check_int("max_len", max_len, minimum=1)
+        self.d_model = check_int("d_model", d_model, minimum=1)
+        self.embedding = nn.Embedding(self.max_len, self.d_model)
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_positions_input(x, self.d_model, self.max_len)
+        positions = torch.arange(x.shape[1], device=x.device)
+        return self.dropout(x + self.embedding(positions))
+
+
+def _check_positions_input(x: Tensor, d_model: int, max_len: int) -> None:
+    _check_tensor("x", x)
+    if x.dim() != 3 or x.shape[-1] != d_model:
+        raise ValueError(f"x must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}")
+    if x.shape[1] > max_len:
+        raise ValueError(f"sequence length {x.shape[1]} exceeds the positional table's max_len={max_len}; "
+                         f"build the encoding with a larger max_len or crop the input")

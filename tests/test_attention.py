@@ -1,0 +1,317 @@
+"""nlpcourse.attention against torch: scaled dot-product attention, masks, multi-head
+attention with copied weights (outputs and gradients), positional encodings, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlpcourse import attention as at
+
+F64 = dict(rtol=1e-10, atol=1e-12)
+F32 = dict(rtol=1e-5, atol=1e-6)
+
+
+def rand(*shape, dtype=torch.float64, seed=0, grad=False):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=dtype).requires_grad_(grad)
+
+
+# --------------------------------------------------------------------------- masks
+
+def test_padding_mask_by_hand():
+    m = at.padding_mask([3, 1, 0], 4)
+    assert m.shape == (3, 1, 1, 4) and m.dtype == torch.bool
+    assert m[:, 0, 0].tolist() == [[True, True, True, False], [True, False, False, False], [False] * 4]
+    assert at.padding_mask(torch.tensor([2, 1])).shape == (2, 1, 1, 2)  # max_len defaults to the longest
+
+
+def test_causal_mask_by_hand():
+    assert at.causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+
+
+def test_combined_mask_is_and_of_padding_and_causal():
+    m = at.combine_masks(at.padding_mask([2, 3], 3), at.causal_mask(3))
+    assert m.shape == (2, 1, 3, 3)
+    assert m[0, 0].tolist() == [[True, False, False], [True, True, False], [True, True, False]]
+    assert m[1, 0].tolist() == at.causal_mask(3).tolist()
+    assert at.combine_masks(None, at.causal_mask(2)).tolist() == at.causal_mask(2).tolist()
+    assert at.combine_masks(None) is None
+
+
+def test_to_additive_mask():
+    add = at.to_additive_mask(at.causal_mask(2))
+    assert add.tolist() == [[0.0, -math.inf], [0.0, 0.0]]
+
+
+# --------------------------------------------------------------------------- scaled dot-product attention
+
+def test_attention_by_hand():
+    q = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    k = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    v = torch.tensor([[10.0], [20.0]], dtype=torch.float64)
+    out, w = at.scaled_dot_product_attention(q, k, v)
+    a = math.exp(1 / math.sqrt(2))
+    expected = torch.tensor([[a / (a + 1), 1 / (a + 1)]], dtype=torch.float64)
+    torch.testing.assert_close(w, expected, **F64)
+    torch.testing.assert_close(out, expected @ v, **F64)
+
+
+MASKS = {
+    "none": lambda b, t: None,
+    "padding": lambda b, t: at.padding_mask([t, t - 2, 1][:b], t),
+    "causal": lambda b, t: at.causal_mask(t),
+    "padding+causal": lambda b, t: at.combine_masks(at.padding_mask([t, t - 2, 1][:b], t), at.causal_mask(t)),
+}
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_attention_equals_torch_output_and_gradients(mask_name, dtype, tol):
+    b, h, t, d = 3, 2, 6, 8
+    q, k, v = (rand(b, h, t, d, dtype=dtype, seed=s, grad=True) for s in range(3))
+    mask = MASKS[mask_name](b, t)
+    out, w = at.scaled_dot_product_attention(q, k, v, mask)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(out, ref, **tol)
+    torch.testing.assert_close(w.sum(-1), torch.ones(b, h, t, dtype=dtype), **tol)
+    upstream = rand(b, h, t, d, dtype=dtype, seed=9)
+    ours = torch.autograd.grad(out, (q, k, v), upstream)
+    theirs = torch.autograd.grad(ref, (q, k, v), upstream)
+    for a, r in zip(ours, theirs):
+        torch.testing.assert_close(a, r, **tol)
+
+
+def test_masked_entries_are_exactly_zero_and_additive_equals_boolean():
+    mask = at.combine_masks(at.padding_mask([4, 2], 4), at.causal_mask(4))
+    q, k, v = (rand(2, 1, 4, 5, seed=s) for s in range(3))
+    out_b, w_b = at.scaled_dot_product_attention(q, k, v, mask)
+    assert torch.all(w_b[~mask.expand_as(w_b)] == 0.0)
+    out_a, w_a = at.scaled_dot_product_attention(q, k, v, at.to_additive_mask(mask, torch.float64))
+    torch.testing.assert_close(out_a, out_b, **F64)
+    torch.testing.assert_close(w_a, w_b, **F64)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=at.to_additive_mask(mask, torch.float64))
+    torch.testing.assert_close(out_a, ref, **F64)
+
+
+@pytest.mark.parametrize("additive", [False, True])
+def test_fully_masked_row_gives_zeros_and_finite_gradients(additive):
+    mask = at.padding_mask([3, 0], 3)  # the second sequence has no key at all
+    mask = mask.expand(2, 1, 3, 3).clone()
+    mask[0, 0, 1] = False  # and one fully masked query row in the first
+    if additive:
+        mask = at.to_additive_mask(mask, torch.float64)
+    q, k, v = (rand(2, 1, 3, 4, seed=s, grad=True) for s in range(3))
+    out, w = at.scaled_dot_product_attention(q, k, v, mask)
+    assert torch.all(out[1] == 0) and torch.all(w[1] == 0)
+    assert torch.all(out[0, 0, 1] == 0) and torch.all(w[0, 0, 1] == 0)
+    torch.testing.assert_close(w[0, 0, [0, 2]].sum(-1), torch.ones(2, dtype=torch.float64), **F64)
+    grads = torch.autograd.grad(out.sum(), (q, k, v))
+    assert all(torch.isfinite(g).all() for g in grads)
+    assert torch.all(grads[0][1] == 0)  # an empty row passes no gradient to its query
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # torch also gives zeros
+    torch.testing.assert_close(out, ref, **F64)
+
+
+def test_dropout_only_in_training_and_reproducible():
+    q, k, v = (rand(2, 5, 4, seed=s) for s in range(3))
+    out_eval, _ = at.scaled_dot_product_attention(q, k, v, dropout_p=0.5, training=False)
+    out_plain, _ = at.scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(out_eval, out_plain, **F64)
+    torch.manual_seed(1)
+    _, w1 = at.scaled_dot_product_attention(q, k, v, dropout_p=0.5, training=True)
+    torch.manual_seed(1)
+    _, w2 = at.scaled_dot_product_attention(q, k, v, dropout_p=0.5, training=True)
+    assert torch.equal(w1, w2) and (w1 == 0).any()
+
+
+def test_scaling_keeps_score_variance_near_one():
+    # q.k of unit-variance vectors has variance d_k; dividing by sqrt(d_k) brings it back to 1
+    g = torch.Generator().manual_seed(0)
+    for d in (4, 64, 512):
+        q, k = torch.randn(20000, d, generator=g), torch.randn(20000, d, generator=g)
+        raw = (q * k).sum(-1)
+        assert raw.var().item() == pytest.approx(d, rel=0.05)
+        assert (raw / math.sqrt(d)).var().item() == pytest.approx(1.0, rel=0.05)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.booleans())
+def test_property_matches_torch_for_any_lengths(lengths, causal):
+    t = max(lengths)
+    mask = at.combine_masks(at.padding_mask(lengths, t), at.causal_mask(t) if causal else None)
+    q, k, v = (rand(len(lengths), 2, t, 3, seed=s) for s in range(3))
+    out, w = at.scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), **F64)
+    assert torch.all(w.masked_select(~mask.expand_as(w)) == 0)
+
+
+# --------------------------------------------------------------------------- multi-head attention
+
+def make_pair(d=16, h=4, dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    theirs = torch.nn.MultiheadAttention(d, h, batch_first=True).to(dtype)
+    ours = at.MultiHeadAttention(d, h).to(dtype)
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def test_parameter_layout_matches_torch():
+    ours, theirs = make_pair()
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_multihead_self_attention_equals_torch(mask_name, dtype, tol):
+    b, t, d, h = 3, 6, 16, 4
+    ours, theirs = make_pair(d, h, dtype)
+    x = rand(b, t, d, dtype=dtype, grad=True)
+    mask = MASKS[mask_name](b, t)
+    out, w = ours(x, mask=mask)
+    if mask is None:
+        ref, ref_w = theirs(x, x, x, need_weights=True, average_attn_weights=False)
+    elif mask_name == "padding":  # torch's key_padding_mask: True = ignore
+        ref, ref_w = theirs(x, x, x, key_padding_mask=~mask[:, 0, 0], average_attn_weights=False)
+    elif mask_name == "causal":
+        ref, ref_w = theirs(x, x, x, attn_mask=~mask, average_attn_weights=False)
+    else:
+        ref, ref_w = theirs(x, x, x, attn_mask=at.to_torch_mha_masks(mask, h), average_attn_weights=False)
+    torch.testing.assert_close(out, ref, **tol)
+    torch.testing.assert_close(w, ref_w, **tol)
+    upstream = rand(b, t, d, dtype=dtype, seed=5)
+    g_ours = torch.autograd.grad(out, [x, *ours.parameters()], upstream)
+    g_theirs = torch.autograd.grad(ref, [x, *theirs.parameters()], upstream)
+    for a, r in zip(g_ours, g_theirs):
+        torch.testing.assert_close(a, r, **tol)
+
+
+def test_multihead_cross_attention_equals_torch():
+    ours, theirs = make_pair(12, 3)
+    query, memory = rand(2, 4, 12, seed=1), rand(2, 7, 12, seed=2)
+    value = rand(2, 7, 12, seed=3)
+    mask = at.padding_mask([7, 3], 7)
+    out, w = ours(query, memory, memory, mask)
+    ref, ref_w = theirs(query, memory, memory, key_padding_mask=~mask[:, 0, 0], average_attn_weights=False)
+    torch.testing.assert_close(out, ref, **F64)
+    torch.testing.assert_close(w, ref_w, **F64)
+    out, _ = ours(query, memory, value)  # distinct key and value tensors
+    torch.testing.assert_close(out, theirs(query, memory, value)[0], **F64)
+
+
+def test_multihead_keeps_weights_when_asked():
+    ours, _ = make_pair()
+    x = rand(1, 3, 16)
+    ours(x)
+    assert ours.last_weights is None
+    ours.keep_weights = True
+    _, w = ours(x)
+    assert torch.equal(ours.last_weights, w)
+
+
+# --------------------------------------------------------------------------- positions
+
+def test_sinusoidal_table_by_hand():
+    pe = at.sinusoidal_positions(50, 8).double()
+    p, i = 7, 2
+    assert pe[p, 2 * i].item() == pytest.approx(math.sin(p / 10000 ** (2 * i / 8)), abs=1e-6)
+    assert pe[p, 2 * i + 1].item() == pytest.approx(math.cos(p / 10000 ** (2 * i / 8)), abs=1e-6)
+    assert pe[0, 0::2].abs().max() == 0 and torch.all(pe[0, 1::2] == 1)
+
+
+@pytest.mark.parametrize("offset", [1, 3, -2])
+def test_relative_position_is_a_linear_map(offset):
+    d = 16
+    table = at.sinusoidal_positions(40, d).double()
+    m = at.relative_position_map(offset, d)
+    positions = range(max(0, -offset), 40 - max(0, offset))
+    for p in positions:
+        torch.testing.assert_close(m @ table[p], table[p + offset], rtol=1e-5, atol=1e-6)
+
+
+def test_one_hot_position_times_wp_equals_adding_ei():
+    # the notes' argument: W [x; p] = W^I x + W^P p, and W^P p_i is column i of W^P (= e_i)
+    g = torch.Generator().manual_seed(0)
+    d_in, n_pos, d = 5, 7, 4
+    wi, wp = torch.randn(d, d_in, generator=g, dtype=torch.float64), torch.randn(d, n_pos, generator=g, dtype=torch.float64)
+    x, i = torch.randn(d_in, generator=g, dtype=torch.float64), 3
+    p = torch.zeros(n_pos, dtype=torch.float64)
+    p[i] = 1
+    torch.testing.assert_close(torch.cat([wi, wp], 1) @ torch.cat([x, p]), wi @ x + wp[:, i], **F64)
+
+
+@pytest.mark.parametrize("cls", [at.SinusoidalPositionalEncoding, at.LearnedPositionalEncoding])
+def test_positional_encodings_add_one_vector_per_position(cls):
+    enc = cls(8, max_len=10)
+    x = torch.zeros(2, 5, 8)
+    out = enc(x)
+    assert out.shape == (2, 5, 8)
+    torch.testing.assert_close(out[0], out[1])  # same positions, same vectors
+    if cls is at.SinusoidalPositionalEncoding:
+        torch.testing.assert_close(out[0], at.sinusoidal_positions(10, 8)[:5])
+    else:
+        torch.testing.assert_close(out[0], enc.embedding.weight[:5].detach())
+        assert enc.embedding.weight.requires_grad
+
+
+# --------------------------------------------------------------------------- bad input
+
+def test_d_model_not_divisible_by_heads():
+    with pytest.raises(ValueError, match=r"d_model must be divisible by n_heads: got d_model=10, n_heads=3"):
+        at.MultiHeadAttention(10, 3)
+
+
+def test_mask_that_does_not_broadcast_names_both_shapes():
+    q = rand(2, 2, 5, 4)
+    with pytest.raises(ValueError, match=r"mask of shape \(5, 4\) does not broadcast to the scores' shape \(2, 2, 5, 5\)"):
+        at.scaled_dot_product_attention(q, q, q, torch.ones(5, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 1, 1, 5\) does not broadcast"):
+        at.scaled_dot_product_attention(q, q, q, at.padding_mask([5, 5, 5], 5))
+    with pytest.raises(ValueError, match=r"masks\[1\] of shape \(4, 4\) does not broadcast"):
+        at.combine_masks(at.padding_mask([5], 5), at.causal_mask(4))
+
+
+def test_boolean_additive_mixups():
+    q = rand(1, 3, 4)
+    with pytest.raises(TypeError, match=r"mask must be boolean .* or a float additive mask .* got dtype torch.int64"):
+        at.scaled_dot_product_attention(q, q, q, torch.ones(3, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"additive mask must have the scores' dtype torch.float64, got torch.float32"):
+        at.scaled_dot_product_attention(q, q, q, torch.zeros(3, 3))
+    with pytest.raises(TypeError, match=r"masks\[0\] must be a boolean mask .* got dtype torch.float32"):
+        at.combine_masks(torch.zeros(3, 3), at.causal_mask(3))
+    with pytest.raises(TypeError, match=r"mask must be boolean to convert"):
+        at.to_additive_mask(torch.zeros(3, 3))
+
+
+def test_sequence_longer_than_positional_table():
+    for cls in (at.SinusoidalPositionalEncoding, at.LearnedPositionalEncoding):
+        with pytest.raises(ValueError, match=r"sequence length 11 exceeds the positional table's max_len=10"):
+            cls(8, max_len=10)(torch.zeros(1, 11, 8))
+
+
+def test_other_bad_shapes_and_values():
+    q = rand(1, 3, 4)
+    with pytest.raises(ValueError, match=r"q and k must have the same last dimension d_k, got q \(1, 3, 4\) and k \(1, 3, 5\)"):
+        at.scaled_dot_product_attention(q, rand(1, 3, 5), rand(1, 3, 5))
+    with pytest.raises(ValueError, match=r"k and v must have the same number of positions"):
+        at.scaled_dot_product_attention(q, q, rand(1, 2, 4))
+    with pytest.raises(TypeError, match=r"q must be a torch.Tensor, got ndarray"):
+        at.scaled_dot_product_attention(np.zeros((3, 4)), q, q)
+    with pytest.raises(ValueError, match=r"dropout_p must be < 1.0"):
+        at.scaled_dot_product_attention(q, q, q, dropout_p=1.0)
+    with pytest.raises(ValueError, match=r"query must have shape \(B, T, d_model=16\), got \(2, 3, 8\)"):
+        at.MultiHeadAttention(16, 4)(rand(2, 3, 8))
+    with pytest.raises(ValueError, match=r"lengths must be <= max_len=3, got a length of 4"):
+        at.padding_mask([4, 1], 3)
+    with pytest.raises(ValueError, match=r"lengths\[1\] must be >= 0, got -1"):
+        at.padding_mask([2, -1], 3)
+    with pytest.raises(TypeError, match=r"lengths must be a 1-D integer tensor"):
+        at.padding_mask(torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"size must be >= 1, got 0"):
+        at.causal_mask(0)
+    with pytest.raises(ValueError, match=r"d_model must be even for sin/cos pairs, got 7"):
+        at.sinusoidal_positions(4, 7)
