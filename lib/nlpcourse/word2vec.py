@@ -1,0 +1,656 @@
+"""Word2Vec (chapter 03): CBOW and skip-gram with three output layers (full softmax,
+hierarchical softmax over a Huffman tree, negative sampling), subsampling of frequent words,
+a dynamic window and a linearly decaying learning rate.
+
+The module holds each piece twice, on purpose:
+
+- a readable numpy version (``negative_sampling_loss``, ``hierarchical_softmax_loss``,
+  ``full_softmax_loss``, ``train_epoch_numpy``) that the notebook builds in the open, and
+- a compiled version (numba, ``_train_sentences``) that does the same arithmetic with the
+  same random draws, one pair at a time, as word2vec.c does. ``train_word2vec`` runs it on
+  several threads over parts of the corpus that share the weights without locks (Hogwild).
+
+With one thread the two agree number for number (``tests/test_word2vec.py`` checks a whole
+epoch); with two threads the order of updates depends on timing, so results vary slightly.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Sequence
+
+import numpy as np
+from numba import njit
+
+from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse.evaluate import WordVectors
+from nlpcourse.text import Vocabulary, _check_documents, build_vocabulary
+
+OUTPUTS = ("negative", "hierarchical", "softmax")
+#: gensim cuts sentences longer than this; feeding both the same cut sentences keeps them equal.
+MAX_SENTENCE_LENGTH = 10_000
+#: The negative-sampling table spans 0 .. 2**31 - 1, as gensim's cumulative table does.
+TABLE_DOMAIN = 2**31 - 1
+_LCG_MUL, _LCG_ADD, _MASK64 = 25214903917, 11, 2**64 - 1
+
+
+def split_long_sentences(sentences: Sequence[Sequence[str]], max_length: int = MAX_SENTENCE_LENGTH) -> list[list[str]]:
+    """Cut every token list into pieces of at most ``max_length`` tokens."""
+    max_length = check_int("max_length", max_length, minimum=1)
+    sentences = _check_documents("sentences", sentences)
+    return [s[i:i + max_length] for s in sentences for i in range(0, max(len(s), 1), max_length) if s[i:i + max_length]]
+
+
+# --------------------------------------------------------------------------- Huffman tree
+
+
+@dataclass(frozen=True)
+class HuffmanTree:
+    """A binary Huffman tree over the vocabulary.
+
+    Leaves are words 0..V-1, inner nodes V..2V-2 (the root is the last one). For word w,
+    ``codes[w]`` are the branch bits from the root down to w and ``points[w]`` the inner
+    nodes passed on the way, numbered 0..V-2 (row of the output matrix for that node).
+    """
+
+    codes: tuple[np.ndarray, ...]
+    points: tuple[np.ndarray, ...]
+    parent: np.ndarray  # (2V-1,), -1 for the root
+    bit: np.ndarray  # (2V-1,), the branch bit from a node's parent to the node
+    weight: np.ndarray  # (2V-1,), count of a leaf or sum of the leaves below an inner node
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self.codes)
+
+    def code_lengths(self) -> np.ndarray:
+        """Length of each word's code (its depth in the tree)."""
+        return np.array([len(c) for c in self.codes], dtype=np.int64)
+
+    def padded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Codes (int8) and points (int32) padded into (V, max_length) arrays, and the lengths."""
+        lengths = self.code_lengths()
+        width = max(int(lengths.max()), 1)
+        codes = np.zeros((self.n_leaves, width), dtype=np.int8)
+        points = np.zeros((self.n_leaves, width), dtype=np.int32)
+        for w, (c, p) in enumerate(zip(self.codes, self.points)):
+            codes[w, :len(c)] = c
+            points[w, :len(p)] = p
+        return codes, points, lengths.astype(np.int32)
+
+
+def _check_counts(counts) -> np.ndarray:
+    array = np.asarray(counts)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D sequence of word counts, got shape {array.shape}")
+    if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array)):
+        raise TypeError(f"counts must hold finite numbers, got dtype {array.dtype}")
+    if array.min() < 0:
+        raise ValueError(f"counts must be >= 0, got {array.min()}")
+    return array.astype(np.float64)
+
+
+def huffman_tree(counts: Sequence[float]) -> HuffmanTree:
+    """Build the Huffman tree of word counts: frequent words get short codes.
+
+    Repeatedly merge the two lightest nodes (ties: the node made first) under a new parent;
+    the lighter one gets bit 0, the other bit 1. A single word gets the empty code.
+    """
+    weights = _check_counts(counts)
+    v = weights.size
+    parent = np.full(2 * v - 1, -1, dtype=np.int64)
+    bit = np.zeros(2 * v - 1, dtype=np.int8)
+    weight = np.concatenate([weights, np.zeros(v - 1)])
+    heap = [(weights[i], i) for i in range(v)]
+    heapq.heapify(heap)
+    for node in range(v, 2 * v - 1):
+        w0, a = heapq.heappop(heap)
+        w1, b = heapq.heappop(heap)
+        parent[a], parent[b] = node, node
+        bit[a], bit[b] = 0, 1
+        weight[node] = w0 + w1
+        heapq.heappush(heap, (weight[node], node))
+    codes, points = [], []
+    for w in range(v):
+        path_bits, path_nodes, node = [], [], w
+        while parent[node] != -1:
+            path_bits.append(bit[node])
+            path_nodes.append(parent[node] - v)
+            node = parent[node]
+        codes.append(np.array(path_bits[::-1], dtype=np.int8))
+        points.append(np.array(path_nodes[::-1], dtype=np.int32))
+    return HuffmanTree(tuple(codes), tuple(points), parent, bit, weight)
+
+
+# --------------------------------------------------------------------------- sampling formulas
+
+
+def keep_probability(counts: Sequence[float], sample: float = 1e-3) -> np.ndarray:
+    """Probability that subsampling keeps one occurrence of each word (word2vec.c / gensim).
+
+    With t = sample * (total count) and c the word's count:
+    keep = (sqrt(c / t) + 1) * t / c, capped at 1. ``sample=0`` keeps everything.
+    """
+    counts = _check_counts(counts)
+    sample = check_float("sample", sample, minimum=0.0)
+    if sample == 0:
+        return np.ones_like(counts)
+    threshold = sample * counts.sum()
+    with np.errstate(divide="ignore"):
+        keep = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
+    return np.minimum(np.nan_to_num(keep, nan=1.0, posinf=1.0), 1.0)
+
+
+def noise_distribution(counts: Sequence[float], power: float = 0.75) -> np.ndarray:
+    """Negative-sampling distribution: count ** power, normalised."""
+    counts = _check_counts(counts)
+    power = check_float("power", power)
+    weights = counts ** power
+    if weights.sum() <= 0:
+        raise ValueError("counts must have a positive sum")
+    return weights / weights.sum()
+
+
+def cumulative_table(counts: Sequence[float], power: float = 0.75) -> np.ndarray:
+    """Integer cumulative noise table: word w is drawn for r in [table[w-1], table[w])."""
+    probs = noise_distribution(counts, power)
+    return np.round(np.cumsum(probs) * TABLE_DOMAIN).astype(np.int64)
+
+
+def draw_negatives(table: np.ndarray, uniform_ints: np.ndarray) -> np.ndarray:
+    """Map random integers to words through the cumulative table (searchsorted, right side)."""
+    return np.searchsorted(table, np.asarray(uniform_ints) % table[-1], side="right")
+
+
+# --------------------------------------------------------------------------- the readable output layers
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed in float64."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels: np.ndarray):
+    """Sum of logistic losses of the scores U[rows] @ h against 0/1 labels.
+
+    Returns (loss, dL/dh, dL/dU[rows]); scores are clipped to +-30. Negative sampling (label 1 for the true word, 0 for
+    the noise words) and hierarchical softmax (label 1 - bit at each inner node) are both this.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.float64)
+    scores = U[rows].astype(np.float64) @ h.astype(np.float64)  # (n,)
+    scores = np.clip(scores, -30.0, 30.0)  # word2vec.c clips too (MAX_EXP); only extreme scores change
+    loss = float(np.sum(np.logaddexp(0.0, np.where(labels == 1, -scores, scores))))
+    err = sigmoid(scores) - labels  # dL/dscore
+    grad_h = err @ U[rows].astype(np.float64)  # (dim,)
+    grad_rows = np.outer(err, h.astype(np.float64))  # (n, dim)
+    return loss, grad_h, grad_rows
+
+
+def negative_sampling_loss(h: np.ndarray, U: np.ndarray, target: int, negatives: Sequence[int]):
+    """-log s(u_t . h) - sum_n log s(-u_n . h): loss, dL/dh, dL/dU[[target, *negatives]]."""
+    rows = np.concatenate([[target], np.asarray(negatives, dtype=np.int64)])
+    labels = np.zeros(rows.size)
+    labels[0] = 1.0
+    return binary_logistic_loss(h, U, rows, labels)
+
+
+def hierarchical_softmax_loss(h: np.ndarray, U: np.ndarray, code: np.ndarray, point: np.ndarray):
+    """-log P(word | h) on the word's Huffman path: loss, dL/dh, dL/dU[point]."""
+    return binary_logistic_loss(h, U, point, 1 - np.asarray(code, dtype=np.float64))
+
+
+def hierarchical_softmax_probabilities(h: np.ndarray, U: np.ndarray, tree: HuffmanTree) -> np.ndarray:
+    """P(w | h) for every word: the product of the branch probabilities on its path."""
+    scores = U.astype(np.float64) @ h.astype(np.float64)  # one score per inner node
+    probs = np.empty(tree.n_leaves)
+    for w, (code, point) in enumerate(zip(tree.codes, tree.points)):
+        probs[w] = np.prod(sigmoid((1 - 2 * code.astype(np.float64)) * scores[point]))
+    return probs
+
+
+def full_softmax_loss(h: np.ndarray, U: np.ndarray, target: int):
+    """-log softmax(U @ h)[target]: loss, dL/dh, dL/dU (all V rows: this is the expensive part)."""
+    scores = U.astype(np.float64) @ h.astype(np.float64)  # (V,)
+    scores -= scores.max()
+    probs = np.exp(scores) / np.exp(scores).sum()
+    loss = float(-np.log(probs[target]))
+    err = probs.copy()
+    err[target] -= 1.0
+    return loss, err @ U.astype(np.float64), np.outer(err, h.astype(np.float64))
+
+
+# --------------------------------------------------------------------------- configuration and data
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Settings of a Word2Vec run; the defaults are gensim's (skip-gram, negative sampling)."""
+
+    sg: bool = True  # skip-gram; False: CBOW (mean of the context)
+    output: str = "negative"  # "negative", "hierarchical" or "softmax"
+    dim: int = 100
+    window: int = 5
+    min_count: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    epochs: int = 5
+    threads: int = 2
+    seed: int = 1
+    ns_exponent: float = 0.75
+    max_softmax_vocab: int = 5000  # the full softmax costs V * dim per prediction
+    compute_loss: bool = True  # track the mean loss per epoch (gensim's default is off; it costs ~10%)
+
+    def checked(self) -> "Word2VecConfig":
+        """Return self after checking every field (a ValueError/TypeError names the bad one)."""
+        if not isinstance(self.sg, bool):
+            raise TypeError(f"sg must be a bool, got {type(self.sg).__name__} {self.sg!r}")
+        check_choice("output", self.output, OUTPUTS)
+        check_int("dim", self.dim, minimum=1)
+        check_int("window", self.window, minimum=1)
+        check_int("min_count", self.min_count, minimum=1)
+        check_int("negative", self.negative, minimum=0)
+        if self.output == "negative" and self.negative < 1:
+            raise ValueError("negative must be >= 1 when output='negative', got 0")
+        check_float("sample", self.sample, minimum=0.0)
+        check_float("alpha", self.alpha, minimum=0.0, min_inclusive=False)
+        check_float("min_alpha", self.min_alpha, minimum=0.0, maximum=self.alpha)
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("threads", self.threads, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        check_float("ns_exponent", self.ns_exponent)
+        check_int("max_softmax_vocab", self.max_softmax_vocab, minimum=2)
+        if not isinstance(self.compute_loss, bool):
+            raise TypeError(f"compute_loss must be a bool, got {type(self.compute_loss).__name__}")
+        return self
+
+
+@dataclass(frozen=True)
+class EncodedCorpus:
+    """Sentences as one flat array of word ids (out-of-vocabulary words dropped) plus offsets."""
+
+    ids: np.ndarray  # (N,) int32
+    starts: np.ndarray  # (S + 1,) int64: sentence s is ids[starts[s]:starts[s+1]]
+
+    @property
+    def n_words(self) -> int:
+        return int(self.ids.size)
+
+
+def word2vec_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 5) -> Vocabulary:
+    """Words seen at least ``min_count`` times, most frequent first, no unknown token."""
+    sentences = _check_documents("sentences", sentences)
+    min_count = check_int("min_count", min_count, minimum=1)
+    if not any(sentences):
+        raise ValueError("sentences holds no tokens: the corpus is empty")
+    try:
+        return build_vocabulary(sentences, min_count=min_count, unk_token=None)
+    except ValueError:
+        raise ValueError(f"no word occurs at least min_count={min_count} times in sentences; "
+                         "lower min_count or give a larger corpus") from None
+
+
+def encode_corpus(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> EncodedCorpus:
+    """Word ids of every sentence, words outside ``vocab`` left out (as word2vec.c does)."""
+    sentences = _check_documents("sentences", sentences)
+    index = {t: i for i, t in enumerate(vocab.tokens) if t != vocab.unk_token}
+    ids, starts = [], [0]
+    for sentence in sentences:
+        ids.extend(index[t] for t in sentence if t in index)
+        starts.append(len(ids))
+    if not ids:
+        raise ValueError("no word of sentences is in the vocabulary: the corpus is all unknown words")
+    return EncodedCorpus(np.asarray(ids, dtype=np.int32), np.asarray(starts, dtype=np.int64))
+
+
+def init_weights(vocab_size: int, config: Word2VecConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Input vectors uniform in +-0.5/dim (word2vec.c), output vectors zero; float32."""
+    rng = np.random.default_rng(config.seed)
+    w_in = ((rng.random((vocab_size, config.dim)) - 0.5) / config.dim).astype(np.float32)
+    out_rows = vocab_size - 1 if config.output == "hierarchical" else vocab_size
+    return w_in, np.zeros((max(out_rows, 1), config.dim), dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- random numbers (word2vec.c's)
+
+
+def lcg_next(state: int) -> int:
+    """word2vec.c's generator: state * 25214903917 + 11 modulo 2**64."""
+    return (state * _LCG_MUL + _LCG_ADD) & _MASK64
+
+
+@njit(cache=True, nogil=True)
+def _lcg(state):
+    state[0] = state[0] * np.uint64(25214903917) + np.uint64(11)
+    return (state[0] >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
+
+
+# --------------------------------------------------------------------------- the readable epoch
+
+
+def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
+                      keep: np.ndarray, table: np.ndarray | None = None, tree: HuffmanTree | None = None,
+                      seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
+    """One pass over the corpus in plain numpy, updating ``w_in`` and ``w_out`` in place.
+
+    The slow, readable twin of the compiled kernel: the same random draws in the same order,
+    so on one thread the two give the same weights. Returns (summed loss, predictions made).
+    """
+    config = config.checked()
+    words_total = words_total or corpus.n_words * config.epochs
+    state = seed & _MASK64
+    loss_sum, predictions, words_done = 0.0, 0, 0
+
+    def draw() -> int:
+        nonlocal state
+        state = lcg_next(state)
+        return (state >> 16) & 0xFFFFFFFF
+
+    def output_layer(h: np.ndarray, target: int, lr: float) -> tuple[float, np.ndarray]:
+        """Loss and the change to apply to the input vector(s); updates w_out in place."""
+        if config.output == "negative":
+            negatives = []
+            for _ in range(config.negative):
+                word = int(draw_negatives(table, draw()))
+                if word != target:
+                    negatives.append(word)
+            rows = np.array([target] + negatives)
+            loss, grad_h, grad_rows = negative_sampling_loss(h, w_out, target, negatives)
+        elif config.output == "hierarchical":
+            rows = tree.points[target]
+            loss, grad_h, grad_rows = hierarchical_softmax_loss(h, w_out, tree.codes[target], rows)
+        else:
+            rows = np.arange(w_out.shape[0])
+            loss, grad_h, grad_rows = full_softmax_loss(h, w_out, target)
+        np.add.at(w_out, rows, (-lr * grad_rows).astype(np.float32))
+        return loss, (-lr * grad_h).astype(np.float32)
+
+    for s in range(len(corpus.starts) - 1):
+        sentence = corpus.ids[corpus.starts[s]:corpus.starts[s + 1]]
+        progress = min(1.0, (words_before + words_done) / words_total)
+        lr = config.alpha - (config.alpha - config.min_alpha) * progress
+        # subsampling: frequent words are dropped before the window is laid over the sentence
+        kept = [int(w) for w in sentence if keep[w] >= 1.0 or draw() / 2**32 <= keep[w]]
+        words_done += len(sentence)
+        for i, center in enumerate(kept):
+            reach = config.window - draw() % config.window  # dynamic window: 1..window
+            context = [kept[j] for j in range(max(0, i - reach), min(len(kept), i + reach + 1)) if j != i]
+            if config.sg:  # skip-gram: the centre word predicts each context word
+                for word in context:
+                    loss, delta = output_layer(w_in[center].copy(), word, lr)
+                    w_in[center] += delta
+                    loss_sum, predictions = loss_sum + loss, predictions + 1
+            elif context:  # CBOW: the mean of the context predicts the centre word
+                h = w_in[context].mean(axis=0, dtype=np.float32)
+                loss, delta = output_layer(h, center, lr)
+                for word in context:  # word2vec.c adds the whole change to every context word
+                    w_in[word] += delta
+                loss_sum, predictions = loss_sum + loss, predictions + 1
+    return loss_sum, predictions
+
+
+# --------------------------------------------------------------------------- the compiled kernel
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss):
+    """Compiled ``binary_logistic_loss`` plus its SGD step: updates w_out[rows], adds to delta."""
+    dim = h.shape[0]
+    loss = 0.0
+    for k in range(n):
+        r = rows[k]
+        score = np.float32(0.0)
+        for j in range(dim):  # float32 dot product; fastmath lets LLVM vectorise it
+            score += w_out[r, j] * h[j]
+        x = min(max(score, np.float32(-30.0)), np.float32(30.0))  # as word2vec.c's MAX_EXP
+        e = np.exp(-x)
+        if compute_loss:
+            loss += np.log1p(np.float64(e)) + (0.0 if labels[k] == 1 else x)  # -log s(x) or -log(1 - s(x))
+        err[k] = 1.0 / (1.0 + e) - labels[k]
+        g = np.float32(lr * err[k])
+        for j in range(dim):
+            delta[j] -= g * w_out[r, j]
+    for k in range(n):  # output rows change after all errors are known, as in the numpy twin
+        r = rows[k]
+        g = np.float32(lr * err[k])
+        for j in range(dim):
+            w_out[r, j] -= g * h[j]
+    return loss
+
+
+@njit(cache=True, nogil=True)
+def _softmax_rows(h, w_out, target, lr, delta, scores):
+    """Compiled ``full_softmax_loss`` plus its SGD step over all V output rows."""
+    v, dim = w_out.shape
+    top = -np.inf
+    for r in range(v):
+        s = 0.0
+        for j in range(dim):
+            s += w_out[r, j] * h[j]
+        scores[r] = s
+        top = max(top, s)
+    total = 0.0
+    for r in range(v):
+        scores[r] = np.exp(scores[r] - top)
+        total += scores[r]
+    loss = -np.log(scores[target] / total)
+    for r in range(v):
+        e = scores[r] / total - (1.0 if r == target else 0.0)
+        scores[r] = e
+        for j in range(dim):
+            delta[j] -= lr * e * w_out[r, j]
+    for r in range(v):
+        g = lr * scores[r]
+        for j in range(dim):
+            w_out[r, j] -= np.float32(g * h[j])
+    return loss
+
+
+@njit(cache=True, nogil=True)
+def _predict(h, target, w_out, mode, negative, table, codes, points, lengths, state, lr, delta, rows, labels, err,
+             compute_loss):
+    for j in range(delta.shape[0]):
+        delta[j] = 0.0
+    if mode == 0:  # negative sampling
+        rows[0] = target
+        labels[0] = 1.0
+        n = 1
+        for _ in range(negative):
+            r = np.int64(_lcg(state)) % table[-1]
+            word = np.searchsorted(table, r, side="right")
+            if word != target:
+                rows[n] = word
+                labels[n] = 0.0
+                n += 1
+        return _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss)
+    if mode == 1:  # hierarchical softmax
+        n = lengths[target]
+        for k in range(n):
+            rows[k] = points[target, k]
+            labels[k] = 1.0 - codes[target, k]
+        return _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss)
+    return _softmax_rows(h, w_out, target, lr, delta, err)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, negative, keep, table,
+                     codes, points, lengths, alpha, min_alpha, words_before, words_total, progress_scale, seed,
+                     compute_loss):
+    """Train on sentences first..last-1; the compiled twin of ``train_epoch_numpy``.
+
+    Returns (summed loss, predictions made). ``progress_scale`` is the number of threads, so
+    each thread's learning rate follows the whole run's progress.
+    """
+    dim = w_in.shape[1]
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    longest = 1
+    for s in range(first, last):
+        longest = max(longest, starts[s + 1] - starts[s])
+    kept = np.empty(longest, dtype=np.int32)
+    h = np.empty(dim, dtype=np.float32)
+    delta = np.empty(dim, dtype=np.float32)
+    slots = max(negative + 1, codes.shape[1], w_out.shape[0])
+    rows = np.empty(slots, dtype=np.int64)
+    labels = np.empty(slots, dtype=np.float64)
+    err = np.empty(slots, dtype=np.float64)
+    loss_sum = 0.0
+    predictions = 0
+    words_done = 0
+    for s in range(first, last):
+        progress = min(1.0, (words_before + words_done * progress_scale) / words_total)
+        lr = alpha - (alpha - min_alpha) * progress
+        n = 0
+        for i in range(starts[s], starts[s + 1]):
+            word = ids[i]
+            if keep[word] >= 1.0 or _lcg(state) / 4294967296.0 <= keep[word]:
+                kept[n] = word
+                n += 1
+        words_done += starts[s + 1] - starts[s]
+        for i in range(n):
+            reach = window - np.int64(_lcg(state) % np.uint64(window))
+            lo = max(0, i - reach)
+            hi = min(n, i + reach + 1)
+            if sg:
+                center = kept[i]
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    for d in range(dim):
+                        h[d] = w_in[center, d]
+                    loss_sum += _predict(h, kept[j], w_out, mode, negative, table, codes, points, lengths,
+                                         state, lr, delta, rows, labels, err, compute_loss)
+                    predictions += 1
+                    for d in range(dim):
+                        w_in[center, d] += delta[d]
+            elif hi - lo > 1:
+                for d in range(dim):
+                    h[d] = 0.0
+                for j in range(lo, hi):
+                    if j != i:
+                        for d in range(dim):
+                            h[d] += w_in[kept[j], d]
+                for d in range(dim):
+                    h[d] /= np.float32(hi - lo - 1)
+                loss_sum += _predict(h, kept[i], w_out, mode, negative, table, codes, points, lengths,
+                                     state, lr, delta, rows, labels, err, compute_loss)
+                predictions += 1
+                for j in range(lo, hi):
+                    if j != i:
+                        for d in range(dim):
+                            w_in[kept[j], d] += delta[d]
+    return loss_sum, predictions
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class Word2VecModel:
+    """A trained Word2Vec: input vectors as ``wv`` (what gensim calls ``model.wv``), the output
+    layer's weights, the mean loss per prediction of each epoch and the run's speed."""
+
+    wv: WordVectors
+    w_out: np.ndarray
+    config: Word2VecConfig
+    epoch_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    words_per_second: float = 0.0
+    tree: HuffmanTree | None = None
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self.wv.vocab
+
+    def most_similar(self, word: str | Sequence[str], topn: int = 10, negative: Sequence[str] = ()):
+        """Nearest words by cosine (see ``WordVectors.most_similar``)."""
+        return self.wv.most_similar(word, topn=topn, negative=negative)
+
+    def analogy(self, a: str, b: str, c: str, topn: int = 1):
+        """a is to b as c is to ? (see ``WordVectors.analogy``)."""
+        return self.wv.analogy(a, b, c, topn=topn)
+
+
+def _thread_slices(starts: np.ndarray, threads: int) -> list[tuple[int, int]]:
+    """Split sentences into ``threads`` contiguous runs with about equal numbers of words."""
+    n_sent = len(starts) - 1
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], threads + 1)[1:-1])
+    bounds = [0] + [int(min(c, n_sent)) for c in cuts] + [n_sent]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _epoch_seed(seed: int, epoch: int, part: int) -> int:
+    return (seed * 1_000_003 + epoch * 7919 + part * 104_729 + 1) & _MASK64
+
+
+def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
+                   progress: bool = False, **overrides) -> Word2VecModel:
+    """Train Word2Vec on token lists with the compiled kernel; ``overrides`` change ``config``.
+
+    ``train_word2vec(sentences, epochs=5, sg=False)`` trains CBOW for five epochs.
+    """
+    config = replace(config or Word2VecConfig(), **overrides).checked()
+    start = time.perf_counter()
+    sentences = split_long_sentences(sentences)
+    vocab = word2vec_vocabulary(sentences, config.min_count)
+    if len(vocab) < 2:
+        raise ValueError(f"the vocabulary has {len(vocab)} word; Word2Vec needs at least 2 (lower min_count)")
+    if config.output == "softmax" and len(vocab) > config.max_softmax_vocab:
+        raise ValueError(f"output='softmax' costs vocabulary x dim per prediction: the vocabulary has {len(vocab)} "
+                         f"words, more than max_softmax_vocab={config.max_softmax_vocab}; raise min_count or use "
+                         "output='negative' or 'hierarchical'")
+    corpus = encode_corpus(sentences, vocab)
+    counts = np.asarray(vocab.counts, dtype=np.float64)
+    keep = keep_probability(counts, config.sample)
+    w_in, w_out = init_weights(len(vocab), config)
+    mode = OUTPUTS.index(config.output)
+    table = cumulative_table(counts, config.ns_exponent) if mode == 0 else np.ones(1, dtype=np.int64)
+    tree = huffman_tree(counts) if mode == 1 else None
+    codes, points, lengths = tree.padded() if tree else (np.zeros((1, 1), np.int8), np.zeros((1, 1), np.int32),
+                                                         np.zeros(1, np.int32))
+    slices = _thread_slices(corpus.starts, config.threads)
+    words_total = corpus.n_words * config.epochs
+    losses = []
+    epochs = range(config.epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        epochs = tqdm(epochs, desc="word2vec epochs")
+    for epoch in epochs:
+        results = [None] * len(slices)
+
+        def work(part: int, first: int, last: int) -> None:
+            results[part] = _train_sentences(
+                corpus.ids, corpus.starts, first, last, w_in, w_out, config.sg, mode, config.window,
+                config.negative, keep, table, codes, points, lengths, config.alpha, config.min_alpha,
+                epoch * corpus.n_words, words_total, len(slices), _epoch_seed(config.seed, epoch, part),
+                config.compute_loss)
+
+        if len(slices) == 1:
+            work(0, *slices[0])
+        else:  # Hogwild: threads share w_in and w_out without locks, as word2vec.c does
+            pool = [threading.Thread(target=work, args=(p, a, b)) for p, (a, b) in enumerate(slices)]
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
+        total_loss = sum(r[0] for r in results)
+        total_predictions = sum(r[1] for r in results)
+        losses.append(total_loss / max(total_predictions, 1) if config.compute_loss else float("nan"))
+    seconds = time.perf_counter() - start
+    return Word2VecModel(wv=WordVectors(w_in, vocab), w_out=w_out, config=config, epoch_losses=losses,
+                         seconds=seconds, words_per_second=words_total / seconds, tree=tree)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel variant on a tiny corpus."""
+    tiny = [["a", "b", "c", "a", "b", "a"]] * 3
+    for sg in (True, False):
+        for output in OUTPUTS:
+            train_word2vec(tiny, min_count=1, dim=4, epochs=1, threads=1, sg=sg, output=output)
