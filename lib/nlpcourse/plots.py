@@ -283,3 +283,47 @@ def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, f
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 02: neural language models
+
+
+def language_model_losses(ax: Axes, train: Sequence[float], valid: Sequence[float], *, baseline: float | None = None,
+                          title: str | None = None) -> Axes:
+    """Train and validation loss (nats per word) against epoch, epoch 0 being the untrained
+    model, with an optional horizontal line for a baseline such as the unigram model."""
+    epochs = np.arange(len(valid))
+    ax.plot(np.arange(len(train)), train, marker="o", label="train")
+    ax.plot(epochs, valid, marker="o", label="validation")
+    if baseline is not None:
+        ax.axhline(baseline, color=PALETTE[3], linestyle="--", label="unigram baseline (validation)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy (nats per word)")
+    ax.set_xticks(epochs)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def scatter_by_label(ax: Axes, points: np.ndarray, labels: Sequence[str], *, order: Sequence[str] | None = None,
+                     title: str | None = None, xlabel: str = "code 1", ylabel: str = "code 2") -> Axes:
+    """2-D points coloured by a text label, one legend entry per label (in ``order`` if given)."""
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {points.shape}")
+    if len(labels) != len(points):
+        raise ValueError(f"labels must have one entry per point ({len(points)}), got {len(labels)}")
+    labels = np.asarray(labels)
+    names = list(order) if order is not None else sorted(set(labels.tolist()))
+    markers = "os^Dv<>P"
+    for i, name in enumerate(names):
+        mask = labels == name
+        ax.scatter(points[mask, 0], points[mask, 1], s=22, color=PALETTE[i % len(PALETTE)],
+                   marker=markers[i % len(markers)], label=f"{name} ({mask.sum()})", alpha=0.85)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

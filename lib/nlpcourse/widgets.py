@@ -346,3 +346,62 @@ def feature_scale_descent(scale: float = 10.0, lr_fraction: float = 1.6, *, step
     box.controls = {"scale": scale_slider, "lr fraction": lr_slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 02: neural language models
+
+
+def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], *, k: int = 8,
+                       exclude: Sequence[str] = ("<unk>", "<s>"), epoch: int | None = None) -> widgets.VBox:
+    """Pick a prompt and a training checkpoint (epoch slider): the NNLM's top-k next words as
+    bars, beside the validation loss curve with the chosen epoch marked.
+
+    ``history`` is an ``nlpcourse.nnlm.TrainingHistory`` with its checkpoints. The box has
+    ``.controls`` (prompt, epoch), ``.view`` and ``.predictions`` (the (word, probability)
+    pairs drawn).
+    """
+    from nlpcourse import nnlm
+
+    if not history.states:
+        raise ValueError("history kept no checkpoints; train with keep_states=True")
+    if isinstance(prompts, str) or not prompts:
+        raise ValueError("prompts must be a non-empty list of prompt strings")
+    models: dict[int, object] = {}
+    last = len(history.states) - 1
+    prompt = widgets.Dropdown(options=list(prompts), value=prompts[0], description="prompt")
+    epoch_slider = widgets.IntSlider(value=last if epoch is None else epoch, min=0, max=last, description="epoch",
+                                     continuous_update=True)
+    box = widgets.VBox()
+
+    def draw(fig: Figure) -> None:
+        e = epoch_slider.value
+        if e not in models:
+            models[e] = history.model_at(e)
+        box.predictions = nnlm.top_next_words(models[e], vocab, text.tokenize(prompt.value), k=k, exclude=exclude)
+        if not fig.axes:  # first call: the artists that later calls update in place
+            bars_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+            box.bars = bars_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
+            bars_ax.set_yticks(range(k))
+            bars_ax.set_ylim(k - 0.5, -0.5)
+            bars_ax.set_xlabel("P(next word | prompt)")
+            plots.language_model_losses(loss_ax, history.train_loss, history.valid_loss)
+            loss_ax.legend(fontsize=7)
+            box.marker = loss_ax.plot([e], [history.valid_loss[e]], "o", markersize=12, fillstyle="none",
+                                      color="black")[0]
+        bars_ax, loss_ax = fig.axes[0], fig.axes[1]
+        words = [w for w, _p in box.predictions] + [""] * (k - len(box.predictions))
+        probs = [p for _w, p in box.predictions] + [0.0] * (k - len(box.predictions))
+        for bar, p in zip(box.bars, probs):
+            bar.set_width(p)
+        bars_ax.set_yticklabels(words)
+        bars_ax.set_xlim(0, max(max(probs) * 1.1, 0.05))
+        bars_ax.set_title(f'"{prompt.value} ..." after epoch {e}', fontsize=9)
+        box.marker.set_data([e], [history.valid_loss[e]])
+        loss_ax.set_title(f"validation loss {history.valid_loss[e]:.3f} nats", fontsize=9)
+
+    view = FigureView(plots.new_figure(9.0, 3.6, left=0.13, right=0.98, bottom=0.15, top=0.9, wspace=0.35), draw)
+    _on_change([prompt, epoch_slider], view.redraw)
+    box.children = [widgets.HBox([prompt, epoch_slider]), view.image]
+    box.controls = {"prompt": prompt, "epoch": epoch_slider}
+    box.view = view
+    return box
