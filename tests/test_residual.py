@@ -7,8 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.datasets import load_digits
-
+from nlpcourse import data
 from nlpcourse import residual as R
 
 RTOL64, ATOL64 = 1e-10, 1e-12
@@ -205,7 +204,7 @@ def test_float32_model_matches_float64_within_course_tolerance():
 
 
 def test_plain_gradients_vanish_with_depth_and_residual_ones_do_not():
-    X, y = R.digits_split()[:2]
+    X, y = data.digits_split()[:2]
     X, y = X[:128], y[:128]
     plain = R.gradient_ratio(R.layer_gradient_norms(R.build_stack(32, "plain"), X, y))
     residual = R.gradient_ratio(R.layer_gradient_norms(R.build_stack(32, "residual"), X, y))
@@ -233,7 +232,7 @@ def test_gradient_norms_by_depth_equals_single_calls():
 # --------------------------------------------------------------------------- training
 
 def test_train_is_deterministic_and_learns():
-    Xtr, ytr, Xv, yv = R.digits_split()
+    Xtr, ytr, Xv, yv = data.digits_split()
     Xtr, ytr = Xtr[:400], ytr[:400]
     runs = [R.train(R.build_stack(4, "residual"), Xtr, ytr, Xv, yv, epochs=3, lr=0.01) for _ in range(2)]
     assert runs[0] == runs[1]
@@ -244,7 +243,7 @@ def test_train_is_deterministic_and_learns():
 
 
 def test_train_with_zero_epochs_only_evaluates():
-    Xtr, ytr, Xv, yv = R.digits_split()
+    Xtr, ytr, Xv, yv = data.digits_split()
     model = R.build_stack(2, "plain")
     before = [p.clone() for p in model.parameters()]
     history = R.train(model, Xtr[:50], ytr[:50], Xv, yv, epochs=0)
@@ -261,18 +260,6 @@ def test_evaluate_against_torch_cross_entropy():
     np.testing.assert_allclose(loss, torch.nn.functional.cross_entropy(logits, torch.as_tensor(y)).item(),
                                rtol=RTOL64, atol=ATOL64)
     assert accuracy == np.mean(logits.argmax(1).numpy() == y)
-
-
-def test_digits_split_is_sklearn_digits():
-    Xtr, ytr, Xv, yv = R.digits_split(n_val=300, seed=2)
-    bunch = load_digits()
-    assert Xtr.shape == (1497, 64) and Xv.shape == (300, 64)
-    X = np.concatenate([Xtr, Xv])
-    y = np.concatenate([ytr, yv])
-    order = np.random.default_rng(2).permutation(1797)
-    np.testing.assert_allclose(X, bunch.data[np.r_[order[300:], order[:300]]] / 16.0, rtol=RTOL32, atol=ATOL32)
-    np.testing.assert_array_equal(y, bunch.target[np.r_[order[300:], order[:300]]])
-    assert X.min() == 0.0 and X.max() == 1.0
 
 
 # --------------------------------------------------------------------------- degeneration
@@ -309,7 +296,7 @@ def test_effective_rank_is_bounded_and_scale_free(values, scale):
 
 
 def test_plain_representations_collapse_and_residual_ones_do_not():
-    X = R.digits_split()[2]
+    X = data.digits_split()[2]
     plain = R.effective_ranks(R.build_stack(32, "plain"), X)
     residual = R.effective_ranks(R.build_stack(32, "residual"), X)
     assert plain[-1] < 1.1 < 10 < residual[-1]
@@ -385,8 +372,6 @@ def test_bad_inputs_to_model_and_helpers():
         R.singular_values(np.zeros(3))
     with pytest.raises(ValueError, match="values must be singular values"):
         R.effective_rank([1.0, -1.0])
-    with pytest.raises(ValueError, match="n_val must be <= 1796, got 1797"):
-        R.digits_split(n_val=1797)
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
@@ -402,3 +387,61 @@ def test_bad_training_arguments(kwargs, error, match):
         R.train(model, X, y, X, y, **kwargs)
     with pytest.raises(ValueError, match="X and y must have the same length, got 5 and 3"):
         R.train(model, X, y, X, y[:3])
+
+
+# --------------------------------------------------------------------------- plots and the depth widget
+
+def test_gradient_norms_plot_draws_the_norms():
+    from nlpcourse import plots
+
+    fig = plots.new_figure()
+    ax = plots.gradient_norms(fig.add_subplot(), {"plain": [1e-6, 1e-3, 1.0], "residual": [0.5, 0.8, 1.0]})
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [1e-6, 1e-3, 1.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["plain", "residual"]
+    with pytest.raises(ValueError, match="values_by_model must name at least one model"):
+        plots.gradient_norms(fig.add_subplot(), {})
+    with pytest.raises(ValueError, match=r"values for 'plain' must be 1-D \(one per layer\), got shape \(2, 2\)"):
+        plots.gradient_norms(fig.add_subplot(), {"plain": np.ones((2, 2))})
+
+
+def test_singular_value_spectra_plot_normalises():
+    from nlpcourse import plots
+
+    fig = plots.new_figure()
+    ax = plots.singular_value_spectra(fig.add_subplot(), {"a": [4.0, 2.0, 1.0]})
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 0.5, 0.25], rtol=RTOL64, atol=ATOL64)
+    with pytest.raises(ValueError, match="spectra_by_model must name at least one model"):
+        plots.singular_value_spectra(fig.add_subplot(), {})
+
+
+def test_depth_widget_redraws_precomputed_norms():
+    from nlpcourse import widgets
+
+    X, y = small_batch(n=16, features=64, classes=10)
+    table = R.gradient_norms_by_depth(X, y, [2, 4, 8], width=8)
+    box = widgets.gradient_norm_depth(table)
+    slider = box.controls["depth"]
+    assert slider.value == 8 and list(slider.options) == [2, 4, 8]
+    np.testing.assert_array_equal(box.view.figure.axes[0].lines[1].get_ydata(), table[8]["residual"])
+    first_image, renders = box.view.image.value, box.view.renders
+    slider.value = 2
+    assert box.view.renders == renders + 1 and box.view.image.value != first_image
+    ax = box.view.figure.axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), table[2]["plain"])
+    assert ax.get_xlim() == (0.5, 2.5)
+    assert box.ratios["plain"] == R.gradient_ratio(table[2]["plain"])
+    assert "2 layers" in ax.get_title()
+
+
+def test_depth_widget_bad_input():
+    from nlpcourse import widgets
+
+    with pytest.raises(ValueError, match="norms_by_depth must hold at least one depth"):
+        widgets.gradient_norm_depth({})
+    table = {2: {"plain": [1.0, 2.0]}, 3: {"plain": [1.0, 2.0, 3.0]}}
+    with pytest.raises(ValueError, match=r"depth must be one of \[2, 3\], got 5"):
+        widgets.gradient_norm_depth(table, depth=5)
+    with pytest.raises(ValueError, match=r"every depth must hold the same models \['plain'\]"):
+        widgets.gradient_norm_depth({2: {"plain": [1.0, 2.0]}, 3: {"residual": [1.0, 2.0, 3.0]}})

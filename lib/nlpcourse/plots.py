@@ -327,3 +327,59 @@ def scatter_by_label(ax: Axes, points: np.ndarray, labels: Sequence[str], *, ord
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 06: residual connections (reused by 11)
+
+
+def layer_profile(ax: Axes, values_by_model: dict[str, Sequence[float]], *, ylabel: str, logy: bool = False,
+                  xlabel: str = "layer (1 = nearest the input)", title: str | None = None) -> Axes:
+    """One line per model of a per-layer quantity, layer 1 nearest the input."""
+    if not values_by_model:
+        raise ValueError("values_by_model must name at least one model, got an empty mapping")
+    for i, (name, values) in enumerate(values_by_model.items()):
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1:
+            raise ValueError(f"values for {name!r} must be 1-D (one per layer), got shape {values.shape}")
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name,
+                color=PALETTE[i % len(PALETTE)])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def gradient_norms(ax: Axes, norms_by_model: dict[str, Sequence[float]], *, title: str | None = None,
+                   ylabel: str = "gradient norm ||dL/dW|| (log scale)") -> Axes:
+    """Per-layer gradient norms on a log axis, one line per model (e.g. plain vs residual).
+
+    A flat line means every layer learns at a similar rate; a line falling towards layer 1
+    means the gradient vanishes on its way back to the input.
+    """
+    return layer_profile(ax, norms_by_model, ylabel=ylabel, logy=True, title=title)
+
+
+def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]], *, normalize: bool = True,
+                           title: str | None = None) -> Axes:
+    """Singular values of hidden representations, largest first, on a log axis (divided by the largest
+    when ``normalize``): a spectrum that drops steeply after the first value is a degenerate, low-rank layer."""
+    if not spectra_by_model:
+        raise ValueError("spectra_by_model must name at least one model, got an empty mapping")
+    for i, (name, values) in enumerate(spectra_by_model.items()):
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1:
+            raise ValueError(f"spectrum for {name!r} must be 1-D, got shape {values.shape}")
+        if normalize and values.max() > 0:
+            values = values / values.max()
+        ax.plot(np.arange(1, len(values) + 1), values, label=name, color=PALETTE[i % len(PALETTE)])
+    ax.set_yscale("log")
+    ax.set_xlabel("index of singular value (largest first)")
+    ax.set_ylabel("singular value / largest" if normalize else "singular value")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -203,7 +203,7 @@ def build_stack(depth: int = 16, block: str = "plain", *, width: int = 64, in_fe
                                  zero_init=zero_init, seed=seed))
 
 
-# --------------------------------------------------------------------------- data
+# --------------------------------------------------------------------------- inputs
 
 def _as_batch(model: DeepStack, X, y=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Check X (and labels y) against the model and return them as tensors."""
@@ -223,25 +223,6 @@ def _as_batch(model: DeepStack, X, y=None) -> tuple[torch.Tensor, torch.Tensor |
     if y.min() < 0 or y.max() >= model.config.n_classes:
         raise ValueError(f"y must hold labels in [0, {model.config.n_classes - 1}], got {y.min()}..{y.max()}")
     return X_t, torch.as_tensor(y, dtype=torch.long)
-
-
-def digits_split(n_val: int = 397, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's digits (X in [0, 1], 64 features) split at random into train and validation."""
-    n_val = check_int("n_val", n_val, minimum=1, maximum=1796)
-    seed = check_int("seed", seed, minimum=0)
-    from nlpcourse import data
-
-    if hasattr(data, "digits"):
-        X, y = data.digits()
-    else:  # until nlpcourse.data.digits() lands: the same data, read the same way
-        from sklearn.datasets import load_digits
-
-        bunch = load_digits()
-        X, y = bunch.data / 16.0, bunch.target
-    X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
-    order = np.random.default_rng(seed).permutation(len(X))
-    val, train = order[:n_val], order[n_val:]
-    return X[train], y[train], X[val], y[val]
 
 
 # --------------------------------------------------------------------------- gradients

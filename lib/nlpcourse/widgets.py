@@ -405,3 +405,54 @@ def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], 
     box.controls = {"prompt": prompt, "epoch": epoch_slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 06: residual connections
+
+
+def gradient_norm_depth(norms_by_depth: dict[int, dict[str, Sequence[float]]], depth: int | None = None) -> widgets.VBox:
+    """A depth slider over precomputed per-layer gradient norms, one line per model (plain vs residual).
+
+    ``norms_by_depth`` is ``{depth: {model name: norms}}`` as returned by
+    ``nlpcourse.residual.gradient_norms_by_depth``; nothing is computed on a slider move, only
+    redrawn. The box has ``.controls`` (depth), ``.view``, ``.norms`` (the norms drawn) and
+    ``.ratios`` (first-layer over last-layer gradient norm per model).
+    """
+    from nlpcourse import residual
+
+    if not norms_by_depth:
+        raise ValueError("norms_by_depth must hold at least one depth, got an empty mapping")
+    depths = sorted(norms_by_depth)
+    names = list(norms_by_depth[depths[0]])
+    if any(list(norms_by_depth[d]) != names for d in depths):
+        raise ValueError(f"every depth must hold the same models {names}")
+    if depth is not None and depth not in norms_by_depth:
+        raise ValueError(f"depth must be one of {depths}, got {depth!r}")
+    positive = np.concatenate([np.asarray(v, dtype=float) for d in depths for v in norms_by_depth[d].values()])
+    positive = positive[positive > 0]
+    ylim = (positive.min() / 3, positive.max() * 3) if len(positive) else (1e-3, 1.0)
+    slider = widgets.SelectionSlider(options=depths, value=depths[-1] if depth is None else depth,
+                                     description="depth", continuous_update=True)
+    box = widgets.VBox()
+
+    def draw(fig: Figure) -> None:
+        d = slider.value
+        box.norms = {name: np.asarray(values, dtype=float) for name, values in norms_by_depth[d].items()}
+        box.ratios = {name: residual.gradient_ratio(values) if values[-1] > 0 else float("nan")
+                      for name, values in box.norms.items()}
+        if not fig.axes:  # first call: one line per model, updated in place afterwards
+            plots.gradient_norms(fig.add_subplot(), box.norms)
+        ax = fig.axes[0]
+        for line, values in zip(ax.lines, box.norms.values()):
+            line.set_data(np.arange(1, len(values) + 1), values)
+        ax.set_xlim(0.5, d + 0.5)
+        ax.set_ylim(*ylim)
+        ratios = ", ".join(f"{name} {ratio:.2g}" for name, ratio in box.ratios.items())
+        ax.set_title(f"{d} layers at initialisation; first/last layer gradient: {ratios}", fontsize=9)
+
+    view = FigureView(plots.new_figure(7.0, 3.6, left=0.12, bottom=0.14, top=0.9), draw)
+    _on_change([slider], view.redraw)
+    box.children = [slider, view.image]
+    box.controls = {"depth": slider}
+    box.view = view
+    return box
