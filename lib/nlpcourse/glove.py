@@ -1,0 +1,220 @@
+"""GloVe (chapter 03): global co-occurrence counts, then weighted least squares trained with
+AdaGrad, as Pennington, Socher and Manning (2014) do.
+
+Counting: within a window of ``window`` words, a pair at distance d adds 1/d to X[i, j] and
+to X[j, i]. Loss over the non-zero cells:
+
+    J = 1/2 sum_ij f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,   f(x) = min(1, (x/x_max)^alpha)
+
+(the 1/2 is the reference code's; it only scales the gradient). Each epoch visits the cells
+in a new random order and takes one AdaGrad step per cell; the word vector is W + W~.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from nlpcourse._checks import check_float, check_int
+from nlpcourse.evaluate import WordVectors
+from nlpcourse.word2vec import EncodedCorpus, encode_corpus, split_long_sentences, word2vec_vocabulary
+
+
+@dataclass(frozen=True)
+class GloVeConfig:
+    """Settings of a GloVe run; defaults follow the paper (x_max 100, alpha 3/4, lr 0.05)."""
+
+    dim: int = 100
+    window: int = 10
+    min_count: int = 5
+    x_max: float = 100.0
+    alpha: float = 0.75
+    learning_rate: float = 0.05
+    epochs: int = 25
+    threads: int = 1
+    seed: int = 1
+
+    def checked(self) -> "GloVeConfig":
+        """Return self after checking every field (a ValueError/TypeError names the bad one)."""
+        check_int("dim", self.dim, minimum=1)
+        check_int("window", self.window, minimum=1)
+        check_int("min_count", self.min_count, minimum=1)
+        check_float("x_max", self.x_max, minimum=0.0, min_inclusive=False)
+        check_float("alpha", self.alpha, minimum=0.0)
+        check_float("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("threads", self.threads, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        return self
+
+
+def cooccurrence_matrix(corpus: EncodedCorpus, vocab_size: int, window: int = 10) -> sp.csr_matrix:
+    """Symmetric co-occurrence counts with 1/distance weighting, within sentences: (V, V)."""
+    vocab_size = check_int("vocab_size", vocab_size, minimum=1)
+    window = check_int("window", window, minimum=1)
+    ids = corpus.ids.astype(np.int64)
+    sentence = np.repeat(np.arange(len(corpus.starts) - 1), np.diff(corpus.starts))  # sentence of each token
+    if ids.size and ids.max() >= vocab_size:
+        raise ValueError(f"corpus holds word id {ids.max()}, outside vocab_size={vocab_size}")
+    total = sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
+    for d in range(1, window + 1):
+        same = sentence[:-d] == sentence[d:]  # both words in one sentence
+        left, right = ids[:-d][same], ids[d:][same]
+        weight = np.full(left.size, 1.0 / d)
+        part = sp.coo_matrix((weight, (left, right)), shape=(vocab_size, vocab_size)).tocsr()
+        total = total + part + part.T
+    total.sum_duplicates()
+    total.sort_indices()
+    return total
+
+
+def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.ndarray:
+    """f(x) = (x / x_max) ** alpha below x_max, 1 above: rare pairs count less, frequent ones are capped."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x < x_max, (x / x_max) ** alpha, 1.0)
+
+
+def glove_loss(W, W_tilde, b, b_tilde, rows, cols, values, x_max: float = 100.0, alpha: float = 0.75):
+    """The weighted least-squares loss over cells (rows[k], cols[k]) with counts values[k],
+    and its gradients: (loss, dW, dW~, db, db~), all float64."""
+    W, W_tilde = np.asarray(W, np.float64), np.asarray(W_tilde, np.float64)
+    diff = np.einsum("kd,kd->k", W[rows], W_tilde[cols]) + b[rows] + b_tilde[cols] - np.log(values)
+    f = weighting(values, x_max, alpha)
+    loss = 0.5 * float(np.sum(f * diff**2))
+    fdiff = f * diff  # dJ/d(score) for each cell
+    dW, dWt = np.zeros_like(W), np.zeros_like(W_tilde)
+    np.add.at(dW, rows, fdiff[:, None] * W_tilde[cols])
+    np.add.at(dWt, cols, fdiff[:, None] * W[rows])
+    db = np.bincount(rows, weights=fdiff, minlength=len(b))
+    dbt = np.bincount(cols, weights=fdiff, minlength=len(b_tilde))
+    return loss, dW, dWt, db, dbt
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _adagrad_cells(order, rows, cols, values, W, Wt, b, bt, GW, GWt, Gb, Gbt, lr, x_max, alpha):
+    """One AdaGrad step per cell, in the given order; returns the summed loss before each step.
+
+    Per parameter: G += g^2, then theta -= lr * g / sqrt(G) (torch.optim.Adagrad, eps 0).
+    Weights are float32; the per-cell scalars are cast to float32 so the loops vectorise.
+    """
+    dim = W.shape[1]
+    lr32 = np.float32(lr)
+    loss = 0.0
+    for k in order:
+        i, j, x = rows[k], cols[k], values[k]
+        dot = np.float32(0.0)
+        for d in range(dim):
+            dot += W[i, d] * Wt[j, d]
+        diff = np.float64(dot) + b[i] + bt[j] - np.log(x)
+        f = (x / x_max) ** alpha if x < x_max else 1.0
+        fdiff = f * diff
+        loss += 0.5 * fdiff * diff
+        g = np.float32(fdiff)
+        for d in range(dim):
+            gi = g * Wt[j, d]
+            gj = g * W[i, d]
+            GW[i, d] += gi * gi
+            GWt[j, d] += gj * gj
+            W[i, d] -= lr32 * gi / np.sqrt(GW[i, d])
+            Wt[j, d] -= lr32 * gj / np.sqrt(GWt[j, d])
+        Gb[i] += g * g
+        Gbt[j] += g * g
+        b[i] -= lr32 * g / np.sqrt(Gb[i])
+        bt[j] -= lr32 * g / np.sqrt(Gbt[j])
+    return loss
+
+
+@dataclass
+class GloVeParameters:
+    """GloVe's weights and AdaGrad's running sums of squared gradients (initialised to 1)."""
+
+    W: np.ndarray
+    W_tilde: np.ndarray
+    b: np.ndarray
+    b_tilde: np.ndarray
+    GW: np.ndarray = field(init=False)
+    GW_tilde: np.ndarray = field(init=False)
+    Gb: np.ndarray = field(init=False)
+    Gb_tilde: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.GW, self.GW_tilde = np.ones_like(self.W), np.ones_like(self.W_tilde)
+        self.Gb, self.Gb_tilde = np.ones_like(self.b), np.ones_like(self.b_tilde)
+
+
+def init_parameters(vocab_size: int, dim: int, seed: int = 1) -> GloVeParameters:
+    """Weights and biases uniform in +-0.5/dim, as the reference code does; float32."""
+    rng = np.random.default_rng(seed)
+
+    def uniform(*shape):
+        return ((rng.random(shape) - 0.5) / dim).astype(np.float32)
+
+    return GloVeParameters(uniform(vocab_size, dim), uniform(vocab_size, dim), uniform(vocab_size), uniform(vocab_size))
+
+
+def adagrad_epoch(params: GloVeParameters, cooc: sp.coo_matrix, order: np.ndarray, learning_rate: float = 0.05,
+                  x_max: float = 100.0, alpha: float = 0.75, threads: int = 1) -> float:
+    """Visit the non-zero cells of ``cooc`` in ``order``, one AdaGrad step each; return the summed loss.
+
+    With ``threads`` > 1 the order is split in parts that run at once on shared weights (Hogwild).
+    """
+    rows, cols, values = cooc.row.astype(np.int64), cooc.col.astype(np.int64), cooc.data.astype(np.float64)
+    if values.size and values.min() <= 0:
+        raise ValueError("cooc must hold positive counts only (log X is undefined at 0)")
+    p = params
+    parts = np.array_split(np.asarray(order, dtype=np.int64), threads)
+    losses = [0.0] * len(parts)
+
+    def work(n: int) -> None:
+        losses[n] = _adagrad_cells(parts[n], rows, cols, values, p.W, p.W_tilde, p.b, p.b_tilde, p.GW,
+                                   p.GW_tilde, p.Gb, p.Gb_tilde, learning_rate, x_max, alpha)
+
+    if threads == 1:
+        work(0)
+    else:
+        pool = [threading.Thread(target=work, args=(n,)) for n in range(len(parts))]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    return float(sum(losses))
+
+
+@dataclass
+class GloVeModel:
+    """A trained GloVe: ``wv`` holds W + W~; ``epoch_losses`` is the mean loss per cell."""
+
+    wv: WordVectors
+    params: GloVeParameters
+    cooc: sp.csr_matrix
+    config: GloVeConfig
+    epoch_losses: list[float]
+    seconds: float = 0.0
+
+
+def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None, **overrides) -> GloVeModel:
+    """Count co-occurrences of the words seen ``min_count`` times, then fit GloVe with AdaGrad."""
+    config = replace(config or GloVeConfig(), **overrides).checked()
+    start = time.perf_counter()
+    sentences = split_long_sentences(sentences)
+    vocab = word2vec_vocabulary(sentences, config.min_count)
+    corpus = encode_corpus(sentences, vocab)
+    cooc = cooccurrence_matrix(corpus, len(vocab), config.window)
+    if cooc.nnz == 0:
+        raise ValueError("no two vocabulary words occur within a window of each other: the corpus is too small")
+    cells = cooc.tocoo()
+    params = init_parameters(len(vocab), config.dim, config.seed)
+    rng = np.random.default_rng(config.seed)
+    losses = []
+    for _epoch in range(config.epochs):
+        order = rng.permutation(cells.nnz)
+        losses.append(adagrad_epoch(params, cells, order, config.learning_rate, config.x_max, config.alpha,
+                                    config.threads) / cells.nnz)
+    vectors = params.W + params.W_tilde
+    return GloVeModel(WordVectors(vectors, vocab), params, cooc, config, losses, time.perf_counter() - start)
