@@ -1,0 +1,282 @@
+"""nlpcourse.word2vec: Huffman tree, sampling formulas, output layers against torch autograd,
+the compiled kernel against the readable numpy epoch, training and bad input."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from nlpcourse import word2vec as w2v
+
+F32 = dict(rtol=1e-5, atol=1e-6)
+F64 = dict(rtol=1e-10, atol=1e-12)
+
+
+def _brute_force_optimum(counts):
+    """Minimum expected code length over all complete prefix codes (Kraft sum exactly 1)."""
+    n = len(counts)
+    best = np.inf
+    for lengths in itertools.product(range(1, n), repeat=n):
+        if abs(sum(2.0 ** -l for l in lengths) - 1.0) < 1e-12:
+            best = min(best, sum(c * l for c, l in zip(counts, lengths)))
+    return best
+
+
+def _is_prefix_free(codes):
+    strings = sorted("".join(map(str, c)) for c in codes)
+    return all(not b.startswith(a) for a, b in zip(strings, strings[1:]))
+
+
+# --------------------------------------------------------------------------- Huffman tree
+
+
+def test_huffman_by_hand():
+    # counts 5, 2, 1, 1: merge 1+1=2, then 2+2=4, then 4+5=9 -> code lengths 1, 2, 3, 3
+    tree = w2v.huffman_tree([5, 2, 1, 1])
+    assert tree.code_lengths().tolist() == [1, 2, 3, 3]
+    assert tree.weight[-1] == 9
+    assert _is_prefix_free(tree.codes)
+    codes, points, lengths = tree.padded()
+    assert codes.shape == (4, 3) and lengths.tolist() == [1, 2, 3, 3]
+    assert all(p[0] == 2 for p in tree.points)  # every path starts at the root, inner node V-2
+
+
+def test_huffman_single_word_has_empty_code():
+    tree = w2v.huffman_tree([7])
+    assert tree.code_lengths().tolist() == [0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=1000), min_size=2, max_size=6))
+def test_huffman_is_optimal_on_small_tables(counts):
+    tree = w2v.huffman_tree(counts)
+    cost = float(np.dot(counts, tree.code_lengths()))
+    assert cost == pytest.approx(_brute_force_optimum(counts), rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=2, max_size=300))
+def test_huffman_codes_are_prefix_free_and_complete(counts):
+    tree = w2v.huffman_tree(counts)
+    assert _is_prefix_free(tree.codes)
+    assert sum(2.0 ** -len(c) for c in tree.codes) == pytest.approx(1.0, rel=1e-12)  # Kraft equality
+    # the expected length equals the sum of the inner nodes' weights (each merge adds one bit)
+    assert float(np.dot(counts, tree.code_lengths())) == pytest.approx(tree.weight[len(counts):].sum(), rel=1e-12)
+
+
+def test_huffman_bad_counts():
+    with pytest.raises(ValueError, match="counts must be >= 0"):
+        w2v.huffman_tree([3, -1])
+    with pytest.raises(ValueError, match="non-empty"):
+        w2v.huffman_tree([])
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def test_keep_probability_formula_by_hand():
+    counts = np.array([1000.0, 10.0, 1.0])
+    t = 1e-2 * counts.sum()  # 10.11
+    expected = np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0)
+    np.testing.assert_allclose(w2v.keep_probability(counts, 1e-2), expected, **F64)
+    assert w2v.keep_probability(counts, 1e-2)[0] == pytest.approx((np.sqrt(1000 / 10.11) + 1) * 10.11 / 1000)
+    np.testing.assert_array_equal(w2v.keep_probability(counts, 0.0), 1.0)
+
+
+def test_keep_probability_matches_gensim():
+    from gensim.models import Word2Vec
+
+    sentences = [["a"] * 50 + ["b"] * 10 + ["c"] * 3 + ["d"]] * 2
+    model = Word2Vec(sentences, min_count=1, sample=1e-2, vector_size=4, epochs=1, workers=1, seed=1)
+    vocab = w2v.word2vec_vocabulary(sentences, 1)
+    ours = w2v.keep_probability(np.array(vocab.counts, float), 1e-2)
+    theirs = [model.wv.get_vecattr(w, "sample_int") / 2**32 for w in vocab.tokens]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_noise_distribution_and_table():
+    counts = np.array([16.0, 1.0, 0.0])
+    probs = w2v.noise_distribution(counts)
+    np.testing.assert_allclose(probs, [8 / 9, 1 / 9, 0.0], **F64)
+    table = w2v.cumulative_table(counts)
+    draws = w2v.draw_negatives(table, np.arange(0, 2**31 - 1, 2**20))
+    assert set(np.unique(draws)) == {0, 1}  # a word with count 0 is never drawn
+    assert np.mean(draws == 0) == pytest.approx(8 / 9, abs=0.01)
+
+
+def test_lcg_is_word2vec_c():
+    assert w2v.lcg_next(1) == 25214903917 + 11
+    assert w2v.lcg_next(2**64 - 1) == (-25214903917 + 11) % 2**64
+
+
+# --------------------------------------------------------------------------- output layers vs autograd
+
+
+def _torch(x):
+    return torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+
+
+def test_full_softmax_loss_and_gradient_match_autograd():
+    rng = np.random.default_rng(0)
+    h, U = rng.normal(size=6), rng.normal(size=(9, 6))
+    loss, grad_h, grad_U = w2v.full_softmax_loss(h, U, 4)
+    th, tU = _torch(h), _torch(U)
+    tl = torch.nn.functional.cross_entropy((tU @ th)[None], torch.tensor([4]))
+    tl.backward()
+    assert loss == pytest.approx(tl.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(grad_h, th.grad.numpy(), **F64)
+    np.testing.assert_allclose(grad_U, tU.grad.numpy(), **F64)
+
+
+def test_negative_sampling_loss_and_gradient_match_autograd():
+    rng = np.random.default_rng(1)
+    h, U = rng.normal(size=5), rng.normal(size=(8, 5))
+    negatives = [2, 7, 2]  # a repeated noise word counts twice
+    loss, grad_h, grad_rows = w2v.negative_sampling_loss(h, U, 3, negatives)
+    th, tU = _torch(h), _torch(U)
+    logsig = torch.nn.functional.logsigmoid
+    tl = -logsig(tU[3] @ th) - logsig(-(tU[negatives] @ th)).sum()
+    tl.backward()
+    assert loss == pytest.approx(tl.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(grad_h, th.grad.numpy(), **F64)
+    dense = np.zeros_like(U)
+    np.add.at(dense, [3] + negatives, grad_rows)
+    np.testing.assert_allclose(dense, tU.grad.numpy(), **F64)
+
+
+def test_hierarchical_softmax_probabilities_sum_to_one_and_gradient_matches_autograd():
+    rng = np.random.default_rng(2)
+    counts = rng.integers(1, 100, size=11)
+    tree = w2v.huffman_tree(counts)
+    h, U = rng.normal(size=4), rng.normal(size=(10, 4))
+    probs = w2v.hierarchical_softmax_probabilities(h, U, tree)
+    assert probs.sum() == pytest.approx(1.0, rel=1e-12)
+    word = 5
+    loss, grad_h, grad_rows = w2v.hierarchical_softmax_loss(h, U, tree.codes[word], tree.points[word])
+    assert loss == pytest.approx(-np.log(probs[word]), rel=1e-10)
+    th, tU = _torch(h), _torch(U)
+    sign = torch.tensor(1.0 - 2.0 * tree.codes[word], dtype=torch.float64)
+    tl = -torch.nn.functional.logsigmoid(sign * (tU[tree.points[word]] @ th)).sum()
+    tl.backward()
+    np.testing.assert_allclose(grad_h, th.grad.numpy(), **F64)
+    np.testing.assert_allclose(grad_rows, tU.grad.numpy()[tree.points[word]], **F64)
+
+
+# --------------------------------------------------------------------------- kernel == readable epoch
+
+
+def _tiny_corpus(seed=0):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(12)]
+    return [[words[min(int(rng.exponential(3)), 11)] for _ in range(rng.integers(3, 15))] for _ in range(25)]
+
+
+@pytest.mark.parametrize("sg", [True, False])
+@pytest.mark.parametrize("output", w2v.OUTPUTS)
+def test_compiled_kernel_equals_numpy_epoch(sg, output):
+    sentences = _tiny_corpus()
+    config = w2v.Word2VecConfig(sg=sg, output=output, dim=8, window=3, min_count=1, negative=3, sample=0.05,
+                                epochs=2, threads=1, seed=3)
+    vocab = w2v.word2vec_vocabulary(sentences, 1)
+    corpus = w2v.encode_corpus(sentences, vocab)
+    counts = np.array(vocab.counts, float)
+    keep, table, tree = w2v.keep_probability(counts, config.sample), w2v.cumulative_table(counts), w2v.huffman_tree(counts)
+    a_in, a_out = w2v.init_weights(len(vocab), config)
+    b_in, b_out = a_in.copy(), a_out.copy()
+    codes, points, lengths = tree.padded()
+    total = corpus.n_words * 2
+    for epoch in range(2):
+        ref = w2v.train_epoch_numpy(corpus, a_in, a_out, config, keep, table, tree, seed=7 + epoch,
+                                    words_before=epoch * corpus.n_words, words_total=total)
+        fast = w2v._train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, b_in, b_out, sg,
+                                    w2v.OUTPUTS.index(output), 3, 3, keep, table, codes, points, lengths,
+                                    config.alpha, config.min_alpha, epoch * corpus.n_words, total, 1, 7 + epoch, True)
+        assert fast[1] == ref[1]  # same number of predictions: same subsampling and windows
+        assert fast[0] == pytest.approx(ref[0], rel=1e-5)
+    assert np.abs(a_in - w2v.init_weights(len(vocab), config)[0]).max() > 1e-3  # training moved the vectors
+    np.testing.assert_allclose(b_in, a_in, **F32)
+    np.testing.assert_allclose(b_out, a_out, **F32)
+
+
+def _topics(n=400):
+    # two topics that never share a sentence
+    rng = np.random.default_rng(0)
+    topics = [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+    return [list(rng.choice(topics[k % 2], size=12)) for k in range(n)]
+
+
+def test_train_word2vec_single_thread_is_deterministic_and_loss_falls():
+    sentences = _topics()
+    a = w2v.train_word2vec(sentences, min_count=1, dim=10, epochs=4, threads=1, window=2)
+    b = w2v.train_word2vec(sentences, min_count=1, dim=10, epochs=4, threads=1, window=2)
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    assert a.epoch_losses[-1] < a.epoch_losses[0]
+    assert a.wv.vectors.shape == (12, 10)
+
+
+def test_train_learns_a_planted_structure():
+    sentences = _topics()  # words should be nearest to their own topic
+    for sg, output in [(True, "negative"), (False, "hierarchical"), (True, "softmax")]:
+        model = w2v.train_word2vec(sentences, min_count=1, dim=16, epochs=5, threads=1, sg=sg, output=output,
+                                   sample=0.0)
+        neighbours = [w for w, _s in model.most_similar("a0", topn=5)]
+        assert all(w.startswith("a") for w in neighbours), (sg, output, neighbours)
+
+
+def test_two_threads_train_as_well():
+    sentences = _topics()
+    model = w2v.train_word2vec(sentences, min_count=1, dim=16, epochs=5, threads=2, sample=0.0)
+    assert all(w.startswith("b") for w, _s in model.most_similar("b3", topn=5))
+
+
+def test_split_long_sentences():
+    assert w2v.split_long_sentences([["a"] * 5, [], ["b"]], max_length=2) == [["a", "a"], ["a", "a"], ["a"], ["b"]]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(window=0), "window must be >= 1"),
+    (dict(dim=0), "dim must be >= 1"),
+    (dict(negative=-1), "negative must be >= 0"),
+    (dict(negative=0), "negative must be >= 1 when output='negative'"),
+    (dict(output="full"), "output must be one of"),
+    (dict(min_count=0), "min_count must be >= 1"),
+    (dict(sample=-0.1), "sample must be >= 0"),
+    (dict(epochs=0), "epochs must be >= 1"),
+])
+def test_bad_config(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        w2v.train_word2vec([["a", "b"]], **{"min_count": 1, **overrides})
+
+
+def test_bad_config_types():
+    with pytest.raises(TypeError, match="window must be an integer"):
+        w2v.train_word2vec([["a", "b"]], window=2.5)
+    with pytest.raises(TypeError, match="sg must be a bool"):
+        w2v.train_word2vec([["a", "b"]], sg="yes")
+
+
+def test_empty_and_unknown_corpora():
+    with pytest.raises(ValueError, match="sentences is empty"):
+        w2v.train_word2vec([])
+    with pytest.raises(ValueError, match="is empty"):
+        w2v.train_word2vec([[], []])
+    with pytest.raises(ValueError, match="corpus is empty"):
+        w2v.word2vec_vocabulary([[], []])
+    with pytest.raises(ValueError, match="no word occurs at least min_count=5"):
+        w2v.train_word2vec([["a", "b", "c"]])
+    vocab = w2v.word2vec_vocabulary([["a", "a"]], 1)
+    with pytest.raises(ValueError, match="all unknown words"):
+        w2v.encode_corpus([["x", "y"]], vocab)
+    with pytest.raises(TypeError, match="tokenize it first"):
+        w2v.train_word2vec(["a sentence as a string"])
+
+
+def test_softmax_refuses_a_large_vocabulary():
+    sentences = [[f"w{i}" for i in range(30)]]
+    with pytest.raises(ValueError, match="max_softmax_vocab=10"):
+        w2v.train_word2vec(sentences, min_count=1, output="softmax", max_softmax_vocab=10)
