@@ -318,3 +318,29 @@ def digits_split(test_fraction: float = 0.2, seed: int = 0) -> tuple["np.ndarray
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, random_state=seed,
                                                         stratify=y)
     return X_train, y_train, X_test, y_test
+
+
+# --------------------------------------------------------------------------- low-rank ratings (chapter 12)
+
+
+def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed: float = 0.3,
+                     noise: float = 0.1, seed: int = 0):
+    """A rating-style matrix of known low rank with most entries missing.
+
+    Returns (R, mask): R = U V^T + noise with U, V standard normal / sqrt(rank), and a boolean
+    mask of the observed entries (each observed with probability ``observed``).
+    """
+    import numpy as np
+
+    from nlpcourse._checks import check_float, check_int
+
+    n_rows = check_int("n_rows", n_rows, minimum=1)
+    n_cols = check_int("n_cols", n_cols, minimum=1)
+    rank = check_int("rank", rank, minimum=1, maximum=min(n_rows, n_cols))
+    observed = check_float("observed", observed, minimum=0.0, maximum=1.0, min_inclusive=False)
+    noise = check_float("noise", noise, minimum=0.0)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    U = rng.normal(size=(n_rows, rank)) / np.sqrt(rank)
+    V = rng.normal(size=(n_cols, rank))
+    R = U @ V.T + noise * rng.normal(size=(n_rows, n_cols))
+    return R, rng.random((n_rows, n_cols)) < observed
