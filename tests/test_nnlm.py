@@ -249,6 +249,8 @@ def test_nearest_words_by_hand_and_one_hot_has_no_neighbours():
     assert got[1][1] == pytest.approx(0.0, abs=1e-12) and got[2][1] == pytest.approx(-1.0, rel=1e-12)
     one_hot = text.one_hot(list(vocab.tokens), vocab)
     assert all(s == 0.0 for _w, s in nnlm.nearest_words(one_hot, vocab, "c", k=3))
+    frequent = text.build_vocabulary([["a", "b", "c", "d", "c", "d"]], unk_token=None)  # c, d counted twice
+    assert [w for w, _s in nnlm.nearest_words(vectors, frequent, "c", k=3, min_count=2)] == ["d"]
     torch_vectors = torch.tensor(vectors, requires_grad=True)
     assert nnlm.nearest_words(torch_vectors, vocab, "a", k=1)[0][0] == "b"
 
@@ -334,3 +336,27 @@ def test_bad_training_and_query_input():
         nnlm.nearest_words(model.embedding.weight, vocab, "dog")
     with pytest.raises(ValueError, match="vectors must have one row per vocabulary word"):
         nnlm.nearest_words(np.zeros((2, 3)), vocab, "cat")
+
+
+def test_next_word_explorer_shows_the_chosen_checkpoint():
+    from nlpcourse import widgets
+
+    model, history, vocab, train, valid = train_small(epochs=3)
+    box = widgets.next_word_explorer(history, vocab, ["the cat", "on a"], k=3, exclude=("<unk>", nnlm.BOUNDARY))
+    assert box.controls["epoch"].value == 3
+    assert box.predictions == nnlm.top_next_words(model, vocab, ["the", "cat"], k=3, exclude=("<unk>", "<s>"))
+    renders = box.view.renders
+    box.controls["epoch"].value = 0
+    box.controls["prompt"].value = "on a"
+    assert box.view.renders == renders + 2
+    expected = nnlm.top_next_words(history.model_at(0), vocab, ["on", "a"], k=3, exclude=("<unk>", "<s>"))
+    assert box.predictions == expected
+    bars_ax, loss_ax = box.view.figure.axes
+    assert [t.get_text() for t in bars_ax.get_yticklabels()] == [w for w, _p in expected]
+    assert [bar.get_width() for bar in box.bars] == pytest.approx([p for _w, p in expected], rel=1e-12)
+    assert tuple(box.marker.get_data()[1]) == (history.valid_loss[0],)
+    with pytest.raises(ValueError, match="prompts must be a non-empty list"):
+        widgets.next_word_explorer(history, vocab, [])
+    history.states.clear()
+    with pytest.raises(ValueError, match="history kept no checkpoints"):
+        widgets.next_word_explorer(history, vocab, ["the"])

@@ -307,9 +307,11 @@ def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tup
     return history
 
 
-def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5) -> list[tuple[str, float]]:
-    """The ``k`` words whose rows of ``vectors`` have the highest cosine with ``word``'s row."""
+def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5, min_count: int = 1) -> list[tuple[str, float]]:
+    """The ``k`` words whose rows of ``vectors`` have the highest cosine with ``word``'s row,
+    among the words counted at least ``min_count`` times (rare words' vectors are mostly noise)."""
     k = check_int("k", k, minimum=1)
+    min_count = check_int("min_count", min_count, minimum=0)
     matrix = vectors.detach().double().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] != len(vocab):
         raise ValueError(f"vectors must have one row per vocabulary word ({len(vocab)}), got shape {matrix.shape}")
@@ -323,4 +325,5 @@ def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5) -> list[tup
     i = vocab.index(word)
     sims = unit @ unit[i]
     order = np.lexsort((np.arange(sims.size), -sims))
-    return [(vocab.tokens[j], float(sims[j])) for j in order if j != i][:k]
+    counts = vocab.counts
+    return [(vocab.tokens[j], float(sims[j])) for j in order if j != i and counts[j] >= min_count][:k]
