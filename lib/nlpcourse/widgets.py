@@ -110,6 +110,42 @@ def tfidf_explorer(documents: Sequence[Sequence[str]], titles: Sequence[str], *,
 # --------------------------------------------------------------------------- chapter 10
 
 
+class _BlitFigureView(FigureView):
+    """A FigureView that re-renders only the artists that change (``dynamic()``) over a cached
+    background of everything else (axes, ticks, labels, legend, points). The background is
+    redrawn only when ``static_key()`` changes. Text layout dominates a full Agg render, so this
+    cuts a redraw from about 130 ms to about 25 ms of CPU."""
+
+    def __init__(self, figure: Figure, draw: Callable[[Figure], None], dynamic: Callable[[], list],
+                 static_key: Callable[[], object]):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self._dynamic, self._static_key = dynamic, static_key
+        self._canvas, self._key, self._background = FigureCanvasAgg(figure), None, None
+        super().__init__(figure, draw)
+
+    def redraw(self) -> None:
+        from PIL import Image
+
+        self._draw(self.figure)
+        artists = self._dynamic()
+        for artist in artists:
+            artist.set_animated(True)  # left out of canvas.draw(), drawn by hand below
+        key = self._static_key()
+        if key != self._key or self._background is None:
+            self._canvas.draw()
+            self._background = self._canvas.copy_from_bbox(self.figure.bbox)
+            self._key = key
+        else:
+            self._canvas.restore_region(self._background)
+        for artist in artists:
+            self.figure.draw_artist(artist)
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        self.image.value = buffer.getvalue()
+        self.renders += 1
+
+
 def gaussian_boundary(X_train, y_train, X_test, y_test, feature_names: Sequence[str],
                       class_names: Sequence[str] = ("class 0", "class 1"), *, features: tuple[int, int] = (0, 1),
                       steps: int = 120) -> widgets.VBox:
@@ -156,12 +192,7 @@ def gaussian_boundary(X_train, y_train, X_test, y_test, feature_names: Sequence[
             art["ellipses"] = [ax.add_patch(Ellipse((0, 0), 1, 1, fill=False, linewidth=2, edgecolor=plots.PALETTE[i]))
                                for i in range(2)]
             ax.legend(loc="upper right", fontsize=7)
-            # P(C1|x) as one image updated in place: far cheaper to re-render than filled contours
-            art["shade"] = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", cmap="RdBu",
-                                     vmin=0.0, vmax=1.0, alpha=0.25, interpolation="nearest", zorder=0)
         ax = fig.axes[0]
-        art["shade"].set_data(box.probability)
-        art["shade"].set_extent((xx.min(), xx.max(), yy.min(), yy.max()))
         for i, c in enumerate((1, 0)):
             art["train"][i].set_offsets(Xtr[y_train == c])
             art["test"][i].set_offsets(Xte[y_test == c])
@@ -179,7 +210,9 @@ def gaussian_boundary(X_train, y_train, X_test, y_test, feature_names: Sequence[
         ax.set_title(f"{covariance.value} covariance ({shape} boundary): train {box.accuracy['train']:.1%}, "
                      f"test {box.accuracy['test']:.1%}", fontsize=9)
 
-    view = FigureView(plots.new_figure(6.4, 4.4, left=0.12, bottom=0.12, top=0.92), draw)
+    view = _BlitFigureView(plots.new_figure(6.4, 4.4, left=0.12, bottom=0.12, top=0.92), draw,
+                           dynamic=lambda: [*art["ellipses"], *art["contours"], art["ellipses"][0].axes.title],
+                           static_key=lambda: (x_feature.value, y_feature.value))
     _on_change([x_feature, y_feature, covariance, prior], view.redraw)
     box.children = [widgets.HBox([x_feature, y_feature]), widgets.HBox([covariance, prior]), view.image]
     box.controls = {"x": x_feature, "y": y_feature, "covariance": covariance, "prior": prior}
