@@ -78,3 +78,16 @@ def test_ppmi_matches_definition():
     assert P[1, 0] == 0  # log(1*10/(6*5)) < 0 is clipped
     with pytest.raises(ValueError, match="non-negative"):
         decomposition.ppmi(-C)
+
+
+def test_sparse_ppmi_and_svd_equal_the_dense_ones():
+    import scipy.sparse as sp
+
+    C = np.random.default_rng(3).poisson(0.7, size=(40, 30)).astype(float)
+    np.testing.assert_allclose(decomposition.ppmi(sp.csr_matrix(C)).toarray(), decomposition.ppmi(C),
+                               rtol=1e-12, atol=1e-12)
+    P = decomposition.ppmi(C)
+    u, s, vt = decomposition.truncated_svd(sp.csr_matrix(P), 5)
+    ud, sd, vtd = decomposition.truncated_svd(P, 5)
+    np.testing.assert_allclose(s, sd, rtol=1e-8)
+    np.testing.assert_allclose(u @ np.diag(s) @ vt, ud @ np.diag(sd) @ vtd, rtol=1e-7, atol=1e-9)

@@ -128,7 +128,21 @@ def lda(X, y, k: int, reg: float = 0.0) -> LDAResult:
 
 
 def truncated_svd(M, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The best rank-k approximation U_k diag(s_k) V_k^T of M (Eckart-Young): returns U_k, s_k, V_k^T."""
+    """The best rank-k approximation U_k diag(s_k) V_k^T of M (Eckart-Young): returns U_k, s_k, V_k^T.
+
+    A scipy sparse M is factorised with ARPACK (``scipy.sparse.linalg.svds``, fixed start
+    vector) without ever forming the dense matrix; singular values come largest first.
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(M):
+        from scipy.sparse.linalg import svds
+
+        M = sp.csr_matrix(M, dtype=np.float64)
+        k = check_int("k", k, minimum=1, maximum=min(M.shape) - 1)
+        u, s, vt = svds(M, k=k, v0=np.ones(min(M.shape)) / np.sqrt(min(M.shape)))
+        order = np.argsort(s)[::-1]
+        return u[:, order], s[order], vt[order]
     M = check_array("M", M, ndim=2)
     k = check_int("k", k, minimum=1, maximum=min(M.shape))
     u, s, vt = np.linalg.svd(M, full_matrices=False)
@@ -203,8 +217,29 @@ def mf_sgd(R, mask, rank: int, lr: float = 0.02, reg: float = 0.02, epochs: int 
     return U, V
 
 
-def ppmi(cooccurrence) -> np.ndarray:
-    """Positive pointwise mutual information: max(0, log p(w, c) / (p(w) p(c))), 0 where a count is 0."""
+def ppmi(cooccurrence):
+    """Positive pointwise mutual information: max(0, log p(w, c) / (p(w) p(c))), 0 where a count is 0.
+
+    Dense in, dense out; a scipy sparse matrix in gives a sparse matrix out (only the
+    observed pairs are ever computed, so a corpus-sized vocabulary fits in memory).
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(cooccurrence):
+        C = sp.coo_matrix(cooccurrence, dtype=np.float64)
+        if C.nnz and (C.data.min() < 0 or not np.all(np.isfinite(C.data))):
+            raise ValueError("cooccurrence counts must be finite and non-negative")
+        total = C.sum()
+        if total == 0:
+            raise ValueError("cooccurrence is all zeros")
+        rows = np.asarray(C.sum(axis=1)).ravel()
+        cols = np.asarray(C.sum(axis=0)).ravel()
+        keep = C.data > 0
+        r, c, v = C.row[keep], C.col[keep], C.data[keep]
+        pmi = np.maximum(np.log(v * total / (rows[r] * cols[c])), 0.0)
+        out = sp.csr_matrix((pmi, (r, c)), shape=C.shape)
+        out.eliminate_zeros()
+        return out
     C = check_array("cooccurrence", cooccurrence, ndim=2)
     if C.min() < 0:
         raise ValueError("cooccurrence counts must be non-negative")
