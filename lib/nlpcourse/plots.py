@@ -383,3 +383,69 @@ def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 08: Transformer
+
+
+def attention_mask_grid(fig: Figure, masks: np.ndarray, weights: np.ndarray, lengths: Sequence[int], *,
+                        suptitle: str | None = None) -> dict:
+    """Column b shows sequence b: its combined mask on top (white = may attend), its attention
+    weights below (masked entries are exactly 0). Returns the artists for ``update_attention_mask_grid``."""
+    masks, weights = np.asarray(masks, dtype=float), np.asarray(weights, dtype=float)
+    if masks.ndim != 3 or masks.shape != weights.shape or masks.shape[0] != len(lengths):
+        raise ValueError(f"masks and weights must both have shape (B, T, T) with B = len(lengths) = {len(lengths)}, "
+                         f"got {masks.shape} and {weights.shape}")
+    n, t = masks.shape[0], masks.shape[1]
+    axes = fig.subplots(2, n, squeeze=False)
+    handles = {"axes": axes, "masks": [], "weights": [], "suptitle": fig.suptitle(suptitle or "", fontsize=10)}
+    for b in range(n):
+        for row, (key, cmap) in enumerate((("masks", "gray"), ("weights", "viridis"))):
+            ax = axes[row, b]
+            image = ax.imshow(masks[b] if key == "masks" else weights[b], cmap=cmap, vmin=0.0, vmax=1.0,
+                              interpolation="nearest")
+            handles[key].append(image)
+            ax.grid(False)
+            ax.spines[:].set_visible(True)  # a frame, so an all-white (all-allowed) mask still shows
+            ax.set_xticks(range(t))
+            ax.set_yticks(range(t))
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("key position", fontsize=8)
+            if b == 0:
+                ax.set_ylabel(("mask (white = attend)" if key == "masks" else "weights") + "\nquery position", fontsize=8)
+    fig.colorbar(handles["weights"][-1], ax=list(axes[1]), shrink=0.8, label="attention weight")
+    update_attention_mask_grid(handles, masks, weights, lengths)
+    return handles
+
+
+def update_attention_mask_grid(handles: dict, masks: np.ndarray, weights: np.ndarray, lengths: Sequence[int],
+                               suptitle: str | None = None) -> None:
+    """Put new masks and weights into the images made by ``attention_mask_grid`` (a fast redraw)."""
+    for b, length in enumerate(lengths):
+        handles["masks"][b].set_data(np.asarray(masks[b], dtype=float))
+        handles["weights"][b].set_data(np.asarray(weights[b], dtype=float))
+        handles["axes"][0, b].set_title(f"sequence {b + 1}: length {length}", fontsize=9)
+    if suptitle is not None:
+        handles["suptitle"].set_text(suptitle)
+
+
+def attention_heads(fig: Figure, maps: Sequence[np.ndarray], query_tokens: Sequence[str], key_tokens: Sequence[str],
+                    *, layer_label: str = "layer") -> np.ndarray:
+    """One heat-map per (layer, head): ``maps[l]`` is (H, T_q, T_k); rows are layers, columns heads."""
+    maps = [np.asarray(m, dtype=float) for m in maps]
+    n_heads = maps[0].shape[0]
+    axes = fig.subplots(len(maps), n_heads, squeeze=False)
+    for l, layer in enumerate(maps):
+        if layer.shape != (n_heads, len(query_tokens), len(key_tokens)):
+            raise ValueError(f"maps[{l}] must have shape (H, T_q, T_k) = ({n_heads}, {len(query_tokens)}, "
+                             f"{len(key_tokens)}), got {layer.shape}")
+        for h in range(n_heads):
+            ax = axes[l, h]
+            ax.imshow(layer[h], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="auto")
+            ax.grid(False)
+            ax.set_xticks(range(len(key_tokens)), labels=key_tokens if l == len(maps) - 1 else [""] * len(key_tokens),
+                          rotation=90, fontsize=7)
+            ax.set_yticks(range(len(query_tokens)), labels=query_tokens if h == 0 else [""] * len(query_tokens),
+                          fontsize=7)
+            ax.set_title(f"{layer_label} {l + 1}, head {h + 1}", fontsize=8)
+    return axes

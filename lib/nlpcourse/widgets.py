@@ -489,3 +489,57 @@ def gradient_norm_depth(norms_by_depth: dict[int, dict[str, Sequence[float]]], d
     box.controls = {"depth": slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 08: Transformer
+
+
+def mask_explorer(lengths: Sequence[int] = (6, 4, 2), max_len: int = 6, *, padding: bool = True, causal: bool = True,
+                  d_k: int = 8, seed: int = 0) -> widgets.VBox:
+    """Set each sequence's length and toggle the padding and causal masks; see the combined mask
+    and the resulting attention weights per sequence (fixed random queries and keys).
+
+    The box has ``.controls`` (``lengths``: one slider per sequence, ``padding``, ``causal``),
+    ``.view``, ``.mask`` (B, T, T booleans, True = may attend) and ``.weights`` (B, T, T).
+    """
+    import torch
+
+    from nlpcourse import attention
+    from nlpcourse._checks import check_int
+
+    max_len = check_int("max_len", max_len, minimum=1, maximum=16)
+    lengths = [check_int(f"lengths[{i}]", n, minimum=1, maximum=max_len) for i, n in enumerate(lengths)]
+    if not 1 <= len(lengths) <= 4:
+        raise ValueError(f"lengths must hold 1 to 4 sequence lengths, got {len(lengths)}")
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    q, k = (torch.randn(len(lengths), max_len, check_int("d_k", d_k, minimum=1), generator=generator) for _ in range(2))
+    sliders = [widgets.IntSlider(value=n, min=1, max=max_len, description=f"length {i + 1}", continuous_update=True)
+               for i, n in enumerate(lengths)]
+    pad_box = widgets.Checkbox(value=padding, description="padding mask")
+    causal_box = widgets.Checkbox(value=causal, description="causal (sequence) mask")
+    box = widgets.VBox()
+
+    def compute() -> None:
+        current = [s.value for s in sliders]
+        mask = torch.ones(len(current), 1, max_len, max_len, dtype=torch.bool)
+        mask = attention.combine_masks(mask, attention.padding_mask(current, max_len) if pad_box.value else None,
+                                       attention.causal_mask(max_len) if causal_box.value else None)
+        _out, weights = attention.scaled_dot_product_attention(q[:, None], k[:, None], k[:, None], mask)
+        box.lengths = current
+        box.mask, box.weights = mask[:, 0].numpy(), weights[:, 0].numpy()
+
+    def draw(fig: Figure) -> None:
+        compute()
+        on = [name for name, flag in (("padding", pad_box.value), ("causal", causal_box.value)) if flag]
+        title = f"masks: {' + '.join(on) if on else 'none'}"
+        if not fig.axes:  # first call: the images, updated in place afterwards
+            box.handles = plots.attention_mask_grid(fig, box.mask, box.weights, box.lengths, suptitle=title)
+        plots.update_attention_mask_grid(box.handles, box.mask, box.weights, box.lengths, suptitle=title)
+
+    view = FigureView(plots.new_figure(2.4 * len(lengths) + 1.2, 4.6, left=0.1, right=0.86, bottom=0.1, top=0.86,
+                                       hspace=0.45, wspace=0.35), draw)
+    _on_change([*sliders, pad_box, causal_box], view.redraw)
+    box.children = [widgets.HBox(sliders), widgets.HBox([pad_box, causal_box]), view.image]
+    box.controls = {"lengths": sliders, "padding": pad_box, "causal": causal_box}
+    box.view = view
+    return box
