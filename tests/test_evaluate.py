@@ -1,0 +1,112 @@
+"""nlpcourse.evaluate against gensim's KeyedVectors on the same vectors."""
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors, Word2Vec
+
+from nlpcourse import data, evaluate, text
+from nlpcourse.word2vec import word2vec_vocabulary
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """gensim vectors trained on the Lee corpus (one worker, seeded), and ours over the same rows."""
+    sentences = [text.tokenize(d) for d in data.lee_documents()]
+    model = Word2Vec(sentences, vector_size=32, window=5, min_count=3, workers=1, seed=1, epochs=5)
+    kv = model.wv
+    vocab = text.Vocabulary(tuple(kv.index_to_key), tuple(int(kv.get_vecattr(w, "count")) for w in kv.index_to_key),
+                            unk_token=None)
+    return kv, evaluate.WordVectors(kv.vectors.copy(), vocab)
+
+
+@pytest.mark.parametrize("name", ["wordsim353", "simlex999"])
+def test_word_pairs_agree_with_gensim(trained, name):
+    kv, ours = trained
+    path = data.gensim_file(name)
+    pearson, spearman, oov = kv.evaluate_word_pairs(str(path))
+    scores = evaluate.evaluate_word_pairs(ours, path)
+    assert scores.spearman == pytest.approx(spearman.statistic, rel=1e-5, abs=1e-6)
+    assert scores.pearson == pytest.approx(pearson.statistic, rel=1e-5, abs=1e-6)
+    assert 100 * (1 - scores.coverage) == pytest.approx(oov, rel=1e-12)
+
+
+def test_analogies_agree_with_gensim(trained):
+    kv, ours = trained
+    path = data.gensim_file("analogies")
+    score, sections = kv.evaluate_word_analogies(str(path))
+    result = evaluate.evaluate_analogies(ours, path)
+    total = sections[-1]
+    assert result.answered > 100  # enough questions in the vocabulary for the comparison to mean something
+    assert result.correct == len(total["correct"])
+    assert result.answered == len(total["correct"]) + len(total["incorrect"])
+    assert result.accuracy == pytest.approx(score, rel=1e-12)
+    for section in sections[:-1]:
+        answered = len(section["correct"]) + len(section["incorrect"])
+        if answered:
+            assert result.sections[section["section"]] == (len(section["correct"]), answered)
+
+
+def test_analogy_accuracy_on_planted_vectors():
+    # vectors built so that king - man + woman = queen exactly; paris - france + italy = rome
+    words = ["king", "queen", "man", "woman", "paris", "france", "rome", "italy", "noise"]
+    rng = np.random.default_rng(0)
+    base = {w: rng.normal(size=8) for w in ["man", "woman", "france", "italy", "noise"]}
+    royal, capital = rng.normal(size=8), rng.normal(size=8)
+    base.update(king=base["man"] + royal, queen=base["woman"] + royal,
+                paris=base["france"] + capital, rome=base["italy"] + capital)
+    vocab = text.Vocabulary(tuple(words), tuple([1] * len(words)), unk_token=None)
+    wv = evaluate.WordVectors(np.array([base[w] for w in words]), vocab)
+    assert wv.analogy("man", "king", "woman")[0][0] == "queen"
+    kv = KeyedVectors(8)
+    kv.add_vectors(words, wv.vectors)
+    assert kv.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0][0] == "queen"
+    ours = wv.most_similar(["king", "woman"], negative=["man"], topn=3)
+    theirs = kv.most_similar(positive=["king", "woman"], negative=["man"], topn=3)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5, atol=1e-6)
+
+
+def test_most_similar_matches_gensim(trained):
+    kv, ours = trained
+    for word in ["government", "police", "australia"]:
+        theirs = kv.most_similar(word, topn=10)
+        mine = ours.most_similar(word, topn=10)
+        assert [w for w, _ in mine] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in mine], [s for _, s in theirs], rtol=1e-5, atol=1e-6)
+        assert ours.similarity(word, "the") == pytest.approx(float(kv.similarity(word, "the")), rel=1e-5, abs=1e-6)
+
+
+def test_unknown_words_are_named(trained):
+    _kv, ours = trained
+    with pytest.raises(ValueError, match="'zzyzx' is not in the vocabulary"):
+        ours.most_similar("zzyzx")
+    with pytest.raises(ValueError, match="c='qwertyuiop' is not in the vocabulary"):
+        ours.analogy("man", "king", "qwertyuiop")
+    with pytest.raises(TypeError, match="word must be a str"):
+        ours.similarity(3, "the")
+    with pytest.raises(ValueError, match="topn must be >= 1"):
+        ours.most_similar("police", topn=0)
+
+
+def test_bad_vectors():
+    vocab = word2vec_vocabulary([["a", "b"]], 1)
+    with pytest.raises(ValueError, match="one row per vocabulary word"):
+        evaluate.WordVectors(np.zeros((3, 2)), vocab)
+    with pytest.raises(ValueError, match="vectors must not contain NaN"):
+        evaluate.WordVectors(np.full((2, 2), np.nan), vocab)
+    with pytest.raises(TypeError, match="wv must be"):
+        evaluate.evaluate_word_pairs(np.zeros((2, 2)), data.gensim_file("wordsim353"))
+
+
+def test_too_few_pairs_in_vocabulary_is_an_error():
+    vocab = word2vec_vocabulary([["zzz", "yyy"]], 1)
+    wv = evaluate.WordVectors(np.eye(2), vocab)
+    with pytest.raises(ValueError, match="only 0 pair"):
+        evaluate.evaluate_word_pairs(wv, data.gensim_file("wordsim353"))
+    assert evaluate.evaluate_analogies(wv, data.gensim_file("analogies")).coverage == 0.0
+
+
+def test_zero_vector_has_cosine_zero():
+    vocab = word2vec_vocabulary([["a", "b"]], 1)
+    wv = evaluate.WordVectors(np.array([[0.0, 0.0], [1.0, 2.0]]), vocab)
+    assert wv.similarity("a", "b") == 0.0
