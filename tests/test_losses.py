@@ -126,3 +126,89 @@ def test_bad_input_errors():
         losses.cross_entropy([[0.0, 1.0]], [0, 1])
     with pytest.raises(ValueError, match="prediction must not be empty"):
         losses.square_error([], [])
+
+
+# --------------------------------------------------------------------------- chapter 11: absolute, Huber, hinge
+
+F = torch.nn.functional
+# far from any kink (|d| = delta, y s = margin), where the derivative is a matter of convention
+EXTREME = np.array([-1e6, -700.0, -40.0, -2.3, -0.4, 0.35, 1.7, 40.0, 800.0, 1e6])
+
+
+def test_absolute_error_equals_torch_l1_including_extremes():
+    t = np.linspace(-1, 1, EXTREME.size)
+    value, grad = losses.absolute_error(EXTREME, t)
+    ref, ref_grad = _torch_value_and_grad(lambda x: F.l1_loss(x, torch.tensor(t)), EXTREME)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    # at d = 0 the gradient is torch's sign(0) = 0
+    _, g0 = losses.absolute_error([1.0], [1.0])
+    _, t0 = _torch_value_and_grad(lambda x: F.l1_loss(x, torch.tensor([1.0], dtype=torch.float64)), np.array([1.0]))
+    np.testing.assert_array_equal(g0, t0)
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 3.0])
+def test_huber_equals_torch_including_extremes(delta):
+    t = np.zeros(EXTREME.size)
+    value, grad = losses.huber(EXTREME, t, delta=delta)
+    ref, ref_grad = _torch_value_and_grad(lambda x: F.huber_loss(x, torch.tensor(t), delta=delta), EXTREME)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    assert np.all(np.isfinite(grad)) and np.max(np.abs(grad)) <= delta / EXTREME.size + 1e-15
+
+
+def test_huber_sum_on_a_matrix_equals_torch():
+    rng = np.random.default_rng(0)
+    p, t = 3 * rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    value, grad = losses.huber(p, t, reduction="sum")
+    ref, ref_grad = _torch_value_and_grad(lambda x: F.huber_loss(x, torch.tensor(t), reduction="sum"), p)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+
+
+def test_binary_hinge_equals_torch_clamp_and_multi_margin_including_extremes():
+    y = np.where(np.arange(EXTREME.size) % 2 == 0, 1.0, -1.0)
+    value, grad = losses.hinge(EXTREME, y)
+    ref, ref_grad = _torch_value_and_grad(lambda s: torch.clamp(1 - torch.tensor(y) * s, min=0).mean(), EXTREME)
+    np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+    # a score s is the two-class logits (0, s): torch's MultiMarginLoss then gives hinge / 2
+    two = np.stack([np.zeros_like(EXTREME), EXTREME], axis=1)
+    ref2 = F.multi_margin_loss(torch.tensor(two), torch.tensor((y > 0).astype(np.int64))).item()
+    np.testing.assert_allclose(value / 2, ref2, rtol=RTOL, atol=ATOL)
+
+
+def test_multiclass_hinge_equals_torch_multi_margin_including_extremes():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(6, 4)) * np.array([[1.0], [10.0], [1e3], [1e6], [0.1], [3.0]])
+    labels = np.array([0, 1, 2, 3, 1, 2])
+    for margin in (1.0, 2.5):
+        value, grad = losses.multiclass_hinge(z, labels, margin=margin)
+        ref, ref_grad = _torch_value_and_grad(
+            lambda x: F.multi_margin_loss(x, torch.tensor(labels), margin=margin), z)
+        np.testing.assert_allclose(value, ref, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(grad, ref_grad, rtol=RTOL, atol=ATOL)
+        assert np.all(np.isfinite(grad))
+
+
+def test_hinge_hand_values():
+    value, grad = losses.hinge([2.0, 0.5, -1.0], [1.0, 1.0, 1.0], reduction="sum")
+    assert value == pytest.approx(0.0 + 0.5 + 2.0)
+    np.testing.assert_allclose(grad, [0.0, -1.0, -1.0])
+
+
+def test_chapter_11_bad_input():
+    with pytest.raises(ValueError, match=r"target must hold labels -1 and \+1"):
+        losses.hinge([0.5, 1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        losses.multiclass_hinge(np.zeros((2, 3)), [0, 3])
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        losses.multiclass_hinge(np.zeros((1, 3)), [0.5])
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        losses.huber([1.0], [0.0], delta=0.0)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        losses.hinge([1.0], [1.0], margin=-1.0)
+    with pytest.raises(ValueError, match="prediction and target must have the same shape"):
+        losses.absolute_error([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="scores must not contain NaN"):
+        losses.hinge([np.inf], [1.0])

@@ -136,3 +136,74 @@ def one_weight_curves(weights, x: float = 1.0, y: float = 1.0) -> dict[str, dict
             grads.append(grad_z[0] * x)  # dL/dw = dL/dz * x
         curves[name] = {"loss": np.array(values), "grad": np.array(grads)}
     return curves
+
+
+# --------------------------------------------------------------------------- chapter 11: the loss family
+# Absolute error, Huber and hinge losses, in the same (value, grad) shape as the losses above.
+# At a kink the gradient follows torch's autograd: sign(0) = 0 for absolute error, and 0 for a
+# hinge exactly at its margin.
+
+
+def absolute_error(prediction, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """|prediction - target| (L1), summed over trailing axes, averaged or summed over items; for 1-D
+    input "mean" equals torch's L1Loss. Gradient sign(prediction - target)."""
+    prediction, target = _pair("prediction", prediction, "target", target)
+    diff = prediction - target
+    per_item = np.abs(diff).reshape(diff.shape[0], -1).sum(axis=1) if diff.ndim else np.abs(diff)
+    return _reduce(per_item, np.sign(diff), reduction)
+
+
+def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Huber loss: d^2 / 2 for |d| <= delta, delta (|d| - delta / 2) beyond (d = prediction - target);
+    square near the target, absolute far from it. Equals torch's HuberLoss(delta) for 1-D "mean"."""
+    from nlpcourse._checks import check_float
+
+    prediction, target = _pair("prediction", prediction, "target", target)
+    delta = check_float("delta", delta, minimum=0.0, min_inclusive=False)
+    diff = prediction - target
+    small = np.abs(diff) <= delta
+    per = np.where(small, 0.5 * diff**2, delta * (np.abs(diff) - 0.5 * delta))
+    per_item = per.reshape(diff.shape[0], -1).sum(axis=1) if diff.ndim else per
+    return _reduce(per_item, np.where(small, diff, delta * np.sign(diff)), reduction)
+
+
+def hinge(scores, target, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Binary hinge loss max(0, margin - y s) of scores s against labels y in {-1, +1} (the SVM's loss);
+    gradient -y where the margin is violated (y s < margin), else 0."""
+    from nlpcourse._checks import check_float
+
+    scores, target = _pair("scores", scores, "target", target)
+    margin = check_float("margin", margin, minimum=0.0)
+    if not np.all(np.isin(target, (-1.0, 1.0))):
+        raise ValueError(f"target must hold labels -1 and +1 for the hinge loss, got values {np.unique(target)[:5].tolist()}")
+    slack = margin - target * scores
+    per = np.maximum(slack, 0.0)
+    per_item = per.reshape(per.shape[0], -1).sum(axis=1) if per.ndim else per
+    return _reduce(per_item, np.where(slack > 0, -target, 0.0), reduction)
+
+
+def multiclass_hinge(logits, labels, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Multi-class hinge (Weston-Watkins, as torch's MultiMarginLoss): for each item
+    sum_{j != y} max(0, margin - z_y + z_j) / K, for logits (N, K) and integer labels (N,)."""
+    from nlpcourse._checks import check_float
+
+    logits = check_array("logits", logits, ndim=2)
+    labels = check_array("labels", labels, ndim=1, dtype=None)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"logits and labels must have the same length, got {logits.shape[0]} and {labels.shape[0]}")
+    if logits.shape[0] == 0:
+        raise ValueError("logits must not be empty")
+    n_classes = check_int("number of classes (logits.shape[1])", logits.shape[1], minimum=2)
+    if np.any((labels < 0) | (labels >= n_classes)):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} to {labels.max()}")
+    margin = check_float("margin", margin, minimum=0.0)
+    rows = np.arange(labels.shape[0])
+    slack = margin - logits[rows, labels][:, None] + logits  # (N, K)
+    slack[rows, labels] = 0.0  # the true class is not compared with itself
+    active = (slack > 0).astype(np.float64)
+    per_item = np.maximum(slack, 0.0).sum(axis=1) / n_classes
+    grad = active / n_classes
+    grad[rows, labels] = -active.sum(axis=1) / n_classes
+    return _reduce(per_item, grad, reduction)
