@@ -449,3 +449,62 @@ def attention_heads(fig: Figure, maps: Sequence[np.ndarray], query_tokens: Seque
                           fontsize=7)
             ax.set_title(f"{layer_label} {l + 1}, head {h + 1}", fontsize=8)
     return axes
+
+
+# --------------------------------------------------------------------------- chapter 11: how networks learn
+
+
+def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[float, float], ylim: tuple[float, float],
+                  *, xlabel: str = "w1", ylabel: str = "w2", title: str | None = None, resolution: int = 120,
+                  minimum=None) -> Axes:
+    """Several optimizers' paths (name -> (n, 2) iterates) over one loss contour (chapter 05's
+    ``loss_contour``), each in its own colour, with the minimum marked if given."""
+    loss_contour(ax, loss, xlim, ylim, xlabel=xlabel, ylabel=ylabel, title=title, resolution=resolution)
+    for (name, path), colour in zip(paths.items(), PALETTE[1:] + PALETTE[:1]):
+        path = np.asarray(path, dtype=float)
+        ax.plot(path[:, 0], path[:, 1], "-", color=colour, linewidth=1.3, label=name)
+        ax.plot(*path[-1], "o", color=colour, markersize=4)
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="black", markersize=10, label="minimum")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None, delta: float = 1.0):
+    """The loss family and their gradients side by side: square, absolute and Huber error against the
+    residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z of a
+    two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
+    from nlpcourse import losses
+
+    d = np.linspace(-3, 3, 241) if residuals is None else np.asarray(residuals, dtype=float)
+    m = np.linspace(-3, 3, 241) if margins is None else np.asarray(margins, dtype=float)
+    if axes is None:
+        fig = new_figure(10.0, 2.9, left=0.06, right=0.99, bottom=0.18, top=0.88, wspace=0.45)
+        axes = fig.subplots(1, 4)
+    zeros, ones = np.zeros_like(d), np.ones_like(m)
+    curves = {"regression": {}, "classification": {}}
+    for name, (value_of) in {"square": lambda p, t: losses.square_error(p, t, reduction="sum"),
+                              "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
+                              f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum")}.items():
+        per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
+        _, grad = value_of(d, zeros)
+        curves["regression"][name] = {"loss": per_point, "grad": grad}
+    # two-class score z with label y = +1, so the margin y z is z: cross-entropy takes target 1 (y = +1)
+    for name, value_of in {"cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
+                           "hinge": lambda z, y: losses.hinge(z, y, reduction="sum")}.items():
+        per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
+        _, grad = value_of(m, ones)
+        curves["classification"][name] = {"loss": per_point, "grad": grad}
+    for (kind, x, label), (ax_loss, ax_grad) in zip((("regression", d, "residual d = f(x) - y"),
+                                                     ("classification", m, "margin y z (y = +-1)")),
+                                                    (axes[0:2], axes[2:4])):
+        for (name, curve), colour in zip(curves[kind].items(), PALETTE):
+            ax_loss.plot(x, curve["loss"], color=colour, label=name)
+            ax_grad.plot(x, curve["grad"], color=colour, label=name)
+        ax_loss.set(xlabel=label, ylabel="loss", title=f"{kind} losses")
+        ax_grad.set(xlabel=label, ylabel="dL / d(prediction)", title="their gradients")
+        ax_loss.legend(fontsize=7)
+    axes[0].set_ylim(0, 4.5)
+    return axes, curves

@@ -543,3 +543,49 @@ def mask_explorer(lengths: Sequence[int] = (6, 4, 2), max_len: int = 6, *, paddi
     box.controls = {"lengths": sliders, "padding": pad_box, "causal": causal_box}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 11: learning rate
+
+
+def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: int = 30,
+                          xlim: tuple[float, float], ylim: tuple[float, float],
+                          lr_range: tuple[float, float] = (1e-3, 10.0), xlabel: str = "w1", ylabel: str = "w2"
+                          ) -> widgets.VBox:
+    """A learning-rate slider over chapter 05's loss contour: gradient descent from ``start`` redraws
+    its path at every learning rate. ``problem`` has ``loss(W1, W2)``, ``grad(w)`` and ``minimum``
+    (e.g. ``nlpcourse.normalization.LeastSquares``). The box has ``.controls`` ("lr"), ``.view``,
+    ``.path`` (the iterates drawn) and ``.final_loss`` (None once the run diverged)."""
+    from nlpcourse import normalization as norm
+
+    low, high = np.log10(lr_range[0]), np.log10(lr_range[1])
+    slider = widgets.FloatLogSlider(value=lr, base=10, min=low, max=high, step=(high - low) / 100,
+                                    description="learning rate", readout_format=".3g",
+                                    style={"description_width": "initial"}, layout=widgets.Layout(width="480px"))
+    box = widgets.VBox()
+    loss_at_minimum = float(problem.loss(*problem.minimum))
+
+    def draw(fig: Figure) -> None:
+        box.path = norm.gradient_descent_path(problem.grad, start, slider.value, steps)
+        final = float(problem.loss(*box.path[-1]))
+        diverged = len(box.path) <= steps or final > 1e6 * (abs(loss_at_minimum) + 1.0)
+        box.final_loss = None if diverged else final
+        shown = np.clip(box.path, [xlim[0] - 1, ylim[0] - 1], [xlim[1] + 1, ylim[1] + 1])  # keep Agg's numbers small
+        if not fig.axes:
+            ax = fig.subplots()
+            plots.loss_contour(ax, problem.loss, xlim, ylim, path=shown, xlabel=xlabel, ylabel=ylabel, title=" ")
+            ax.plot(*problem.minimum, "+", color="black", markersize=12, label="minimum")
+            ax.legend(loc="lower right", fontsize=7)
+            box._path_lines = ax.lines[-4:-1]  # path, start, end (made by loss_contour)
+        line, _start, end = box._path_lines
+        line.set_data(shown[:, 0], shown[:, 1])
+        end.set_data([shown[-1, 0]], [shown[-1, 1]])
+        status = "diverged" if diverged else f"loss {final:.4f} (minimum {loss_at_minimum:.4f})"
+        fig.axes[0].set_title(f"lr = {slider.value:.3g}: after {steps} steps, {status}", fontsize=9)
+
+    view = FigureView(plots.new_figure(6.0, 4.2, left=0.12, right=0.97, bottom=0.12, top=0.92), draw)
+    _on_change([slider], view.redraw)
+    box.children = [slider, view.image]
+    box.controls = {"lr": slider}
+    box.view = view
+    return box
