@@ -284,3 +284,77 @@ def test_normalization_layers_bad_input():
         N.LayerNorm(3, eps=0.0)
     bn.eval()
     assert bn(torch.randn(1, 4)).shape == (1, 4)  # one example is fine with running statistics
+
+
+# --------------------------------------------------------------------------- digits loader, plot and widget (chapter 05)
+
+def test_digits_loader_matches_scikit_learn():
+    from sklearn.datasets import load_digits
+
+    from nlpcourse import data
+
+    X, y = data.digits()
+    bunch = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float64 and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(X * 16, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+    X_train, y_train, X_test, y_test = data.digits_split(0.2, seed=0)
+    assert len(X_train) + len(X_test) == 1797 and len(X_test) == 360
+    assert abs(np.bincount(y_test).min() - np.bincount(y_test).max()) <= 2  # stratified
+    np.testing.assert_array_equal(data.digits_split(0.2, seed=0)[1], y_train)  # same seed, same split
+    with pytest.raises(ValueError, match="test_fraction must be < 1.0"):
+        data.digits_split(1.0)
+
+
+def test_loss_contour_draws_any_two_parameter_loss_with_its_path():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nlpcourse import plots
+
+    fig, ax = plt.subplots()
+    path = np.array([[0.0, 1.0], [0.5, 0.2], [1.0, 0.0]])
+    calls = []
+
+    def bowl(W1, W2):
+        calls.append(W1.shape)
+        return (W1 - 1) ** 2 + 10 * W2**2
+
+    out = plots.loss_contour(ax, bowl, (-1, 2), (-1, 1.5), path=path, levels=12, resolution=50, title="bowl")
+    assert out is ax and calls == [(50, 50)]
+    contour = ax.collections[0]
+    assert len(contour.levels) == 12 and contour.levels[0] > 0  # log levels above the minimum
+    np.testing.assert_allclose(ax.lines[0].get_xydata(), path)
+    assert ax.get_xlim() == (-1, 2) and ax.get_title() == "bowl" and ax.get_xlabel() == "w1"
+    plots.loss_contour(ax, bowl, (-1, 2), (-1, 1.5), levels=7, log_levels=False)
+    with pytest.raises(ValueError, match=r"xlim must be two increasing numbers"):
+        plots.loss_contour(ax, bowl, (2, -1), (-1, 1))
+    with pytest.raises(ValueError, match=r"path must have shape \(n, 2\), got \(3,\)"):
+        plots.loss_contour(ax, bowl, (-1, 2), (-1, 1), path=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"loss\(W1, W2\) must return an array of the grid's shape"):
+        plots.loss_contour(ax, lambda W1, W2: W1.sum(), (-1, 2), (-1, 1))
+    with pytest.raises(ValueError, match="levels must be >= 2"):
+        plots.loss_contour(ax, bowl, (-1, 2), (-1, 1), levels=1)
+    plt.close(fig)
+
+
+def test_feature_scale_widget_shows_gd_on_raw_and_z_scored_features():
+    from nlpcourse import widgets
+
+    box = widgets.feature_scale_descent(scale=3.0, lr_fraction=1.0, steps=25)
+    before = box.view.image.value
+    box.controls["scale"].value = 30.0
+    assert box.view.image.value != before
+    X, y = N.scaled_features(box.controls["scale"].value)
+    raw = N.LeastSquares.fit(X, y)
+    lr = raw.safe_lr(1.0)
+    np.testing.assert_allclose(box.paths["raw"], N.gradient_descent_path(raw.grad, [0.0, 1.0], lr, 25), rtol=1e-12)
+    assert box.steps["raw"] == N.steps_to_converge(raw, [0.0, 1.0], lr)
+    z_steps = box.steps["z-score"]
+    box.controls["scale"].value = 100.0
+    assert box.steps["z-score"] == z_steps and box.steps["raw"] > 100 * z_steps
+    # one path line per panel, redrawn rather than piled up
+    assert all(len([l for l in ax.lines if l.get_label() == "GD path"]) == 1 for ax in box.view.figure.axes[:2])
