@@ -240,3 +240,26 @@ class TestBadInput:
             optim.steps_to_tolerance(np.zeros((2, 2)), optim.rosenbrock, 0.0, tol=0.0)
         with pytest.raises(ValueError, match="condition must be >= 1"):
             optim.ill_conditioned_quadratic(0.5)
+
+
+def test_full_batch_path_equals_gradient_descent_and_small_batches_are_noisier():
+    from nlpcourse import normalization as norm
+
+    rng = np.random.default_rng(7)
+    X = np.c_[rng.normal(size=100), np.ones(100)]
+    y = X @ np.array([2.0, -1.0]) + rng.normal(size=100)
+    problem = norm.LeastSquares.fit(X, y)
+
+    def grad_on_batch(w, idx):
+        return X[idx].T @ (X[idx] @ w - y[idx]) / len(idx)
+
+    full = optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 50, batch_size=100)
+    np.testing.assert_allclose(full, norm.gradient_descent_path(problem.grad, [0.0, 0.0], 0.1, 50), rtol=1e-12)
+    # after the transient, the distance to the minimum shrinks with the batch size
+    spread = {b: np.linalg.norm(optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 400, b, seed=1)[200:]
+                                - problem.minimum, axis=1).mean() for b in (1, 10, 100)}
+    assert spread[1] > spread[10] > spread[100]
+    again = optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 30, batch_size=1, seed=1)
+    np.testing.assert_array_equal(again, optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 30, 1, seed=1))
+    with pytest.raises(ValueError, match="batch_size must be <= 100"):
+        optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 5, batch_size=101)

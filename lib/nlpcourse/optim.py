@@ -335,3 +335,29 @@ def early_stopping_epoch(valid_losses: Sequence[float], patience: int = 10) -> i
             if since >= patience:
                 break
     return best
+
+
+# --------------------------------------------------------------------------- batch, mini-batch and stochastic GD
+
+
+def minibatch_path(grad_on_batch: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, start: Any, lr: float,
+                   steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
+    """Gradient descent where each step uses the mean gradient of ``batch_size`` examples drawn
+    without replacement from ``n`` (a fresh shuffle every epoch); ``batch_size == n`` is batch GD,
+    1 is stochastic GD (隨機梯度下降). ``grad_on_batch(w, idx)`` is the mean gradient over rows ``idx``.
+    Returns every iterate, shape (steps + 1, P): the random path (亂數路徑)."""
+    n = check_int("n", n, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
+    steps = check_int("steps", steps, minimum=0)
+    lr = _check_lr(lr)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    w = check_array("start", start, ndim=1).copy()
+    optimizer = SGD([w], lr=lr)
+    path, order, cursor = [w.copy()], rng.permutation(n), 0
+    for _ in range(steps):
+        if cursor + batch_size > n:
+            order, cursor = rng.permutation(n), 0
+        optimizer.step([grad_on_batch(w, order[cursor:cursor + batch_size])])
+        cursor += batch_size
+        path.append(w.copy())
+    return np.array(path)
