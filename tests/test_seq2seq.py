@@ -237,3 +237,39 @@ def test_bad_pairs_and_training_arguments(vocabs):
         s2s.train(torch.nn.Linear(2, 2), PAIRS)
     with pytest.raises(ValueError, match="test_fraction must be < 1.0"):
         s2s.split_pairs(PAIRS, 1.0)
+
+
+# --------------------------------------------------------------------------- chapter 07's widget and plots
+
+
+def test_alignment_explorer_redraws_the_picked_example():
+    from nlpcourse import widgets
+
+    examples = [(["two", "thousand"], ["2", "0", "0", "0", "[EOS]"], np.full((5, 2), 0.5)),
+                (["seven"], ["7", "[EOS]"], np.ones((2, 1)))]
+    box = widgets.alignment_explorer(examples)
+    assert box.shown[0] == ["two", "thousand"] and box.view.renders == 1
+    first = box.view.image.value
+    box.controls["example"].value = 1
+    assert box.shown[0] == ["seven"] and box.view.renders == 2
+    assert box.view.image.value != first
+    np.testing.assert_array_equal(box.image.get_array(), np.ones((2, 1)))
+    assert [t.get_text() for t in box.view.figure.axes[0].get_xticklabels()] == ["seven"]
+    with pytest.raises(ValueError, match=r"examples\[0\] weights must have shape \(2, 1\), got \(1, 1\)"):
+        widgets.alignment_explorer([(["seven"], ["7", "[EOS]"], np.ones((1, 1)))])
+    with pytest.raises(ValueError, match="examples is empty"):
+        widgets.alignment_explorer([])
+
+
+def test_alignment_heatmap_checks_its_shape():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nlpcourse import plots
+
+    fig = plots.new_figure()
+    ax = fig.add_subplot()
+    plots.alignment_heatmap(ax, np.eye(2), ["a", "b"], ["1", "2"])
+    np.testing.assert_array_equal(ax.images[0].get_array(), np.eye(2))
+    with pytest.raises(ValueError, match=r"weights must have shape \(outputs, sources\) = \(3, 2\), got \(2, 2\)"):
+        plots.alignment_heatmap(ax, np.eye(2), ["a", "b"], ["1", "2", "3"])

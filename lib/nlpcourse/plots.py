@@ -508,3 +508,51 @@ def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None
         ax_loss.legend(fontsize=7)
     axes[0].set_ylim(0, 4.5)
     return axes, curves
+
+
+# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
+
+
+def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str], output_tokens: Sequence[str], *,
+                      title: str | None = None, colorbar: bool = False) -> Axes:
+    """Attention weights a_ij as a grid: one row per output token i, one column per source word j."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (len(output_tokens), len(source_tokens)):
+        raise ValueError(f"weights must have shape (outputs, sources) = ({len(output_tokens)}, {len(source_tokens)}), "
+                         f"got {weights.shape}")
+    heatmap(ax, weights, row_labels=output_tokens, col_labels=source_tokens, cmap="viridis", vmin=0.0, vmax=1.0,
+            colorbar=colorbar, title=title)
+    ax.set_xlabel("source word j")
+    ax.set_ylabel("output token i")
+    return ax
+
+
+def accuracy_by_length(ax: Axes, results: dict[str, dict[int, tuple[int, float]]], *,
+                       title: str | None = None) -> Axes:
+    """Exact-match accuracy (%) against source length, one line per model ({length: (count, accuracy)})."""
+    markers = "os^D"
+    for i, (name, by_length) in enumerate(results.items()):
+        lengths = sorted(by_length)
+        ax.plot(lengths, [100 * by_length[n][1] for n in lengths], marker=markers[i % len(markers)],
+                color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_xlabel("source length (words)")
+    ax.set_ylabel("exact-match accuracy (%)")
+    ax.set_ylim(-3, 103)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *, title: str | None = None) -> Axes:
+    """||dL/dh_t|| against time step t on a log scale, one line per named run."""
+    for i, (name, norms) in enumerate(curves.items()):
+        norms = np.asarray(norms, dtype=float)
+        ax.plot(np.arange(1, norms.size + 1), np.maximum(norms, 1e-30), color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("time step t (loss reads the last step)")
+    ax.set_ylabel("gradient norm ||dL/dh_t||")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -589,3 +589,52 @@ def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: 
     box.controls = {"lr": slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
+
+
+def alignment_explorer(examples: Sequence[tuple[Sequence[str], Sequence[str], np.ndarray]], index: int = 0) -> widgets.VBox:
+    """Pick a translated example, see its attention weights a_ij as a heat-map.
+
+    ``examples`` holds (source words, output tokens, weights (outputs x sources)), e.g. from
+    ``nlpcourse.seq2seq.alignment``. The returned box has ``.controls`` (example), ``.view``
+    and ``.shown`` (the example currently drawn).
+    """
+    examples = [(list(s), list(o), np.asarray(w, dtype=float)) for s, o, w in examples]
+    if not examples:
+        raise ValueError("examples is empty: give at least one (source, output, weights) triple")
+    for i, (source, output, weights) in enumerate(examples):
+        if weights.shape != (len(output), len(source)):
+            raise ValueError(f"examples[{i}] weights must have shape ({len(output)}, {len(source)}), got {weights.shape}")
+    labels = [(f"{' '.join(s)} -> {''.join(t for t in o if not t.startswith('['))}", i)
+              for i, (s, o, _w) in enumerate(examples)]
+    example = widgets.Dropdown(options=labels, value=index, description="example",
+                               layout=widgets.Layout(width="560px"))
+    box = widgets.VBox()
+
+    def draw(fig: Figure) -> None:
+        source, output, weights = examples[example.value]
+        box.shown = examples[example.value]
+        if not fig.axes:  # first call: one image, updated in place afterwards
+            ax = fig.add_subplot()
+            box.image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+            fig.colorbar(box.image, ax=ax, shrink=0.8, label="attention weight a_ij")
+            ax.grid(False)
+            ax.set_xlabel("source word j")
+            ax.set_ylabel("output token i")
+        ax = fig.axes[0]
+        box.image.set_data(weights)
+        box.image.set_extent((-0.5, len(source) - 0.5, len(output) - 0.5, -0.5))
+        ax.set_xlim(-0.5, len(source) - 0.5)
+        ax.set_ylim(len(output) - 0.5, -0.5)
+        ax.set_xticks(range(len(source)), labels=source, rotation=45, ha="right")
+        ax.set_yticks(range(len(output)), labels=output)
+        ax.set_title(f"{' '.join(source)}: attention of each output token")
+
+    view = FigureView(plots.new_figure(6.4, 4.2, left=0.14, right=0.98, bottom=0.26, top=0.9), draw)
+    _on_change([example], view.redraw)
+    box.children = [example, view.image]
+    box.controls = {"example": example}
+    box.view = view
+    return box
