@@ -8,11 +8,11 @@ from browser_support import browser_test, image_srcs, slider_handles, wait_for_n
 def test_next_word_explorer_follows_epoch_and_prompt(page):
     before = image_srcs(page)
     assert len(before) == 1, "chapter 02 shows one widget figure"
-    # the notebook leaves the widget at the last epoch: one step left shows the previous checkpoint
+    # the notebook leaves the widget at epoch 1: one step right shows the next checkpoint
     handle = slider_handles(page).nth(0)
     handle.focus()
-    handle.press("ArrowLeft")
-    earlier = wait_for_new_image(page, before)
+    handle.press("ArrowRight")
+    later = wait_for_new_image(page, before)
     page.locator(".widget-dropdown select").first.select_option("new south")
-    other_prompt = wait_for_new_image(page, earlier)
-    assert other_prompt != earlier
+    other_prompt = wait_for_new_image(page, later)
+    assert other_prompt != later
