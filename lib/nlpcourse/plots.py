@@ -556,3 +556,70 @@ def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *,
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 03: Word2Vec and GloVe
+
+
+def huffman_tree_plot(ax: Axes, parent: np.ndarray, bit: np.ndarray, weight: np.ndarray, labels: Sequence[str]) -> Axes:
+    """Draw a Huffman tree (leaves 0..V-1, inner nodes V..2V-2, root last) with its branch bits.
+
+    Leaves sit at the bottom row in left-to-right order of a depth-first walk; each inner
+    node shows its weight, each leaf its word and count.
+    """
+    n_nodes = len(parent)
+    n_leaves = (n_nodes + 1) // 2
+    children: dict[int, list[int]] = {}
+    for node, up in enumerate(parent):
+        if up >= 0:
+            children.setdefault(int(up), []).append(node)
+    depth = np.zeros(n_nodes, dtype=int)
+    x = np.zeros(n_nodes)
+    order: list[int] = []
+
+    def walk(node: int, level: int) -> None:
+        depth[node] = level
+        kids = sorted(children.get(node, []), key=lambda c: bit[c])
+        for child in kids:
+            walk(child, level + 1)
+        if not kids:
+            order.append(node)
+            x[node] = len(order) - 1
+        else:
+            x[node] = np.mean([x[c] for c in kids])
+
+    walk(n_nodes - 1, 0)
+    y = -depth.astype(float)
+    for node, up in enumerate(parent):
+        if up >= 0:
+            ax.plot([x[up], x[node]], [y[up], y[node]], color="0.5", lw=1, zorder=1)
+            ax.text((x[up] + x[node]) / 2, (y[up] + y[node]) / 2, str(int(bit[node])), fontsize=8,
+                    color=PALETTE[1], ha="center", va="center", bbox=dict(fc="white", ec="none", pad=0.5))
+    inner = np.arange(n_leaves, n_nodes)
+    ax.scatter(x[inner], y[inner], s=120, color=PALETTE[0], zorder=2)
+    for node in inner:
+        ax.text(x[node], y[node] + 0.25, f"{weight[node]:g}", fontsize=7, ha="center")
+    ax.scatter(x[:n_leaves], y[:n_leaves], s=60, marker="s", color=PALETTE[2], zorder=2)
+    for leaf in range(n_leaves):
+        ax.text(x[leaf], y[leaf] - 0.35, f"{labels[leaf]}\n({weight[leaf]:g})", fontsize=7, ha="center", va="top")
+    ax.set_ylim(y.min() - 1.2, 0.6)
+    ax.set_axis_off()
+    return ax
+
+
+def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str], groups: Sequence[int],
+                           group_names: Sequence[str], *, title: str | None = None) -> Axes:
+    """2-D projection of word vectors, one colour per named group, each point labelled."""
+    points = np.asarray(points, dtype=float)
+    groups = np.asarray(groups)
+    for g, name in enumerate(group_names):
+        mask = groups == g
+        ax.scatter(points[mask, 0], points[mask, 1], s=25, color=PALETTE[g % len(PALETTE)], label=name)
+    for (px, py), word in zip(points, words):
+        ax.annotate(word, (px, py), textcoords="offset points", xytext=(3, 3), fontsize=8)
+    ax.set_xlabel("PC 1 (cosine units)")
+    ax.set_ylabel("PC 2 (cosine units)")
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return ax

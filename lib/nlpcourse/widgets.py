@@ -638,3 +638,95 @@ def alignment_explorer(examples: Sequence[tuple[Sequence[str], Sequence[str], np
     box.controls = {"example": example}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 03: Word2Vec and GloVe
+
+
+def _bars_view(box, slots: int, xlabel: str, compute) -> "FigureView":
+    """A FigureView of ``slots`` horizontal bars whose (label, value) pairs ``compute()`` returns."""
+
+    def draw(fig: Figure) -> None:
+        title, pairs = compute()
+        box.results = pairs
+        if not fig.axes:  # first call: one bar per slot, updated in place afterwards
+            ax = fig.add_subplot()
+            box.bars = ax.barh(range(slots), np.zeros(slots), color=plots.PALETTE[0])
+            ax.set_yticks(range(slots))
+            ax.set_xlabel(xlabel)
+        ax = fig.axes[0]
+        values = [v for _w, v in pairs] + [0.0] * (slots - len(pairs))
+        for bar, value in zip(box.bars, values):
+            bar.set_width(value)
+        ax.set_yticklabels([w for w, _v in pairs] + [""] * (slots - len(pairs)))
+        ax.set_ylim(max(len(pairs), 1) - 0.5, -0.5)
+        ax.set_xlim(min(0.0, min(values)), 1.0)
+        ax.set_title(title)
+
+    return FigureView(plots.new_figure(6.4, 3.8, left=0.2), draw)
+
+
+def nearest_neighbour_explorer(models: dict, words: Sequence[str], word: str | None = None, k: int = 8) -> widgets.VBox:
+    """Type or pick a word, choose a model, see its ``k`` nearest neighbours by cosine.
+
+    ``models`` maps a name to a ``nlpcourse.evaluate.WordVectors``. The box has ``.controls``
+    (word, model, k), ``.view`` and ``.results`` (the (word, cosine) pairs drawn). A word
+    outside the vocabulary draws no bars and says so in the title.
+    """
+    if not models:
+        raise ValueError("models must name at least one set of word vectors")
+    names = list(models)
+    word_box = widgets.Combobox(value=word or words[0], options=list(words), description="word",
+                                ensure_option=False, continuous_update=False)
+    model_box = widgets.ToggleButtons(options=names, value=names[0], description="model")
+    top_k = widgets.IntSlider(value=k, min=3, max=15, description="neighbours")
+    box = widgets.VBox()
+
+    def compute():
+        wv, query = models[model_box.value], word_box.value.strip().lower()
+        if query not in wv:
+            return f"{query!r} is not in the vocabulary", []
+        return f"nearest to {query!r} ({model_box.value})", wv.most_similar(query, topn=top_k.value)
+
+    view = _bars_view(box, top_k.max, "cosine similarity", compute)
+    _on_change([word_box, model_box, top_k], view.redraw)
+    box.children = [widgets.HBox([word_box, top_k]), model_box, view.image]
+    box.controls = {"word": word_box, "model": model_box, "k": top_k}
+    box.view = view
+    return box
+
+
+def analogy_explorer(wv, questions: Sequence[tuple[str, str, str]], index: int = 0, k: int = 5) -> widgets.VBox:
+    """a : b = c : ?  Pick a question (or type the three words) and see the best answers of b - a + c.
+
+    The box has ``.controls`` (question, a, b, c, k), ``.view`` and ``.results``.
+    """
+    if not questions:
+        raise ValueError("questions must hold at least one (a, b, c) triple")
+    pick = widgets.Dropdown(options=[(f"{a} : {b} = {c} : ?", i) for i, (a, b, c) in enumerate(questions)],
+                            value=index, description="question")
+    fields = {name: widgets.Text(value=questions[index][n], description=name, continuous_update=False,
+                                 layout=widgets.Layout(width="180px")) for n, name in enumerate("abc")}
+    top_k = widgets.IntSlider(value=k, min=1, max=10, description="answers")
+    box = widgets.VBox()
+
+    def choose(_change) -> None:
+        a, b, c = questions[pick.value]
+        with view.image.hold_sync():
+            for name, value in zip("abc", (a, b, c)):
+                fields[name].value = value
+
+    def compute():
+        a, b, c = (fields[n].value.strip().lower() for n in "abc")
+        missing = [w for w in (a, b, c) if w not in wv]
+        if missing:
+            return f"not in the vocabulary: {', '.join(missing)}", []
+        return f"{a} : {b} = {c} : ?   (b - a + c)", wv.analogy(a, b, c, topn=top_k.value)
+
+    view = _bars_view(box, top_k.max, "cosine with b - a + c", compute)
+    pick.observe(choose, names="value")
+    _on_change([*fields.values(), top_k], view.redraw)
+    box.children = [pick, widgets.HBox(list(fields.values())), top_k, view.image]
+    box.controls = {"question": pick, **fields, "k": top_k}
+    box.view = view
+    return box
