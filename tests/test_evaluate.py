@@ -110,3 +110,57 @@ def test_zero_vector_has_cosine_zero():
     vocab = word2vec_vocabulary([["a", "b"]], 1)
     wv = evaluate.WordVectors(np.array([[0.0, 0.0], [1.0, 2.0]]), vocab)
     assert wv.similarity("a", "b") == 0.0
+
+
+# --------------------------------------------------------------------------- chapter 03's widgets and plots
+
+
+def _planted():
+    words = ["king", "queen", "man", "woman", "paris", "france", "rome", "italy"]
+    rng = np.random.default_rng(3)
+    vocab = text.Vocabulary(tuple(words), tuple([1] * len(words)), unk_token=None)
+    return evaluate.WordVectors(rng.normal(size=(len(words), 6)), vocab)
+
+
+def test_nearest_neighbour_explorer_shows_most_similar():
+    from nlpcourse import widgets
+
+    wv = _planted()
+    box = widgets.nearest_neighbour_explorer({"a": wv}, ["king", "paris"], k=3)
+    assert box.results == wv.most_similar("king", topn=3)
+    box.controls["word"].value = "Paris "  # typed with a capital and a space
+    assert box.results == wv.most_similar("paris", topn=3)
+    box.controls["k"].value = 5
+    assert len(box.results) == 5 and box.view.renders == 3
+    box.controls["word"].value = "zzz"
+    assert box.results == []
+    with pytest.raises(ValueError, match="models must name at least one"):
+        widgets.nearest_neighbour_explorer({}, ["king"])
+
+
+def test_analogy_explorer_follows_the_question():
+    from nlpcourse import widgets
+
+    wv = _planted()
+    box = widgets.analogy_explorer(wv, [("man", "king", "woman"), ("france", "paris", "italy")], k=2)
+    assert box.results == wv.analogy("man", "king", "woman", topn=2)
+    box.controls["question"].value = 1
+    assert box.results == wv.analogy("france", "paris", "italy", topn=2)
+    box.controls["c"].value = "nowhere"
+    assert box.results == []
+    with pytest.raises(ValueError, match="questions must hold at least one"):
+        widgets.analogy_explorer(wv, [])
+
+
+def test_huffman_tree_plot_draws_every_node():
+    from matplotlib.figure import Figure
+
+    from nlpcourse import plots
+    from nlpcourse.word2vec import huffman_tree
+
+    tree = huffman_tree([5, 2, 1, 1])
+    ax = Figure().add_subplot()
+    plots.huffman_tree_plot(ax, tree.parent, tree.bit, tree.weight, ["a", "b", "c", "d"])
+    assert len(ax.lines) == 6  # one edge per non-root node
+    texts = [t.get_text() for t in ax.texts]
+    assert "a\n(5)" in texts and "9" in texts  # a leaf label and the root's weight

@@ -1,0 +1,125 @@
+"""Word2Vec: ours (numba kernel, Hogwild threads) against gensim 4.4 on the same corpus.
+
+    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--glove-epochs 25] [--quick]
+
+Each run trains in its own fresh process (so peak memory is that run's alone) on the course's
+English corpus (Lee + Wikipedia excerpt, ~550k tokens, tokenised by nlpcourse.text.tokenize,
+the same token lists for both). Settings: dim 100, window 5, min count 5, sample 1e-3,
+negative 5. Prints wall time, CPU time, words/s (in-vocabulary tokens x epochs / wall
+seconds), WordSim-353 and SimLex-999 Spearman rho, analogy accuracy and peak memory per
+run, then the ours/gensim ratios. The numba kernels are compiled (or loaded from numba's
+cache) before the clock starts; gensim's Cython is compiled at install time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+
+RUNS = [  # (row name, architecture, output layer)
+    ("skip-gram, negative 5", True, "negative"),
+    ("CBOW, negative 5", False, "negative"),
+    ("skip-gram, hierarchical softmax", True, "hierarchical"),
+]
+
+
+def _corpus():
+    from nlpcourse import data, text
+    from nlpcourse.word2vec import split_long_sentences
+
+    return split_long_sentences([text.tokenize(d) for d in data.english_documents()])
+
+
+def _scores(wv) -> dict:
+    from nlpcourse import evaluate
+
+    row = evaluate.evaluation_table({"m": wv})[0]
+    return {k: row[k] for k in ("wordsim353", "simlex999", "analogy", "analogy_coverage")}
+
+
+def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, queue) -> None:
+    from nlpcourse import evaluate, text
+    from nlpcourse import word2vec as w2v
+
+    sentences = _corpus()
+    if kind == "ours":
+        w2v.warm_up()
+    elif kind == "glove":
+        from nlpcourse import glove
+
+        glove.train_glove([["a", "b", "a", "c"]] * 3, min_count=1, dim=2, epochs=1)  # compile
+    n_words = w2v.encode_corpus(sentences, w2v.word2vec_vocabulary(sentences, 5)).n_words
+    wall, cpu = time.perf_counter(), time.process_time()
+    if kind == "ours":
+        model = w2v.train_word2vec(sentences, sg=sg, output=output, dim=100, window=5, min_count=5, sample=1e-3,
+                                   negative=5, epochs=epochs, threads=threads, seed=1, compute_loss=False)
+        wv = model.wv
+    elif kind == "gensim":
+        from gensim.models import Word2Vec
+
+        model = Word2Vec(sentences, sg=int(sg), hs=int(output == "hierarchical"),
+                         negative=5 if output == "negative" else 0, vector_size=100, window=5, min_count=5,
+                         sample=1e-3, epochs=epochs, workers=threads, seed=1)
+        keys = model.wv.index_to_key
+        vocab = text.Vocabulary(tuple(keys), tuple(int(model.wv.get_vecattr(k, "count")) for k in keys), unk_token=None)
+        wv = evaluate.WordVectors(model.wv.vectors, vocab)
+    else:
+        from nlpcourse import glove
+
+        model = glove.train_glove(sentences, dim=100, window=10, min_count=5, x_max=10.0, epochs=epochs,
+                                  threads=threads, seed=1)
+        wv = model.wv
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put(dict(wall=wall, cpu=cpu, words_per_s=n_words * epochs / wall, peak_mb=peak_mb, **_scores(wv)))
+
+
+def measure(kind: str, sg: bool, output: str, epochs: int, threads: int) -> dict:
+    """Train one model in a fresh process and return its timings and scores."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_run, args=(kind, sg, output, epochs, threads, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--glove-epochs", type=int, default=25)
+    parser.add_argument("--quick", action="store_true", help="skip-gram/negative only, no GloVe")
+    args = parser.parse_args()
+    runs = RUNS[:1] if args.quick else RUNS
+    header = f"{'model':<44}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}{'SL999':>7}{'analogy':>8}{'cover':>7}{'peak MB':>9}"
+    print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, sample 1e-3")
+    print(header)
+    print("-" * len(header))
+
+    def show(name, r):
+        print(f"{name:<44}{r['wall']:8.1f}{r['cpu']:8.1f}{r['words_per_s']:10.0f}{r['wordsim353']:7.3f}"
+              f"{r['simlex999']:7.3f}{r['analogy']:8.3f}{r['analogy_coverage']:7.2f}{r['peak_mb']:9.0f}", flush=True)
+
+    ratios = []
+    for name, sg, output in runs:
+        theirs = measure("gensim", sg, output, args.epochs, args.threads)
+        show(f"gensim {name}", theirs)
+        ours = measure("ours", sg, output, args.epochs, args.threads)
+        show(f"ours   {name}", ours)
+        ratios.append((name, ours, theirs))
+    if not args.quick:
+        show(f"ours   GloVe ({args.glove_epochs} epochs, x_max 10, window 10)",
+             measure("glove", True, "", args.glove_epochs, args.threads))
+    print()
+    for name, ours, theirs in ratios:
+        print(f"ratio ours/gensim, {name}: wall {ours['wall'] / theirs['wall']:.2f}, cpu {ours['cpu'] / theirs['cpu']:.2f}, "
+              f"WordSim-353 {ours['wordsim353'] - theirs['wordsim353']:+.3f}, "
+              f"SimLex-999 {ours['simlex999'] - theirs['simlex999']:+.3f} (differences)")
+
+
+if __name__ == "__main__":
+    main()
