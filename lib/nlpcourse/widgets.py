@@ -290,7 +290,8 @@ def softmax_temperature(logits: Sequence[float] = (3.0, 1.5, 1.0, 0.2, -1.0), te
     text_box = widgets.Text(value=", ".join(f"{v:g}" for v in logits), description="logits",
                             continuous_update=False)
     temp = widgets.FloatLogSlider(value=temperature, base=10, min=-2, max=2, step=0.05,
-                                  description="temperature", readout_format=".2f")
+                                  description="temperature", readout_format=".2f",
+                                  style={"description_width": "initial"})
     message = widgets.HTML(value="")
     box = widgets.VBox()
     box.values = _parse_logits(text_box.value)
@@ -346,9 +347,11 @@ def feature_scale_descent(scale: float = 10.0, lr_fraction: float = 1.6, *, step
     from nlpcourse import normalization as norm
 
     scale_slider = widgets.FloatLogSlider(value=scale, base=10, min=0, max=2, step=0.05,
-                                          description="x2 scale", readout_format=".1f")
+                                          description="x2 scale", readout_format=".1f",
+                                          style={"description_width": "initial"})
     lr_slider = widgets.FloatSlider(value=lr_fraction, min=0.2, max=1.9, step=0.1,
-                                    description="lr x curv.", readout_format=".1f")
+                                    description="lr x curvature", readout_format=".1f",
+                                    style={"description_width": "initial"})
     box = widgets.VBox()
     xlim, ylim = (-0.5, 4.0), (-3.0, 1.5)
 
