@@ -179,6 +179,10 @@ class Transformer(nn.Module):
         self.encoder_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
         self.decoder_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
         self.generator = nn.Linear(c.d_model, c.tgt_vocab)
+        # std d^-1/2, so that embedding * sqrt(d) has entries of size 1 like the positions (with
+        # torch's default N(0, 1) the scaled words would drown the position signal)
+        for embedding in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(embedding.weight, std=c.d_model ** -0.5)
 
     def _check_ids(self, name: str, ids: Tensor, vocab: int) -> None:
         if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32):
