@@ -445,3 +445,28 @@ def test_depth_widget_bad_input():
         widgets.gradient_norm_depth(table, depth=5)
     with pytest.raises(ValueError, match=r"every depth must hold the same models \['plain'\]"):
         widgets.gradient_norm_depth({2: {"plain": [1.0, 2.0]}, 3: {"residual": [1.0, 2.0, 3.0]}})
+
+
+def test_train_loss_is_the_epoch_mean_of_batch_losses():
+    X, y = small_batch(n=10, features=64, classes=10, seed=4)
+    model = R.build_stack(2, "residual", width=6)
+    copy = R.build_stack(2, "residual", width=6)
+    history = R.train(model, X, y, X, y, epochs=1, lr=0.1, momentum=0.0, batch_size=4, seed=3)
+    # replay the same epoch by hand: same batches (same generator), plain SGD steps
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(3))
+    X_t, y_t = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    losses = []
+    for start in range(0, 10, 4):
+        batch = order[start:start + 4]
+        loss = torch.nn.functional.cross_entropy(copy(X_t[batch]), y_t[batch])
+        copy.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in copy.parameters():
+                p -= 0.1 * p.grad
+        losses.append(loss.item() * len(batch))
+    np.testing.assert_allclose(history.train_loss[1], sum(losses) / 10, rtol=RTOL32, atol=ATOL32)
+    np.testing.assert_allclose(history.train_loss[0], R.evaluate(copy.__class__(copy.config), X, y)[0],
+                               rtol=RTOL32, atol=ATOL32)
+    for p, q in zip(model.parameters(), copy.parameters()):
+        torch.testing.assert_close(p, q, rtol=RTOL32, atol=ATOL32)

@@ -271,7 +271,11 @@ def gradient_norms_by_depth(X, y, depths: Sequence[int], blocks: Sequence[str] =
 
 @dataclass
 class History:
-    """What a training run reached, one entry per epoch (entry 0 is before training)."""
+    """What a training run reached, one entry per epoch (entry 0 is before training).
+
+    ``train_loss`` after epoch k is the mean of that epoch's mini-batch losses (free to
+    compute, as in most training loops); entry 0 is the full training loss at initialisation.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -306,22 +310,24 @@ def train(model: DeepStack, X_train, y_train, X_val, y_val, *, epochs: int = 10,
     generator = torch.Generator().manual_seed(seed)
     history = History()
 
-    def record():
-        history.train_loss.append(evaluate(model, X_train, y_train)[0])
+    def record(train_loss: float):
+        history.train_loss.append(train_loss)
         loss, accuracy = evaluate(model, X_val, y_val)
         history.val_loss.append(loss)
         history.val_accuracy.append(accuracy)
 
-    record()
+    record(evaluate(model, X_train, y_train)[0])
     for _epoch in range(epochs):
         order = torch.randperm(len(X_t), generator=generator)
+        total = 0.0
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             loss = nn.functional.cross_entropy(model(X_t[batch]), y_t[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        record()
+            total += loss.item() * len(batch)
+        record(total / len(order))
     return history
 
 
