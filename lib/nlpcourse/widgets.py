@@ -396,6 +396,8 @@ def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], 
     ``.controls`` (prompt, epoch), ``.view`` and ``.predictions`` (the (word, probability)
     pairs drawn).
     """
+    from matplotlib.ticker import MaxNLocator
+
     from nlpcourse import nnlm
 
     if not history.states:
@@ -415,13 +417,19 @@ def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], 
             models[e] = history.model_at(e)
         box.predictions = nnlm.top_next_words(models[e], vocab, text.tokenize(prompt.value), k=k, exclude=exclude)
         if not fig.axes:  # first call: the artists that later calls update in place
-            bars_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+            # few texts and fixed axes: redraw time is mostly glyph rendering, so every label counts
+            bars_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
             box.bars = bars_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
             bars_ax.set_yticks(range(k))
             bars_ax.set_ylim(k - 0.5, -0.5)
+            bars_ax.set_xlim(0, 1)  # a fixed scale, so growing confidence shows as longer bars
+            bars_ax.set_xticks([0, 0.5, 1])
             bars_ax.set_xlabel("P(next word | prompt)")
-            plots.language_model_losses(loss_ax, history.train_loss, history.valid_loss)
-            loss_ax.legend(fontsize=7)
+            loss_ax.plot(range(last + 1), history.valid_loss, marker="o", color=plots.PALETTE[1])
+            loss_ax.set_xticks(range(0, last + 1, max(1, last // 5)))
+            loss_ax.yaxis.set_major_locator(MaxNLocator(4))
+            loss_ax.set_xlabel("epoch")
+            loss_ax.set_ylabel("validation loss (nats)")
             box.marker = loss_ax.plot([e], [history.valid_loss[e]], "o", markersize=12, fillstyle="none",
                                       color="black")[0]
         bars_ax, loss_ax = fig.axes[0], fig.axes[1]
@@ -430,7 +438,6 @@ def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], 
         for bar, p in zip(box.bars, probs):
             bar.set_width(p)
         bars_ax.set_yticklabels(words)
-        bars_ax.set_xlim(0, max(max(probs) * 1.1, 0.05))
         bars_ax.set_title(f'"{prompt.value} ..." after epoch {e}', fontsize=9)
         box.marker.set_data([e], [history.valid_loss[e]])
         loss_ax.set_title(f"validation loss {history.valid_loss[e]:.3f} nats", fontsize=9)
