@@ -157,6 +157,10 @@ def test_steps_to_converge_hand_case():
     assert N.steps_to_converge(problem, [1.0, 1.0], 1.0) == 1
     assert N.steps_to_converge(problem, [0.0, 0.0], 1.0) == 0
     assert N.steps_to_converge(problem, [1.0, 1.0], 1e-9, max_steps=10) == 10
+    assert N.steps_to_converge(problem, [1.0, 1.0], 2.5, max_steps=50) == 50  # |1 - lr| > 1: diverges
+    assert N.steps_to_converge(problem, [0.0, 0.0], 2.5) == 0  # already at the minimum
+    # lr 1.5: the distance flips sign and halves each step; gap = (0.5^t)^2 * 2 / 2 <= 1e-6 first at t = 10
+    assert N.steps_to_converge(problem, [1.0, 1.0], 1.5) == 10
 
 
 def test_gradient_descent_bad_input():

@@ -162,7 +162,8 @@ def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float =
 
     On a quadratic loss GD acts on each eigen-direction of the curvature separately: the
     distance along direction i shrinks by (1 - lr lambda_i) per step, so the gap after t steps
-    is sum_i lambda_i c_i^2 (1 - lr lambda_i)^(2t) / 2, evaluated here for every t at once.
+    is sum_i lambda_i c_i^2 (1 - lr lambda_i)^(2t) / 2. When every term shrinks the gap is
+    monotone and the first t is found by bisection; otherwise every t is evaluated.
     """
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     tol = check_float("tol", tol, minimum=0.0, min_inclusive=False)
@@ -171,11 +172,26 @@ def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float =
     if start.shape[0] != problem.X.shape[1]:
         raise ValueError(f"start must have {problem.X.shape[1]} entries, got {start.shape[0]}")
     eig, vectors = np.linalg.eigh(problem.hessian)
-    c = vectors.T @ (start - problem.minimum)  # (P,) distance along each eigen-direction
-    t = np.arange(max_steps + 1)[:, None]  # (T, 1)
-    with np.errstate(over="ignore"):
-        gap = 0.5 * np.sum(eig * c**2 * np.abs(1.0 - lr * eig) ** (2 * t), axis=1)  # (T,)
-    below = np.flatnonzero(gap <= tol)
+    weight = 0.5 * eig * (vectors.T @ (start - problem.minimum)) ** 2  # (P,) gap along each eigen-direction
+    rate = np.abs(1.0 - lr * eig) ** 2  # (P,) factor per step
+    keep = weight > 0  # directions where the start is already exact never contribute
+    weight, rate = weight[keep], rate[keep]
+    if weight.size == 0 or weight.sum() <= tol:
+        return 0
+
+    def gap(t: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return np.sum(weight * rate ** np.asarray(t)[..., None], axis=-1)
+
+    if np.all(rate <= 1.0):  # every term shrinks: the gap is monotone, bisect on t
+        if gap(max_steps) > tol:
+            return max_steps
+        low, high = -1, max_steps  # gap(low) > tol (or low = -1), gap(high) <= tol
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if gap(middle) <= tol else (middle, high)
+        return int(high)
+    below = np.flatnonzero(gap(np.arange(max_steps + 1)) <= tol)  # a diverging direction: scan every t
     return int(below[0]) if below.size else max_steps
 
 
