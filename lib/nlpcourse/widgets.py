@@ -461,6 +461,8 @@ def gradient_norm_depth(norms_by_depth: dict[int, dict[str, Sequence[float]]], d
     redrawn. The box has ``.controls`` (depth), ``.view``, ``.norms`` (the norms drawn) and
     ``.ratios`` (first-layer over last-layer gradient norm per model).
     """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     from nlpcourse import residual
 
     if not norms_by_depth:
@@ -484,12 +486,18 @@ def gradient_norm_depth(norms_by_depth: dict[int, dict[str, Sequence[float]]], d
         box.ratios = {name: residual.gradient_ratio(values) if values[-1] > 0 else float("nan")
                       for name, values in box.norms.items()}
         if not fig.axes:  # first call: one line per model, updated in place afterwards
-            plots.gradient_norms(fig.add_subplot(), box.norms)
+            ax = plots.gradient_norms(fig.add_subplot(), box.norms)
+            ax.set_ylim(*ylim)
+            # fixed decade ticks in plain text: log-axis mathtext labels would be re-parsed on every redraw
+            decades = np.arange(np.floor(np.log10(ylim[0])), np.ceil(np.log10(ylim[1])) + 1)
+            step = max(1, int(np.ceil(len(decades) / 8)))
+            ax.yaxis.set_major_locator(FixedLocator(10.0 ** decades[::step]))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}"))
+            ax.yaxis.set_minor_locator(NullLocator())
         ax = fig.axes[0]
         for line, values in zip(ax.lines, box.norms.values()):
             line.set_data(np.arange(1, len(values) + 1), values)
         ax.set_xlim(0.5, d + 0.5)
-        ax.set_ylim(*ylim)
         ratios = ", ".join(f"{name} {ratio:.2g}" for name, ratio in box.ratios.items())
         ax.set_title(f"{d} layers at initialisation; first/last layer gradient: {ratios}", fontsize=9)
 
