@@ -77,11 +77,12 @@ def heatmap(
         ax.set_xticks(range(len(col_labels)), labels=list(col_labels), rotation=45, ha="right")
     if annotate:
         fmt = annotate if isinstance(annotate, str) else "{:.2f}"
-        lo, hi = np.nanmin(matrix), np.nanmax(matrix)
-        middle = (lo + hi) / 2
         for (i, j), value in np.ndenumerate(matrix):
+            # dark text on light cells, light text on dark cells, whatever the colour map
+            r, g, b, _a = image.cmap(image.norm(value))
+            luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
             ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
-                    color="black" if value > middle else "white")
+                    color="black" if luminance > 0.5 else "white")
     if colorbar:
         ax.figure.colorbar(image, ax=ax, shrink=0.8)
     if title:
