@@ -386,6 +386,54 @@ def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]
     return ax
 
 
+# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
+
+
+def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str], output_tokens: Sequence[str], *,
+                      title: str | None = None, colorbar: bool = False) -> Axes:
+    """Attention weights a_ij as a grid: one row per output token i, one column per source word j."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (len(output_tokens), len(source_tokens)):
+        raise ValueError(f"weights must have shape (outputs, sources) = ({len(output_tokens)}, {len(source_tokens)}), "
+                         f"got {weights.shape}")
+    heatmap(ax, weights, row_labels=output_tokens, col_labels=source_tokens, cmap="viridis", vmin=0.0, vmax=1.0,
+            colorbar=colorbar, title=title)
+    ax.set_xlabel("source word j")
+    ax.set_ylabel("output token i")
+    return ax
+
+
+def accuracy_by_length(ax: Axes, results: dict[str, dict[int, tuple[int, float]]], *,
+                       title: str | None = None) -> Axes:
+    """Exact-match accuracy (%) against source length, one line per model ({length: (count, accuracy)})."""
+    markers = "os^D"
+    for i, (name, by_length) in enumerate(results.items()):
+        lengths = sorted(by_length)
+        ax.plot(lengths, [100 * by_length[n][1] for n in lengths], marker=markers[i % len(markers)],
+                color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_xlabel("source length (words)")
+    ax.set_ylabel("exact-match accuracy (%)")
+    ax.set_ylim(-3, 103)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *, title: str | None = None) -> Axes:
+    """||dL/dh_t|| against time step t on a log scale, one line per named run."""
+    for i, (name, norms) in enumerate(curves.items()):
+        norms = np.asarray(norms, dtype=float)
+        ax.plot(np.arange(1, norms.size + 1), np.maximum(norms, 1e-30), color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("time step t (loss reads the last step)")
+    ax.set_ylabel("gradient norm ||dL/dh_t||")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # --------------------------------------------------------------------------- chapter 08: Transformer
 
 
@@ -452,113 +500,6 @@ def attention_heads(fig: Figure, maps: Sequence[np.ndarray], query_tokens: Seque
     return axes
 
 
-# --------------------------------------------------------------------------- chapter 11: how networks learn
-
-
-def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[float, float], ylim: tuple[float, float],
-                  *, xlabel: str = "w1", ylabel: str = "w2", title: str | None = None, resolution: int = 120,
-                  minimum=None) -> Axes:
-    """Several optimizers' paths (name -> (n, 2) iterates) over one loss contour (chapter 05's
-    ``loss_contour``), each in its own colour, with the minimum marked if given."""
-    loss_contour(ax, loss, xlim, ylim, xlabel=xlabel, ylabel=ylabel, title=title, resolution=resolution)
-    for (name, path), colour in zip(paths.items(), PALETTE[1:] + PALETTE[:1]):
-        path = np.asarray(path, dtype=float)
-        ax.plot(path[:, 0], path[:, 1], "-", color=colour, linewidth=1.3, label=name)
-        ax.plot(*path[-1], "o", color=colour, markersize=4)
-    if minimum is not None:
-        ax.plot(*minimum, "*", color="black", markersize=10, label="minimum")
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.legend(fontsize=7, loc="best")
-    return ax
-
-
-def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None, delta: float = 1.0):
-    """The loss family and their gradients side by side: square, absolute and Huber error against the
-    residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z of a
-    two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
-    from nlpcourse import losses
-
-    d = np.linspace(-3, 3, 241) if residuals is None else np.asarray(residuals, dtype=float)
-    m = np.linspace(-3, 3, 241) if margins is None else np.asarray(margins, dtype=float)
-    if axes is None:
-        fig = new_figure(10.0, 2.9, left=0.06, right=0.99, bottom=0.18, top=0.88, wspace=0.45)
-        axes = fig.subplots(1, 4)
-    zeros, ones = np.zeros_like(d), np.ones_like(m)
-    curves = {"regression": {}, "classification": {}}
-    for name, (value_of) in {"square": lambda p, t: losses.square_error(p, t, reduction="sum"),
-                              "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
-                              f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum")}.items():
-        per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
-        _, grad = value_of(d, zeros)
-        curves["regression"][name] = {"loss": per_point, "grad": grad}
-    # two-class score z with label y = +1, so the margin y z is z: cross-entropy takes target 1 (y = +1)
-    for name, value_of in {"cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
-                           "hinge": lambda z, y: losses.hinge(z, y, reduction="sum")}.items():
-        per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
-        _, grad = value_of(m, ones)
-        curves["classification"][name] = {"loss": per_point, "grad": grad}
-    for (kind, x, label), (ax_loss, ax_grad) in zip((("regression", d, "residual d = f(x) - y"),
-                                                     ("classification", m, "margin y z (y = +-1)")),
-                                                    (axes[0:2], axes[2:4])):
-        for (name, curve), colour in zip(curves[kind].items(), PALETTE):
-            ax_loss.plot(x, curve["loss"], color=colour, label=name)
-            ax_grad.plot(x, curve["grad"], color=colour, label=name)
-        ax_loss.set(xlabel=label, ylabel="loss", title=f"{kind} losses")
-        ax_grad.set(xlabel=label, ylabel="dL / d(prediction)", title="their gradients")
-        ax_loss.legend(fontsize=7)
-    axes[0].set_ylim(0, 4.5)
-    return axes, curves
-
-
-# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
-
-
-def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str], output_tokens: Sequence[str], *,
-                      title: str | None = None, colorbar: bool = False) -> Axes:
-    """Attention weights a_ij as a grid: one row per output token i, one column per source word j."""
-    weights = np.asarray(weights, dtype=float)
-    if weights.shape != (len(output_tokens), len(source_tokens)):
-        raise ValueError(f"weights must have shape (outputs, sources) = ({len(output_tokens)}, {len(source_tokens)}), "
-                         f"got {weights.shape}")
-    heatmap(ax, weights, row_labels=output_tokens, col_labels=source_tokens, cmap="viridis", vmin=0.0, vmax=1.0,
-            colorbar=colorbar, title=title)
-    ax.set_xlabel("source word j")
-    ax.set_ylabel("output token i")
-    return ax
-
-
-def accuracy_by_length(ax: Axes, results: dict[str, dict[int, tuple[int, float]]], *,
-                       title: str | None = None) -> Axes:
-    """Exact-match accuracy (%) against source length, one line per model ({length: (count, accuracy)})."""
-    markers = "os^D"
-    for i, (name, by_length) in enumerate(results.items()):
-        lengths = sorted(by_length)
-        ax.plot(lengths, [100 * by_length[n][1] for n in lengths], marker=markers[i % len(markers)],
-                color=PALETTE[i % len(PALETTE)], label=name)
-    ax.set_xlabel("source length (words)")
-    ax.set_ylabel("exact-match accuracy (%)")
-    ax.set_ylim(-3, 103)
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *, title: str | None = None) -> Axes:
-    """||dL/dh_t|| against time step t on a log scale, one line per named run."""
-    for i, (name, norms) in enumerate(curves.items()):
-        norms = np.asarray(norms, dtype=float)
-        ax.plot(np.arange(1, norms.size + 1), np.maximum(norms, 1e-30), color=PALETTE[i % len(PALETTE)], label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("time step t (loss reads the last step)")
-    ax.set_ylabel("gradient norm ||dL/dh_t||")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
 # --------------------------------------------------------------------------- chapter 03: Word2Vec and GloVe
 
 
@@ -621,6 +562,88 @@ def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str], g
     ax.set_xlabel("PC 1 (cosine units)")
     ax.set_ylabel("PC 2 (cosine units)")
     ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- chapter 11: how networks learn
+
+
+def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[float, float], ylim: tuple[float, float],
+                  *, xlabel: str = "w1", ylabel: str = "w2", title: str | None = None, resolution: int = 120,
+                  minimum=None) -> Axes:
+    """Several optimizers' paths (name -> (n, 2) iterates) over one loss contour (chapter 05's
+    ``loss_contour``), each in its own colour, with the minimum marked if given."""
+    loss_contour(ax, loss, xlim, ylim, xlabel=xlabel, ylabel=ylabel, title=title, resolution=resolution)
+    for (name, path), colour in zip(paths.items(), PALETTE[1:] + PALETTE[:1]):
+        path = np.asarray(path, dtype=float)
+        ax.plot(path[:, 0], path[:, 1], "-", color=colour, linewidth=1.3, label=name)
+        ax.plot(*path[-1], "o", color=colour, markersize=4)
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="black", markersize=10, label="minimum")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None, delta: float = 1.0):
+    """The loss family and their gradients side by side: square, absolute and Huber error against the
+    residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z of a
+    two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
+    from nlpcourse import losses
+
+    d = np.linspace(-3, 3, 241) if residuals is None else np.asarray(residuals, dtype=float)
+    m = np.linspace(-3, 3, 241) if margins is None else np.asarray(margins, dtype=float)
+    if axes is None:
+        fig = new_figure(10.0, 2.9, left=0.06, right=0.99, bottom=0.18, top=0.88, wspace=0.45)
+        axes = fig.subplots(1, 4)
+    zeros, ones = np.zeros_like(d), np.ones_like(m)
+    curves = {"regression": {}, "classification": {}}
+    for name, (value_of) in {"square": lambda p, t: losses.square_error(p, t, reduction="sum"),
+                              "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
+                              f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum")}.items():
+        per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
+        _, grad = value_of(d, zeros)
+        curves["regression"][name] = {"loss": per_point, "grad": grad}
+    # two-class score z with label y = +1, so the margin y z is z: cross-entropy takes target 1 (y = +1)
+    for name, value_of in {"cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
+                           "hinge": lambda z, y: losses.hinge(z, y, reduction="sum")}.items():
+        per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
+        _, grad = value_of(m, ones)
+        curves["classification"][name] = {"loss": per_point, "grad": grad}
+    for (kind, x, label), (ax_loss, ax_grad) in zip((("regression", d, "residual d = f(x) - y"),
+                                                     ("classification", m, "margin y z (y = +-1)")),
+                                                    (axes[0:2], axes[2:4])):
+        for (name, curve), colour in zip(curves[kind].items(), PALETTE):
+            ax_loss.plot(x, curve["loss"], color=colour, label=name)
+            ax_grad.plot(x, curve["grad"], color=colour, label=name)
+        ax_loss.set(xlabel=label, ylabel="loss", title=f"{kind} losses")
+        ax_grad.set(xlabel=label, ylabel="dL / d(prediction)", title="their gradients")
+        ax_loss.legend(fontsize=7)
+    axes[0].set_ylim(0, 4.5)
+    return axes, curves
+
+
+# --------------------------------------------------------------------------- chapter 12: projections
+
+
+def class_projection(ax: Axes, Z: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *, method: str,
+                     title: str | None = None) -> Axes:
+    """Projected points coloured by class: histograms for a 1-D projection, a scatter for 2-D."""
+    Z = np.asarray(Z, dtype=float)
+    labels = np.asarray(labels)
+    for j, label in enumerate(np.unique(labels)):
+        colour = PALETTE[j % len(PALETTE)]
+        if Z.shape[1] == 1:
+            ax.hist(Z[labels == label, 0], bins=30, alpha=0.6, color=colour, label=class_names[label])
+        else:
+            ax.scatter(Z[labels == label, 0], Z[labels == label, 1], s=8, alpha=0.7, color=colour,
+                       label=class_names[label])
+    ax.set_xlabel(f"{method} component 1")
+    ax.set_ylabel("count" if Z.shape[1] == 1 else f"{method} component 2")
+    ax.legend(loc="upper right", fontsize=8)
     if title:
         ax.set_title(title)
     return ax

@@ -450,6 +450,55 @@ def next_word_explorer(history, vocab: text.Vocabulary, prompts: Sequence[str], 
     return box
 
 
+# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
+
+
+def alignment_explorer(examples: Sequence[tuple[Sequence[str], Sequence[str], np.ndarray]], index: int = 0) -> widgets.VBox:
+    """Pick a translated example, see its attention weights a_ij as a heat-map.
+
+    ``examples`` holds (source words, output tokens, weights (outputs x sources)), e.g. from
+    ``nlpcourse.seq2seq.alignment``. The returned box has ``.controls`` (example), ``.view``
+    and ``.shown`` (the example currently drawn).
+    """
+    examples = [(list(s), list(o), np.asarray(w, dtype=float)) for s, o, w in examples]
+    if not examples:
+        raise ValueError("examples is empty: give at least one (source, output, weights) triple")
+    for i, (source, output, weights) in enumerate(examples):
+        if weights.shape != (len(output), len(source)):
+            raise ValueError(f"examples[{i}] weights must have shape ({len(output)}, {len(source)}), got {weights.shape}")
+    labels = [(f"{' '.join(s)} -> {''.join(t for t in o if not t.startswith('['))}", i)
+              for i, (s, o, _w) in enumerate(examples)]
+    example = widgets.Dropdown(options=labels, value=index, description="example",
+                               layout=widgets.Layout(width="560px"))
+    box = widgets.VBox()
+
+    def draw(fig: Figure) -> None:
+        source, output, weights = examples[example.value]
+        box.shown = examples[example.value]
+        if not fig.axes:  # first call: one image, updated in place afterwards
+            ax = fig.add_subplot()
+            box.image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+            fig.colorbar(box.image, ax=ax, shrink=0.8, label="attention weight a_ij")
+            ax.grid(False)
+            ax.set_xlabel("source word j")
+            ax.set_ylabel("output token i")
+        ax = fig.axes[0]
+        box.image.set_data(weights)
+        box.image.set_extent((-0.5, len(source) - 0.5, len(output) - 0.5, -0.5))
+        ax.set_xlim(-0.5, len(source) - 0.5)
+        ax.set_ylim(len(output) - 0.5, -0.5)
+        ax.set_xticks(range(len(source)), labels=source, rotation=45, ha="right")
+        ax.set_yticks(range(len(output)), labels=output)
+        ax.set_title(f"{' '.join(source)}: attention of each output token")
+
+    view = FigureView(plots.new_figure(6.4, 4.2, left=0.14, right=0.98, bottom=0.26, top=0.9), draw)
+    _on_change([example], view.redraw)
+    box.children = [example, view.image]
+    box.controls = {"example": example}
+    box.view = view
+    return box
+
+
 # --------------------------------------------------------------------------- chapter 06: residual connections
 
 
@@ -563,97 +612,51 @@ def mask_explorer(lengths: Sequence[int] = (6, 4, 2), max_len: int = 6, *, paddi
     return box
 
 
-# --------------------------------------------------------------------------- chapter 11: learning rate
+# --------------------------------------------------------------------------- chapter 12: PCA / LDA projection
 
 
-def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: int = 30,
-                          xlim: tuple[float, float], ylim: tuple[float, float],
-                          lr_range: tuple[float, float] = (1e-3, 10.0), xlabel: str = "w1", ylabel: str = "w2"
-                          ) -> widgets.VBox:
-    """A learning-rate slider over chapter 05's loss contour: gradient descent from ``start`` redraws
-    its path at every learning rate. ``problem`` has ``loss(W1, W2)``, ``grad(w)`` and ``minimum``
-    (e.g. ``nlpcourse.normalization.LeastSquares``). The box has ``.controls`` ("lr"), ``.view``,
-    ``.path`` (the iterates drawn) and ``.final_loss`` (None once the run diverged)."""
-    from nlpcourse import normalization as norm
+def projection_explorer(X, y, class_names: Sequence[str], *, method: str = "PCA", classes: Sequence[int] = (0, 1, 7),
+                        components: int = 2) -> widgets.VBox:
+    """Project labelled data with PCA or LDA onto 1 or 2 components; see how well classes separate.
 
-    low, high = np.log10(lr_range[0]), np.log10(lr_range[1])
-    slider = widgets.FloatLogSlider(value=lr, base=10, min=low, max=high, step=(high - low) / 100,
-                                    description="learning rate", readout_format=".3g",
-                                    style={"description_width": "initial"}, layout=widgets.Layout(width="480px"))
-    box = widgets.VBox()
-    loss_at_minimum = float(problem.loss(*problem.minimum))
-
-    def draw(fig: Figure) -> None:
-        box.path = norm.gradient_descent_path(problem.grad, start, slider.value, steps)
-        final = float(problem.loss(*box.path[-1]))
-        diverged = len(box.path) <= steps or final > 1e6 * (abs(loss_at_minimum) + 1.0)
-        box.final_loss = None if diverged else final
-        shown = np.clip(box.path, [xlim[0] - 1, ylim[0] - 1], [xlim[1] + 1, ylim[1] + 1])  # keep Agg's numbers small
-        if not fig.axes:
-            ax = fig.subplots()
-            plots.loss_contour(ax, problem.loss, xlim, ylim, path=shown, xlabel=xlabel, ylabel=ylabel, title=" ")
-            ax.plot(*problem.minimum, "+", color="black", markersize=12, label="minimum")
-            ax.legend(loc="lower right", fontsize=7)
-            box._path_lines = ax.lines[-4:-1]  # path, start, end (made by loss_contour)
-        line, _start, end = box._path_lines
-        line.set_data(shown[:, 0], shown[:, 1])
-        end.set_data([shown[-1, 0]], [shown[-1, 1]])
-        status = "diverged" if diverged else f"loss {final:.4f} (minimum {loss_at_minimum:.4f})"
-        fig.axes[0].set_title(f"lr = {slider.value:.3g}: after {steps} steps, {status}", fontsize=9)
-
-    view = FigureView(plots.new_figure(6.0, 4.2, left=0.12, right=0.97, bottom=0.12, top=0.92), draw)
-    _on_change([slider], view.redraw)
-    box.children = [slider, view.image]
-    box.controls = {"lr": slider}
-    box.view = view
-    return box
-
-
-# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
-
-
-def alignment_explorer(examples: Sequence[tuple[Sequence[str], Sequence[str], np.ndarray]], index: int = 0) -> widgets.VBox:
-    """Pick a translated example, see its attention weights a_ij as a heat-map.
-
-    ``examples`` holds (source words, output tokens, weights (outputs x sources)), e.g. from
-    ``nlpcourse.seq2seq.alignment``. The returned box has ``.controls`` (example), ``.view``
-    and ``.shown`` (the example currently drawn).
+    The title reports the accuracy of a nearest-class-mean classifier in the projected space
+    (fitted and scored on the shown points). ``.accuracy`` and ``.projection`` hold the numbers drawn.
     """
-    examples = [(list(s), list(o), np.asarray(w, dtype=float)) for s, o, w in examples]
-    if not examples:
-        raise ValueError("examples is empty: give at least one (source, output, weights) triple")
-    for i, (source, output, weights) in enumerate(examples):
-        if weights.shape != (len(output), len(source)):
-            raise ValueError(f"examples[{i}] weights must have shape ({len(output)}, {len(source)}), got {weights.shape}")
-    labels = [(f"{' '.join(s)} -> {''.join(t for t in o if not t.startswith('['))}", i)
-              for i, (s, o, _w) in enumerate(examples)]
-    example = widgets.Dropdown(options=labels, value=index, description="example",
-                               layout=widgets.Layout(width="560px"))
+    from sklearn.neighbors import NearestCentroid
+
+    from nlpcourse import decomposition
+
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    method_control = widgets.ToggleButtons(options=["PCA", "LDA"], value=method, description="method")
+    class_control = widgets.SelectMultiple(options=[(name, i) for i, name in enumerate(class_names)],
+                                           value=tuple(classes), description="classes", rows=5)
+    component_control = widgets.IntSlider(value=components, min=1, max=2, description="components")
     box = widgets.VBox()
+    keep_columns = X.std(axis=0) > 0  # constant features make LDA's within-class scatter singular
 
     def draw(fig: Figure) -> None:
-        source, output, weights = examples[example.value]
-        box.shown = examples[example.value]
-        if not fig.axes:  # first call: one image, updated in place afterwards
-            ax = fig.add_subplot()
-            box.image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
-            fig.colorbar(box.image, ax=ax, shrink=0.8, label="attention weight a_ij")
-            ax.grid(False)
-            ax.set_xlabel("source word j")
-            ax.set_ylabel("output token i")
+        chosen = list(class_control.value) if len(class_control.value) >= 2 else [0, 1]
+        rows = np.isin(y, chosen)
+        Xs, ys = X[rows][:, keep_columns], y[rows]
+        k = min(component_control.value, len(chosen) - 1) if method_control.value == "LDA" else component_control.value
+        if method_control.value == "PCA":
+            Z = decomposition.pca(Xs, k).projection
+        else:
+            Z = decomposition.lda(Xs, ys, k, reg=1e-3).projection
+        box.projection, box.labels = Z, ys
+        box.accuracy = float(NearestCentroid().fit(Z, ys).score(Z, ys))
+        if not fig.axes:
+            fig.add_subplot()
         ax = fig.axes[0]
-        box.image.set_data(weights)
-        box.image.set_extent((-0.5, len(source) - 0.5, len(output) - 0.5, -0.5))
-        ax.set_xlim(-0.5, len(source) - 0.5)
-        ax.set_ylim(len(output) - 0.5, -0.5)
-        ax.set_xticks(range(len(source)), labels=source, rotation=45, ha="right")
-        ax.set_yticks(range(len(output)), labels=output)
-        ax.set_title(f"{' '.join(source)}: attention of each output token")
+        ax.cla()
+        plots.class_projection(ax, Z, ys, class_names, method=method_control.value,
+                               title=f"{method_control.value}, {Z.shape[1]}-D: nearest-mean accuracy {box.accuracy:.3f}")
 
-    view = FigureView(plots.new_figure(6.4, 4.2, left=0.14, right=0.98, bottom=0.26, top=0.9), draw)
-    _on_change([example], view.redraw)
-    box.children = [example, view.image]
-    box.controls = {"example": example}
+    view = FigureView(plots.new_figure(6.4, 4.2), draw)
+    _on_change([method_control, class_control, component_control], view.redraw)
+    box.children = [widgets.HBox([method_control, component_control]), class_control, view.image]
+    box.controls = {"method": method_control, "classes": class_control, "components": component_control}
     box.view = view
     return box
 
@@ -746,5 +749,51 @@ def analogy_explorer(wv, questions: Sequence[tuple[str, str, str]], index: int =
     _on_change([*fields.values(), top_k], view.redraw)
     box.children = [pick, widgets.HBox(list(fields.values())), top_k, view.image]
     box.controls = {"question": pick, **fields, "k": top_k}
+    box.view = view
+    return box
+
+
+# --------------------------------------------------------------------------- chapter 11: learning rate
+
+
+def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: int = 30,
+                          xlim: tuple[float, float], ylim: tuple[float, float],
+                          lr_range: tuple[float, float] = (1e-3, 10.0), xlabel: str = "w1", ylabel: str = "w2"
+                          ) -> widgets.VBox:
+    """A learning-rate slider over chapter 05's loss contour: gradient descent from ``start`` redraws
+    its path at every learning rate. ``problem`` has ``loss(W1, W2)``, ``grad(w)`` and ``minimum``
+    (e.g. ``nlpcourse.normalization.LeastSquares``). The box has ``.controls`` ("lr"), ``.view``,
+    ``.path`` (the iterates drawn) and ``.final_loss`` (None once the run diverged)."""
+    from nlpcourse import normalization as norm
+
+    low, high = np.log10(lr_range[0]), np.log10(lr_range[1])
+    slider = widgets.FloatLogSlider(value=lr, base=10, min=low, max=high, step=(high - low) / 100,
+                                    description="learning rate", readout_format=".3g",
+                                    style={"description_width": "initial"}, layout=widgets.Layout(width="480px"))
+    box = widgets.VBox()
+    loss_at_minimum = float(problem.loss(*problem.minimum))
+
+    def draw(fig: Figure) -> None:
+        box.path = norm.gradient_descent_path(problem.grad, start, slider.value, steps)
+        final = float(problem.loss(*box.path[-1]))
+        diverged = len(box.path) <= steps or final > 1e6 * (abs(loss_at_minimum) + 1.0)
+        box.final_loss = None if diverged else final
+        shown = np.clip(box.path, [xlim[0] - 1, ylim[0] - 1], [xlim[1] + 1, ylim[1] + 1])  # keep Agg's numbers small
+        if not fig.axes:
+            ax = fig.subplots()
+            plots.loss_contour(ax, problem.loss, xlim, ylim, path=shown, xlabel=xlabel, ylabel=ylabel, title=" ")
+            ax.plot(*problem.minimum, "+", color="black", markersize=12, label="minimum")
+            ax.legend(loc="lower right", fontsize=7)
+            box._path_lines = ax.lines[-4:-1]  # path, start, end (made by loss_contour)
+        line, _start, end = box._path_lines
+        line.set_data(shown[:, 0], shown[:, 1])
+        end.set_data([shown[-1, 0]], [shown[-1, 1]])
+        status = "diverged" if diverged else f"loss {final:.4f} (minimum {loss_at_minimum:.4f})"
+        fig.axes[0].set_title(f"lr = {slider.value:.3g}: after {steps} steps, {status}", fontsize=9)
+
+    view = FigureView(plots.new_figure(6.0, 4.2, left=0.12, right=0.97, bottom=0.12, top=0.92), draw)
+    _on_change([slider], view.redraw)
+    box.children = [slider, view.image]
+    box.controls = {"lr": slider}
     box.view = view
     return box
