@@ -13,6 +13,14 @@ import numpy as np
 from nlpcourse._checks import check_array, check_int
 
 
+def _project(X, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Centre new rows with the fitted mean and project them on the fitted directions."""
+    X = check_array("X", X, ndim=2)
+    if X.shape[1] != mean.shape[0]:
+        raise ValueError(f"X must have {mean.shape[0]} columns, got {X.shape[1]}")
+    return (X - mean) @ components.T
+
+
 @dataclass(frozen=True)
 class PCAResult:
     """Principal axes (k, d), the variance along each, its share of the total, the mean (d,)
@@ -26,10 +34,7 @@ class PCAResult:
 
     def transform(self, X) -> np.ndarray:
         """Project new rows on the same axes."""
-        X = check_array("X", X, ndim=2)
-        if X.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"X must have {self.mean.shape[0]} columns, got {X.shape[1]}")
-        return (X - self.mean) @ self.components.T
+        return _project(X, self.mean, self.components)
 
 
 def pca(X, k: int) -> PCAResult:
@@ -67,10 +72,8 @@ class LDAResult:
     projection: np.ndarray
 
     def transform(self, X) -> np.ndarray:
-        X = check_array("X", X, ndim=2)
-        if X.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"X must have {self.mean.shape[0]} columns, got {X.shape[1]}")
-        return (X - self.mean) @ self.components.T
+        """Project new rows on the same directions."""
+        return _project(X, self.mean, self.components)
 
 
 def scatter_matrices(X, y) -> tuple[np.ndarray, np.ndarray]:

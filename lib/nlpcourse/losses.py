@@ -97,9 +97,8 @@ def sigmoid_square_error(logits, target, reduction: str = "mean") -> tuple[float
     return value, grad_f * f * (1.0 - f)
 
 
-def cross_entropy(logits, labels, reduction: str = "mean") -> tuple[float, np.ndarray]:
-    """Multi-class cross-entropy -ln softmax(z)[y] from logits (N, K) and integer labels (N,);
-    gradient softmax(z) - onehot(y). Matches torch's CrossEntropyLoss."""
+def _check_logits_and_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Validate multi-class logits (N, K >= 2) and integer labels (N,) in 0..K-1."""
     logits = check_array("logits", logits, ndim=2)
     labels = check_array("labels", labels, ndim=1, dtype=None)
     if labels.dtype.kind not in "iu":
@@ -111,6 +110,13 @@ def cross_entropy(logits, labels, reduction: str = "mean") -> tuple[float, np.nd
     n_classes = check_int("number of classes (logits.shape[1])", logits.shape[1], minimum=2)
     if np.any((labels < 0) | (labels >= n_classes)):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} to {labels.max()}")
+    return logits, labels
+
+
+def cross_entropy(logits, labels, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Multi-class cross-entropy -ln softmax(z)[y] from logits (N, K) and integer labels (N,);
+    gradient softmax(z) - onehot(y). Matches torch's CrossEntropyLoss."""
+    logits, labels = _check_logits_and_labels(logits, labels)
     log_p = log_softmax(logits)
     rows = np.arange(labels.shape[0])
     per_item = -log_p[rows, labels]
@@ -187,17 +193,8 @@ def multiclass_hinge(logits, labels, margin: float = 1.0, reduction: str = "mean
     sum_{j != y} max(0, margin - z_y + z_j) / K, for logits (N, K) and integer labels (N,)."""
     from nlpcourse._checks import check_float
 
-    logits = check_array("logits", logits, ndim=2)
-    labels = check_array("labels", labels, ndim=1, dtype=None)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
-    if labels.shape[0] != logits.shape[0]:
-        raise ValueError(f"logits and labels must have the same length, got {logits.shape[0]} and {labels.shape[0]}")
-    if logits.shape[0] == 0:
-        raise ValueError("logits must not be empty")
-    n_classes = check_int("number of classes (logits.shape[1])", logits.shape[1], minimum=2)
-    if np.any((labels < 0) | (labels >= n_classes)):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} to {labels.max()}")
+    logits, labels = _check_logits_and_labels(logits, labels)
+    n_classes = logits.shape[1]
     margin = check_float("margin", margin, minimum=0.0)
     rows = np.arange(labels.shape[0])
     slack = margin - logits[rows, labels][:, None] + logits  # (N, K)
