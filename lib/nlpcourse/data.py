@@ -344,3 +344,18 @@ def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed
     V = rng.normal(size=(n_cols, rank))
     R = U @ V.T + noise * rng.normal(size=(n_rows, n_cols))
     return R, rng.random((n_rows, n_cols)) < observed
+
+
+# --------------------------------------------------------------------------- chapter 09c: GPT language-model split
+
+
+def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
+    """The English corpus (``english_documents``) split by document for a language model:
+    every ``every``-th document (the 0th, ``every``-th, ...) is held out for validation."""
+    from nlpcourse._checks import check_int
+
+    every = check_int("every", every, minimum=2)
+    documents = english_documents()
+    train = [d for i, d in enumerate(documents) if i % every]
+    valid = [d for i, d in enumerate(documents) if not i % every]
+    return train, valid
