@@ -11,13 +11,7 @@ from nlpcourse import autoencoder as ae
 from nlpcourse import text
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and the machine is shared); restore afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def numpy_forward(model: ae.MLPAutoencoder, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

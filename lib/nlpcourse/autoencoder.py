@@ -21,7 +21,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_int
+from nlpcourse._training import checked_adam, shuffled_epoch
 from nlpcourse.text import Vocabulary, bag_of_words
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
@@ -119,12 +120,8 @@ def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor, targets: torc
     check_choice("loss", loss, LOSSES)
     if not (torch.isfinite(inputs).all() and torch.isfinite(targets).all()):
         raise ValueError("inputs and targets must not contain NaN or inf")
-    epochs = check_int("epochs", epochs, minimum=0)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
-    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    epochs, batch_size, generator, optimizer = checked_adam(
+        model, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed)
 
     def full_loss() -> float:
         with torch.no_grad():
@@ -132,13 +129,8 @@ def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor, targets: torc
 
     history = AutoencoderHistory([full_loss()])
     for _epoch in range(epochs):
-        order = torch.randperm(inputs.shape[0], generator=generator)
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            error = reconstruction_loss(model(inputs[batch]), targets[batch], loss)
-            optimizer.zero_grad()
-            error.backward()
-            optimizer.step()
+        shuffled_epoch(model, inputs, targets, lambda output, target: reconstruction_loss(output, target, loss),
+                       optimizer, batch_size, generator)
         history.loss.append(full_loss())
     return history
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_float, check_int
+from nlpcourse._training import checked_adam, shuffled_epoch
 from nlpcourse.text import Vocabulary
 
 #: The token that pads the left of a document (and of a short prompt): "start of text".
@@ -271,12 +272,8 @@ def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tup
         raise TypeError(f"model must be an NNLM, got {type(model).__name__}")
     contexts, targets = _check_examples("train", train, model.config)
     _check_examples("valid", valid, model.config)
-    epochs = check_int("epochs", epochs, minimum=0)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
-    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    epochs, batch_size, generator, optimizer = checked_adam(
+        model, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed)
 
     history = TrainingHistory(model.config)
     history.train_loss.append(cross_entropy(model, train))
@@ -290,16 +287,8 @@ def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tup
         epoch_range = tqdm(epoch_range, desc="NNLM epochs")
     for _epoch in epoch_range:
         model.train()
-        order = torch.randperm(len(targets), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            loss = nn.functional.cross_entropy(model(contexts[batch]), targets[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(batch)
-        history.train_loss.append(total / len(targets))
+        history.train_loss.append(shuffled_epoch(model, contexts, targets, nn.functional.cross_entropy,
+                                                 optimizer, batch_size, generator))
         history.valid_loss.append(cross_entropy(model, valid))
         if keep_states:
             history.states.append(copy.deepcopy(model.state_dict()))

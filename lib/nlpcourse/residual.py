@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_array, check_choice, check_float, check_int, check_same_length
+from nlpcourse._training import shuffled_epoch
 
 BLOCKS = ("plain", "residual", "highway")
 SKIPS = ("identity", "orthogonal")
@@ -318,16 +319,7 @@ def train(model: DeepStack, X_train, y_train, X_val, y_val, *, epochs: int = 10,
 
     record(evaluate(model, X_train, y_train)[0])
     for _epoch in range(epochs):
-        order = torch.randperm(len(X_t), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            loss = nn.functional.cross_entropy(model(X_t[batch]), y_t[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        record(total / len(order))
+        record(shuffled_epoch(model, X_t, y_t, nn.functional.cross_entropy, optimizer, batch_size, generator))
     return history
 
 
