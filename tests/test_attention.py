@@ -315,3 +315,147 @@ def test_other_bad_shapes_and_values():
         at.causal_mask(0)
     with pytest.raises(ValueError, match=r"d_model must be even for sin/cos pairs, got 7"):
         at.sinusoidal_positions(4, 7)
+
+
+# --------------------------------------------------------------------------- fused path and is_causal
+
+def additive(mask, dtype):
+    return None if mask is None else at.to_additive_mask(mask, dtype)
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("is_causal", [False, True], ids=["", "is_causal"])
+@pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_fused_equals_course_path_outputs_and_gradients(mask_name, is_causal, as_additive, dtype, tol):
+    b, h, t, d = 3, 2, 6, 8
+    q, k, v = (rand(b, h, t, d, dtype=dtype, seed=s, grad=True) for s in range(3))
+    mask = MASKS[mask_name](b, t)
+    if as_additive:
+        mask = additive(mask, dtype)
+    out, _ = at.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)
+    fused = at.fused_attention(q, k, v, mask, is_causal=is_causal)
+    torch.testing.assert_close(fused, out, **tol)
+    upstream = rand(b, h, t, d, dtype=dtype, seed=9)
+    for a, r in zip(torch.autograd.grad(fused, (q, k, v), upstream), torch.autograd.grad(out, (q, k, v), upstream)):
+        torch.testing.assert_close(a, r, **tol)
+
+
+@pytest.mark.parametrize("t_q,t_k", [(3, 5), (5, 3)])
+def test_is_causal_equals_passing_the_causal_mask_also_when_not_square(t_q, t_k):
+    q, k, v = rand(2, t_q, 4, seed=1), rand(2, t_k, 4, seed=2), rand(2, t_k, 3, seed=3)
+    lower = torch.ones(t_q, t_k, dtype=torch.bool).tril()  # torch's is_causal: query i sees keys 0..i
+    pad = torch.tensor([[True] * t_k, [True] * (t_k - 1) + [False]])[:, None, :]  # (2, 1, T_k)
+    for mask in (None, pad):
+        out, w = at.scaled_dot_product_attention(q, k, v, mask, is_causal=True)
+        ref, ref_w = at.scaled_dot_product_attention(q, k, v, at.combine_masks(mask, lower))
+        torch.testing.assert_close(out, ref, **F64)
+        torch.testing.assert_close(w, ref_w, **F64)
+        torch.testing.assert_close(at.fused_attention(q, k, v, mask, is_causal=True), ref, **F64)
+        theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=at.combine_masks(mask, lower))
+        torch.testing.assert_close(out, theirs, **F64)
+    torch.testing.assert_close(at.fused_attention(q, k, v, is_causal=True),
+                               F.scaled_dot_product_attention(q, k, v, is_causal=True), **F64)
+
+
+@pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
+def test_fused_fully_masked_row_gives_zeros_like_ours(as_additive):
+    mask = at.padding_mask([3, 0], 3).expand(2, 1, 3, 3).clone()
+    mask[0, 0, 1] = False
+    if as_additive:
+        mask = at.to_additive_mask(mask, torch.float64)
+    q, k, v = (rand(2, 1, 3, 4, seed=s, grad=True) for s in range(3))
+    fused = at.fused_attention(q, k, v, mask)
+    out, _ = at.scaled_dot_product_attention(q, k, v, mask)
+    assert torch.all(fused[1] == 0) and torch.all(fused[0, 0, 1] == 0)
+    torch.testing.assert_close(fused, out, **F64)
+    g_fused = torch.autograd.grad(fused.sum(), (q, k, v))
+    g_ours = torch.autograd.grad(out.sum(), (q, k, v))
+    for a, r in zip(g_fused, g_ours):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(a, r, **F64)
+    # a padding mask with an empty sequence and is_causal: still zeros, not NaN
+    pad = at.padding_mask([3, 0], 3)
+    fused = at.fused_attention(q, k, v, pad, is_causal=True)
+    assert torch.all(fused[1] == 0) and torch.isfinite(fused).all()
+    torch.testing.assert_close(fused, at.scaled_dot_product_attention(q, k, v, pad, is_causal=True)[0], **F64)
+
+
+def test_fused_dropout_only_in_training():
+    q, k, v = (rand(2, 5, 4, seed=s) for s in range(3))
+    plain = at.fused_attention(q, k, v)
+    torch.testing.assert_close(at.fused_attention(q, k, v, dropout_p=0.5, training=False), plain, **F64)
+    torch.manual_seed(1)
+    a = at.fused_attention(q, k, v, dropout_p=0.5, training=True)
+    torch.manual_seed(1)
+    b = at.fused_attention(q, k, v, dropout_p=0.5, training=True)
+    assert torch.equal(a, b) and not torch.allclose(a, plain)
+
+
+def test_fused_bad_input_same_errors_as_ours():
+    q = rand(2, 2, 5, 4)
+    with pytest.raises(ValueError, match=r"mask of shape \(5, 4\) does not broadcast to the scores' shape \(2, 2, 5, 5\)"):
+        at.fused_attention(q, q, q, torch.ones(5, 4, dtype=torch.bool))
+    with pytest.raises(TypeError, match=r"mask must be boolean .* got dtype torch.int64"):
+        at.fused_attention(q, q, q, torch.ones(5, 5, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"additive mask must have the scores' dtype torch.float64, got torch.float32"):
+        at.fused_attention(q, q, q, torch.zeros(5, 5), is_causal=True)
+    with pytest.raises(ValueError, match=r"q and k must have the same last dimension d_k"):
+        at.fused_attention(q, rand(2, 2, 5, 3), rand(2, 2, 5, 3))
+    with pytest.raises(ValueError, match=r"k and v must have the same number of positions"):
+        at.fused_attention(q, q, rand(2, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"q, k and v must share \(or broadcast\) their leading dimensions"):
+        at.fused_attention(q, rand(3, 2, 5, 4), rand(3, 2, 5, 4))
+    with pytest.raises(ValueError, match=r"dropout_p must be < 1.0"):
+        at.fused_attention(q, q, q, dropout_p=1.0)
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_fused_multihead_equals_torch(mask_name, dtype, tol):
+    b, t, d, h = 3, 6, 16, 4
+    ours, theirs = make_pair(d, h, dtype)
+    ours.fused = True
+    x = rand(b, t, d, dtype=dtype, grad=True)
+    mask = MASKS[mask_name](b, t)
+    out, w = ours(x, mask=mask)
+    assert w is None
+    ref, _ = theirs(x, x, x, need_weights=False,
+                    attn_mask=at.to_torch_mha_masks(None if mask is None else mask.expand(b, 1, t, t), h))
+    torch.testing.assert_close(out, ref, **tol)
+    upstream = rand(b, t, d, dtype=dtype, seed=5)
+    g_ours = torch.autograd.grad(out, [x, *ours.parameters()], upstream)
+    g_theirs = torch.autograd.grad(ref, [x, *theirs.parameters()], upstream)
+    for a, r in zip(g_ours, g_theirs):
+        torch.testing.assert_close(a, r, **tol)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_multihead_is_causal_equals_the_causal_mask_and_torch(fused):
+    b, t, d, h = 2, 5, 12, 3
+    ours, theirs = make_pair(d, h)
+    ours.fused = fused
+    x = rand(b, t, d)
+    pad = at.padding_mask([5, 3], t)
+    for mask in (None, pad):
+        out, w = ours(x, mask=mask, is_causal=True)
+        ref, ref_w = ours.__class__.forward(ours, x, mask=at.combine_masks(mask, at.causal_mask(t)))
+        torch.testing.assert_close(out, ref, **F64)
+        assert (w is None) == fused
+        combined = at.combine_masks(mask, at.causal_mask(t)).expand(b, 1, t, t)
+        theirs_out, _ = theirs(x, x, x, attn_mask=at.to_torch_mha_masks(combined, h), need_weights=False)
+        torch.testing.assert_close(out, theirs_out, **F64)
+
+
+def test_fused_multihead_keeps_weights_when_asked_and_constructor_flag():
+    ours, _ = make_pair()
+    fused = at.MultiHeadAttention(16, 4, fused=True).double()
+    fused.load_state_dict(ours.state_dict())
+    assert fused.fused and not ours.fused
+    x = rand(2, 3, 16)
+    fused.keep_weights = True  # weights wanted: the course path runs and returns them
+    out, w = fused(x, is_causal=True)
+    ref, ref_w = ours(x, is_causal=True)
+    assert torch.equal(fused.last_weights, w)
+    torch.testing.assert_close(w, ref_w, **F64)
+    torch.testing.assert_close(out, ref, **F64)

@@ -163,3 +163,41 @@ def test_bad_input():
     train = tf.encode_pairs(data.spelled_numbers(4))
     with pytest.raises(ValueError, match=r"epochs must be >= 1, got 0"):
         tf.train_transformer(small_model(), train, epochs=0)
+
+
+# --------------------------------------------------------------------------- is_causal and the fused path
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-LN", "pre-LN"])
+@pytest.mark.parametrize("fused", [False, True], ids=["course", "fused"])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_encoder_layer_is_causal_equals_torch(norm_first, fused, dtype, tol):
+    d, h, ff, b, t = 16, 4, 32, 3, 5
+    torch.manual_seed(2)
+    theirs = torch.nn.TransformerEncoderLayer(d, h, ff, dropout=0.0, batch_first=True, norm_first=norm_first).to(dtype)
+    ours = tf.EncoderLayer(d, h, ff, dropout=0.0, norm_first=norm_first, fused=fused).to(dtype)
+    tf.load_torch_layer(ours, theirs)
+    assert ours.self_attn.fused == fused
+    x = rand(b, t, d, dtype=dtype, grad=True)
+    pad = at.padding_mask([5, 3, 1], t)
+    out = ours(x, pad, is_causal=True)
+    torch.testing.assert_close(out, ours(x, at.combine_masks(pad, at.causal_mask(t))), **tol)
+    ref = theirs(x, src_mask=~at.causal_mask(t), src_key_padding_mask=~pad[:, 0, 0])
+    torch.testing.assert_close(out, ref, **tol)
+    check_grads(out, ref, ours, theirs, [x], tol)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["course", "fused"])
+def test_decoder_layer_is_causal_equals_the_combined_mask(fused):
+    d, h, ff, b, ty, tx = 16, 2, 24, 2, 4, 6
+    torch.manual_seed(1)
+    theirs = torch.nn.TransformerDecoderLayer(d, h, ff, dropout=0.0, batch_first=True)
+    theirs.double()
+    ours = tf.DecoderLayer(d, h, ff, dropout=0.0, fused=fused).double()
+    tf.load_torch_layer(ours, theirs)
+    y, memory = rand(b, ty, d, seed=1, grad=True), rand(b, tx, d, seed=2, grad=True)
+    tgt_pad, src_pad = at.padding_mask([4, 2], ty), at.padding_mask([6, 3], tx)
+    out = ours(y, memory, tgt_pad, src_pad, is_causal=True)
+    ref = theirs(y, memory, tgt_mask=~at.causal_mask(ty), tgt_key_padding_mask=~tgt_pad[:, 0, 0],
+                 memory_key_padding_mask=~src_pad[:, 0, 0])
+    torch.testing.assert_close(out, ref, **F64)
+    check_grads(out, ref, ours, theirs, [y, memory], F64)

@@ -24,6 +24,7 @@ from nlpcourse._checks import check_float, check_int
 
 __all__ = [
     "scaled_dot_product_attention",
+    "fused_attention",
     "padding_mask",
     "causal_mask",
     "combine_masks",
@@ -136,6 +137,49 @@ def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
                         f"(0 or -inf), got dtype {mask.dtype}")
 
 
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor) -> torch.Size:
+    """Check q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); return the scores' shape."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        _check_tensor(name, t, ndim_min=2)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of positions T_k, got k {tuple(k.shape)} and v {tuple(v.shape)}")
+    try:
+        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError:
+        raise ValueError(f"q, k and v must share (or broadcast) their leading dimensions, got q {tuple(q.shape)}, "
+                         f"k {tuple(k.shape)}, v {tuple(v.shape)}") from None
+    return torch.Size((*batch, q.shape[-2], k.shape[-2]))
+
+
+def _causal(t_q: int, t_k: int, device: torch.device) -> Tensor:
+    """Boolean (T_q, T_k) lower triangle: query i may attend to keys 0..i (torch's ``is_causal``)."""
+    return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril()
+
+
+def _apply_causal(mask: Tensor | None, t_q: int, t_k: int, device: torch.device) -> Tensor:
+    """``mask`` (boolean or additive, already checked) combined with the causal mask."""
+    causal = _causal(t_q, t_k, device)
+    if mask is None:
+        return causal
+    if mask.dtype == torch.bool:
+        return mask & causal
+    return mask.masked_fill(~causal, float("-inf"))
+
+
+def _check_additive_dtype(mask: Tensor, dtype: torch.dtype) -> None:
+    if mask.dtype != torch.bool and mask.dtype != dtype:
+        raise TypeError(f"an additive mask must have the scores' dtype {dtype}, got {mask.dtype}; "
+                        f"a boolean mask must have dtype torch.bool")
+
+
+def _rows_with_a_key(mask: Tensor) -> Tensor:
+    """(..., T_q, 1) boolean: True where a query row keeps at least one key (no host sync)."""
+    keep = mask if mask.dtype == torch.bool else ~torch.isneginf(mask)
+    return keep.any(dim=-1, keepdim=True)
+
+
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,
@@ -145,26 +189,27 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     training: bool = False,
     scale: float | None = None,
+    is_causal: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """softmax(q k^T / sqrt(d_k) + mask) v; returns (output, weights).
 
     Shapes: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``, v ``(..., T_k, d_v)`` ->
     output ``(..., T_q, d_v)``, weights ``(..., T_q, T_k)``. ``mask`` is boolean (True = may
     attend) or additive (float, 0 or -inf); a row with every key masked gives zeros.
+    ``is_causal=True`` also applies the causal mask (query i sees keys 0..i), combined with ``mask``.
     """
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        _check_tensor(name, t, ndim_min=2)
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and k {tuple(k.shape)}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same number of positions T_k, got k {tuple(k.shape)} and v {tuple(v.shape)}")
+    scores_shape = _check_qkv(q, k, v)
     dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_float("scale", scale)
+    if mask is not None:
+        _check_mask(mask, scores_shape)
+        _check_additive_dtype(mask, q.dtype)
+    if is_causal:
+        mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
 
     scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., T_q, T_k)
     empty_rows = None
     if mask is not None:
-        _check_mask(mask, scores.shape)
         if mask.dtype == torch.bool:
             # A row with no key left would be softmax over -inf only (NaN): let it see every
             # key (finite softmax, finite gradients) and zero its weights afterwards.
@@ -174,9 +219,6 @@ def scaled_dot_product_attention(
                 mask = mask | empty_rows
             scores = scores.masked_fill_(~mask, float("-inf"))
         else:
-            if mask.dtype != scores.dtype:
-                raise TypeError(f"an additive mask must have the scores' dtype {scores.dtype}, got {mask.dtype}; "
-                                f"a boolean mask must have dtype torch.bool")
             blocked = torch.isneginf(mask)
             has_key = (~blocked).any(dim=-1, keepdim=True)
             if not bool(has_key.all()):
@@ -191,15 +233,54 @@ def scaled_dot_product_attention(
     return torch.matmul(weights, v), weights
 
 
+def fused_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    *,
+    is_causal: bool = False,
+    dropout_p: float = 0.0,
+    training: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """The same maths as ``scaled_dot_product_attention``, torch's fused kernel; no weights.
+
+    Calls ``torch.nn.functional.scaled_dot_product_attention`` with our mask convention and our
+    input checks; returns only the output ``(..., T_q, d_v)`` (the fused kernel never builds the
+    (T_q, T_k) weights, which is why it is fast). A fully masked query row gives zeros, as ours.
+    ``is_causal`` combines the causal mask with ``mask``; dropout acts only when ``training``.
+    """
+    scores_shape = _check_qkv(q, k, v)
+    dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
+    if scale is not None:
+        scale = check_float("scale", scale)
+    dropout_p = dropout_p if training else 0.0
+    if mask is None:  # torch's own causal path; a causal mask alone never empties a row
+        return nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=bool(is_causal),
+                                                          scale=scale)
+    _check_mask(mask, scores_shape)
+    _check_additive_dtype(mask, q.dtype)
+    if is_causal:
+        mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
+    # a row with no key left: let it see every key, then zero its output (finite, no host sync)
+    has_key = _rows_with_a_key(mask)
+    mask = mask | ~has_key if mask.dtype == torch.bool else mask.masked_fill(~has_key, 0.0)
+    out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=scale)
+    return out.masked_fill(~has_key, 0.0)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with the parameter layout of ``torch.nn.MultiheadAttention``.
 
     ``in_proj_weight`` stacks W^Q, W^K, W^V (3 d_model x d_model), ``out_proj`` is W^O, so
     ``ours.load_state_dict(theirs.state_dict())`` copies a torch layer. Inputs are batch-first
     ``(B, T, d_model)``; ``forward`` returns (output, per-head weights ``(B, H, T_q, T_k)``).
+    With ``fused=True`` (and ``keep_weights`` off) it attends with ``fused_attention``, torch's
+    kernel, and returns (output, None): the same maths, faster, no weights to draw.
     """
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True, fused: bool = False):
         super().__init__()
         d_model = check_int("d_model", d_model, minimum=1)
         n_heads = check_int("n_heads", n_heads, minimum=1)
@@ -214,6 +295,8 @@ class MultiHeadAttention(nn.Module):
         #: Set ``keep_weights = True`` to store the last attention weights in ``last_weights``.
         self.keep_weights = False
         self.last_weights: Tensor | None = None
+        #: ``True``: attend with torch's fused kernel (no weights) unless ``keep_weights`` asks for them.
+        self.fused = bool(fused)
         nn.init.xavier_uniform_(self.in_proj_weight)  # as torch.nn.MultiheadAttention does
         if bias:
             nn.init.zeros_(self.out_proj.bias)
@@ -223,8 +306,11 @@ class MultiHeadAttention(nn.Module):
         return x.view(b, t, self.n_heads, self.d_head).transpose(1, 2)  # (B, H, T, d_head)
 
     def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
-                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if omitted."""
+                mask: Tensor | None = None, *, is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if omitted.
+
+        ``is_causal=True`` adds the causal mask (combined with ``mask``). Returns (output, weights),
+        weights None on the fused path."""
         key = query if key is None else key
         value = key if value is None else value
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -246,7 +332,12 @@ class MultiHeadAttention(nn.Module):
             else:
                 k, v = nn.functional.linear(key, wk, bk), nn.functional.linear(value, wv, bv)
         q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)  # (B, H, T, d_head)
-        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training)
+        if self.fused and not self.keep_weights:
+            out = fused_attention(q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training)
+            weights = None
+        else:
+            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training,
+                                                        is_causal=is_causal)
         if self.keep_weights:
             self.last_weights = weights.detach()
         out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)  # (B, T_q, d)

@@ -58,9 +58,9 @@ class EncoderLayer(nn.Module):
     """Self-attention then feed-forward, each wrapped in a residual connection and LayerNorm."""
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
-                 activation: str = "relu", layer_norm_eps: float = 1e-5):
+                 activation: str = "relu", layer_norm_eps: float = 1e-5, fused: bool = False):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -68,15 +68,16 @@ class EncoderLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
         self.norm_first = bool(norm_first)
 
-    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask)[0])
+    def _sa(self, x: Tensor, mask: Tensor | None, is_causal: bool = False) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask, is_causal=is_causal)[0])
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """x (B, T, d); mask boolean, broadcastable to (B, H, T, T), True = may attend."""
+    def forward(self, x: Tensor, mask: Tensor | None = None, *, is_causal: bool = False) -> Tensor:
+        """x (B, T, d); mask boolean, broadcastable to (B, H, T, T), True = may attend;
+        ``is_causal=True`` adds the causal mask (a decoder-only model such as GPT)."""
         if self.norm_first:  # pre-LN
-            x = x + self._sa(self.norm1(x), mask)
+            x = x + self._sa(self.norm1(x), mask, is_causal)
             return x + self.dropout2(self.feed_forward(self.norm2(x)))
-        x = self.norm1(x + self._sa(x, mask))  # post-LN, as in the paper
+        x = self.norm1(x + self._sa(x, mask, is_causal))  # post-LN, as in the paper
         return self.norm2(x + self.dropout2(self.feed_forward(x)))
 
 
@@ -85,10 +86,10 @@ class DecoderLayer(nn.Module):
     a residual connection and LayerNorm (post-LN, or pre-LN with ``norm_first``)."""
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
-                 activation: str = "relu", layer_norm_eps: float = 1e-5):
+                 activation: str = "relu", layer_norm_eps: float = 1e-5, fused: bool = False):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -99,10 +100,11 @@ class DecoderLayer(nn.Module):
         self.norm_first = bool(norm_first)
 
     def forward(self, y: Tensor, memory: Tensor, self_mask: Tensor | None = None,
-                memory_mask: Tensor | None = None) -> Tensor:
-        """y (B, T_y, d) decoder input, memory (B, T_x, d); self_mask usually padding & causal."""
+                memory_mask: Tensor | None = None, *, is_causal: bool = False) -> Tensor:
+        """y (B, T_y, d) decoder input, memory (B, T_x, d); self_mask usually padding & causal
+        (or padding only with ``is_causal=True``, which adds the causal mask to the self-attention)."""
         def sa(h: Tensor) -> Tensor:
-            return self.dropout1(self.self_attn(h, h, h, self_mask)[0])
+            return self.dropout1(self.self_attn(h, h, h, self_mask, is_causal=is_causal)[0])
 
         def ca(h: Tensor) -> Tensor:
             return self.dropout2(self.cross_attn(h, memory, memory, memory_mask)[0])
