@@ -12,7 +12,6 @@ last ``context`` tokens of what it has written so far (a sliding window).
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +28,6 @@ from nlpcourse.transformer import EncoderLayer
 __all__ = [
     "GPTConfig",
     "GPT",
-    "fused_attention_available",
     "as_prompt",
     "next_token_distribution",
     "generate",
@@ -43,15 +41,6 @@ __all__ = [
 ]
 
 
-def fused_attention_available() -> bool:
-    """True when chapter 08's attention offers the fused (torch SDPA) path with ``is_causal``."""
-    from nlpcourse import attention
-
-    return (hasattr(attention, "fused_attention")
-            and "fused" in inspect.signature(attention.MultiHeadAttention.__init__).parameters
-            and "is_causal" in inspect.signature(EncoderLayer.forward).parameters)
-
-
 @dataclass
 class GPTConfig:
     """Sizes of a small GPT; the defaults train on a few hundred thousand tokens in minutes."""
@@ -63,7 +52,7 @@ class GPTConfig:
     n_layers: int = 2
     d_ff: int = 256
     dropout: float = 0.0
-    fused: bool = False  # attention through torch's SDPA kernel (chapter 08 shows it equals ours)
+    fused: bool = True  # attention by torch's SDPA kernel (chapter 08 tests it equals ours); False: the course path
 
 
 class GPT(nn.Module):
@@ -76,18 +65,12 @@ class GPT(nn.Module):
         check_int("context", c.context, minimum=1)
         check_int("n_layers", c.n_layers, minimum=1)
         check_float("dropout", c.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
-        if c.fused and not fused_attention_available():
-            raise ValueError("fused=True needs nlpcourse.attention.fused_attention and MultiHeadAttention(fused=...), "
-                             "which this version of chapter 08's attention does not have; use fused=False")
         self.config = c
         self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.position_embedding = nn.Embedding(c.context, c.d_model)
         self.dropout = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=True,
-                                                 activation="gelu") for _ in range(c.n_layers))
-        if c.fused:
-            for block in self.blocks:
-                block.self_attn.fused = True
+                                                 activation="gelu", fused=c.fused) for _ in range(c.n_layers))
         self.final_norm = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.token_embedding.weight  # tied: one matrix reads and writes tokens
@@ -408,8 +391,7 @@ def load_checkpoint(path: str | Path) -> tuple[GPT, dict]:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; write it with `python scripts/make_checkpoint_09c.py`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    config = GPTConfig(**{**saved["config"], "fused": saved["config"]["fused"] and fused_attention_available()})
-    model = GPT(config)
+    model = GPT(GPTConfig(**saved["config"]))
     state = {name: value.float() for name, value in saved["state"].items()}
     state["head.weight"] = state["token_embedding.weight"]
     model.load_state_dict(state)
