@@ -247,3 +247,17 @@ def test_bad_input_is_named():
         tokens_per_word(tok, ["  ", ""])
     with pytest.raises(TypeError, match=r"tokenizers\['x'\] must be a BytePairTokenizer"):
         unit_table([("a", 1)], {"x": None})
+
+
+def test_chapter_checkpoint_matches_relearned_merges():
+    # learning is greedy, so the first k merges of any longer run are exactly a k-merge run:
+    # relearning a 300-merge prefix from the same texts checks the file in about a second
+    stored = data.gpt_bpe_tokenizer()
+    assert len(stored.merges) == data.GPT_BPE_N_MERGES and stored.vocab_size == 256 + data.GPT_BPE_N_MERGES
+    assert stored.pattern == DEFAULT_PATTERN
+    relearned = BytePairTokenizer.learn(data.gpt_bpe_texts(), 300)
+    assert relearned.merges == stored.merges[:300]
+    # the prompt-task words became single tokens, and held-out text round-trips
+    assert stored.tokens("in: red cat => out:") == ["in", ":", " red", " cat", " =>", " out", ":"]
+    held_out = data.english_lm_split()[1][0]
+    assert stored.decode(stored.encode(held_out)) == held_out
