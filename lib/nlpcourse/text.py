@@ -358,3 +358,20 @@ def keyword_in_context(documents: Sequence[Sequence[str]], word: str, width: int
                 if len(hits) == limit:
                     return hits
     return hits
+
+
+# --------------------------------------------------------------------------- chapter 09a: sentences
+
+#: Titles and single initials whose full stop does not end a sentence ("Mr. Howard", "J. Smith").
+_NO_SENTENCE_END = "".join(rf"(?<!\b{t}\.)" for t in ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sen", "Gen", "Lt", "Col", "No")) + r"(?<!\b[A-Z]\.)"
+_SENTENCE_END = re.compile(_NO_SENTENCE_END + r"(?<=[.!?])[\"']?\s+(?=[\"'(]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running text into sentences at '.', '!' or '?' followed by space and a capital or digit.
+
+    A rule, not a parser: titles such as "Mr." and single initials do not end a sentence.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
