@@ -1,0 +1,610 @@
+"""BERT (chapter 09b): an encoder-only Transformer pre-trained with a masked language model
+(MLM, 掩码语言模型) and next sentence prediction (NSP, 下一句预测).
+
+Pieces, in the order the chapter builds them:
+
+- special tokens ``[PAD] [CLS] [SEP] [MASK] [UNK]`` on chapter 01's ``Vocabulary``
+  (``bert_vocabulary``); sentence pairs ``[CLS] a [SEP] b [SEP]`` with segment ids
+  (``encode_pair``), where a pair longer than ``max_len`` is an error unless ``truncate=True``
+  asks for BERT's longest-first cropping;
+- ``mask_tokens``: BERT's masking, per sequence ``max(1, round(0.15 x maskable))`` positions,
+  of which 80 % become ``[MASK]``, 10 % a random word and 10 % stay; labels -100 elsewhere;
+- ``nsp_pairs``: sentence pairs from the corpus's real order, half true next sentences and half
+  a sentence from another document;
+- ``Bert``: token + segment + learned position embeddings, LayerNorm, chapter 08's
+  ``EncoderLayer`` stack, an MLM head tied to the token embedding and an NSP head on ``[CLS]``;
+- ``train_bert``, ``evaluate_bert`` and the baselines, ``layer_states`` (every layer's vectors)
+  and ``fill_mask`` (top-k words for a ``[MASK]``).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from nlpcourse._checks import check_float, check_int
+from nlpcourse.text import Vocabulary, build_vocabulary, tokenize
+from nlpcourse.transformer import EncoderLayer
+
+__all__ = [
+    "PAD", "CLS", "SEP", "MASK", "UNK", "SPECIALS", "IGNORE",
+    "split_sentences", "corpus_sentences", "bert_tokenize", "bert_vocabulary",
+    "EncodedPair", "encode_pair", "truncate_pair", "PairBatch", "encode_pairs", "special_tokens_mask",
+    "MaskedTokens", "mask_tokens", "nsp_pairs",
+    "BertConfig", "Bert", "bert_loss", "train_bert", "BertScores", "evaluate_bert", "mlm_baselines",
+    "accuracy_by_kind", "layer_states", "fill_mask", "save_checkpoint", "load_checkpoint",
+]
+
+PAD, CLS, SEP, MASK, UNK = "[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"
+#: The special tokens, in their vocabulary order: [PAD] = 0, [CLS] = 1, [SEP] = 2, [MASK] = 3, [UNK] = 4.
+SPECIALS = (PAD, CLS, SEP, MASK, UNK)
+#: The label of positions the MLM loss ignores (torch's ``cross_entropy`` default ``ignore_index``).
+IGNORE = -100
+#: Kinds of masked position, as stored in ``MaskedTokens.kind``.
+KEPT_AS_IS, TO_MASK, TO_RANDOM, TO_SAME = 0, 1, 2, 3
+
+
+# --------------------------------------------------------------------------- text
+
+# A sentence ends at . ! or ? (maybe closed by a quote) before a capital or a digit; not after
+# a title (Mr. Dr.) or a single capital (the "J." of "George W. Bush"). Good enough for news text.
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bDr\.)(?<!\bMs\.)(?<!\bSt\.)(?<=[.!?])[\"']?\s+"
+                           r"(?=[\"'(]?[A-Z0-9])")
+_CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def split_sentences(document: str) -> list[str]:
+    """Split a document's raw text into sentences (a rule-based splitter for news text)."""
+    if not isinstance(document, str):
+        raise TypeError(f"document must be a str, got {type(document).__name__}")
+    return [s.strip() for s in _SENTENCE_END.split(document) if s.strip()]
+
+
+def bert_tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens (chapter 01's ``tokenize``), every Chinese character its own token
+    (as BERT's tokenizer puts spaces around CJK characters)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return tokenize(_CJK.sub(r" \1 ", text))
+
+
+def corpus_sentences(documents: Sequence[str]) -> list[list[list[str]]]:
+    """Documents -> sentences -> tokens, keeping the documents apart (NSP needs the real order)."""
+    if isinstance(documents, str):
+        raise TypeError("documents must be a list of document strings, got a str")
+    out = []
+    for document in documents:
+        sentences = [bert_tokenize(s) for s in split_sentences(document)]
+        out.append([s for s in sentences if s])
+    return out
+
+
+def bert_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 2) -> Vocabulary:
+    """Chapter 01's vocabulary with BERT's special tokens first and ``[UNK]`` for rare words."""
+    return build_vocabulary(sentences, min_count=min_count, specials=SPECIALS[:4], unk_token=UNK)
+
+
+# --------------------------------------------------------------------------- sentence pairs
+
+@dataclass(frozen=True)
+class EncodedPair:
+    """One input sequence: ``[CLS] a [SEP] b [SEP]`` ids and its segment ids (0 for a, 1 for b)."""
+
+    ids: list[int]
+    segments: list[int]
+
+
+def truncate_pair(a: Sequence[str], b: Sequence[str], max_tokens: int) -> tuple[list[str], list[str]]:
+    """Longest-first truncation, as BERT's ``truncate_seq_pair``: drop the last token of the
+    longer sentence (``a`` on a tie) until both fit in ``max_tokens`` together."""
+    a, b = list(a), list(b)
+    max_tokens = check_int("max_tokens", max_tokens, minimum=2)
+    while len(a) + len(b) > max_tokens:
+        longer = a if len(a) >= len(b) else b
+        longer.pop()
+    return a, b
+
+
+def encode_pair(a: Sequence[str], b: Sequence[str] | None, vocab: Vocabulary, max_len: int, *,
+                truncate: bool = False) -> EncodedPair:
+    """``[CLS] a [SEP] b [SEP]`` (or ``[CLS] a [SEP]`` without ``b``) as ids with segment ids.
+
+    A pair longer than ``max_len`` is an error, unless ``truncate=True`` asks for longest-first
+    truncation (``truncate_pair``), BERT's rule.
+    """
+    for name, tokens in (("a", a), ("b", b)):
+        if isinstance(tokens, str):
+            raise TypeError(f"{name} must be a list of tokens, got a str (tokenize it first)")
+    if not a:
+        raise ValueError("a must hold at least one token, got an empty sentence")
+    max_len = check_int("max_len", max_len, minimum=3)
+    b = list(b) if b is not None else None
+    n_special = 3 if b is not None else 2
+    length = len(a) + (len(b) if b is not None else 0) + n_special
+    if length > max_len:
+        if not truncate:
+            raise ValueError(f"the sequence pair is too long: {length} tokens with [CLS]/[SEP] but max_len is "
+                             f"{max_len}; pass truncate=True for longest-first truncation")
+        if b is None:
+            a = list(a)[: max_len - 2]
+        else:
+            a, b = truncate_pair(a, b, max_len - n_special)
+    ids = [vocab.index(CLS)] + vocab.encode(a) + [vocab.index(SEP)]
+    segments = [0] * len(ids)
+    if b is not None:
+        ids += vocab.encode(b) + [vocab.index(SEP)]
+        segments += [1] * (len(b) + 1)
+    return EncodedPair(ids, segments)
+
+
+@dataclass
+class PairBatch:
+    """Padded inputs: ``ids`` and ``segments`` (N, T), ``is_next`` (N,) with 1 = b follows a."""
+
+    ids: Tensor
+    segments: Tensor
+    is_next: Tensor
+
+    def __len__(self) -> int:
+        return self.ids.shape[0]
+
+    def __getitem__(self, index) -> "PairBatch":
+        ids = self.ids[index]
+        used = max(int((ids != 0).sum(1).max()), 1) if ids.numel() else 1  # drop all-padding columns
+        return PairBatch(ids[:, :used], self.segments[index][:, :used], self.is_next[index])
+
+
+def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str], int]], vocab: Vocabulary, max_len: int, *,
+                 truncate: bool = False) -> PairBatch:
+    """(a, b, is_next) triples -> one padded ``PairBatch`` ([PAD] = 0 after each sequence)."""
+    if not pairs:
+        raise ValueError("pairs must hold at least one (a, b, is_next) triple, got none")
+    encoded = [encode_pair(a, b, vocab, max_len, truncate=truncate) for a, b, _ in pairs]
+    width = max(len(e.ids) for e in encoded)
+    ids = torch.full((len(encoded), width), vocab.index(PAD), dtype=torch.long)
+    segments = torch.zeros((len(encoded), width), dtype=torch.long)
+    for i, e in enumerate(encoded):
+        ids[i, : len(e.ids)] = torch.tensor(e.ids)
+        segments[i, : len(e.ids)] = torch.tensor(e.segments)
+    is_next = torch.tensor([int(n) for _a, _b, n in pairs], dtype=torch.long)
+    return PairBatch(ids, segments, is_next)
+
+
+def special_tokens_mask(ids: Tensor, n_special: int = len(SPECIALS)) -> Tensor:
+    """True where ``ids`` holds a special token or padding (ids below ``n_special``): never masked.
+
+    ``[UNK]`` counts as special: predicting "some rare word" teaches the model nothing.
+    """
+    if not isinstance(ids, Tensor):
+        raise TypeError(f"ids must be a torch.Tensor, got {type(ids).__name__}")
+    return ids < n_special
+
+
+def nsp_pairs(documents: Sequence[Sequence[Sequence[str]]], generator: torch.Generator
+              ) -> list[tuple[list[str], list[str], int]]:
+    """Next-sentence-prediction pairs (a, b, is_next) from the corpus's real sentence order.
+
+    Every sentence that has a next sentence in its document gives one pair. Exactly half of
+    them (rounded up), chosen at random, keep the true next sentence (is_next = 1); the others
+    get a random sentence from a *different* random document (is_next = 0), as BERT's data
+    script does.
+    """
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    documents = [list(d) for d in documents]
+    if len(documents) < 2:
+        raise ValueError(f"documents must hold at least 2 documents (negatives come from another one), "
+                         f"got {len(documents)}")
+    anchors = [(d, i) for d, doc in enumerate(documents) for i in range(len(doc) - 1)]
+    if not anchors:
+        raise ValueError("no document has two sentences: there is no next sentence to predict")
+    n = len(anchors)
+    labels = torch.zeros(n, dtype=torch.long)
+    labels[torch.randperm(n, generator=generator)[: (n + 1) // 2]] = 1
+    pairs = []
+    for (d, i), label in zip(anchors, labels.tolist()):
+        if label:
+            pairs.append((list(documents[d][i]), list(documents[d][i + 1]), 1))
+            continue
+        other = int(torch.randint(len(documents) - 1, (1,), generator=generator))
+        other += other >= d  # any document but d
+        while not documents[other]:  # an empty document has no sentence to give
+            other = int(torch.randint(len(documents), (1,), generator=generator))
+            other = other if other != d else (other + 1) % len(documents)
+        j = int(torch.randint(len(documents[other]), (1,), generator=generator))
+        pairs.append((list(documents[d][i]), list(documents[other][j]), 0))
+    return pairs
+
+
+# --------------------------------------------------------------------------- masking
+
+@dataclass
+class MaskedTokens:
+    """What ``mask_tokens`` returns: the model's ``inputs``, the MLM ``labels`` (original id at
+    chosen positions, -100 elsewhere) and ``kind`` (0 not chosen, 1 [MASK], 2 random, 3 kept)."""
+
+    inputs: Tensor
+    labels: Tensor
+    kind: Tensor
+
+    @property
+    def chosen(self) -> Tensor:
+        return self.kind != KEPT_AS_IS
+
+
+def _check_split(split) -> tuple[float, float, float]:
+    if isinstance(split, (str, bytes)) or not hasattr(split, "__len__") or len(split) != 3:
+        raise TypeError(f"split must be three shares ([MASK], random, kept) such as (0.8, 0.1, 0.1), got {split!r}")
+    shares = tuple(check_float(f"split[{i}]", s, minimum=0.0, maximum=1.0) for i, s in enumerate(split))
+    if abs(sum(shares) - 1.0) > 1e-9:
+        raise ValueError(f"split must sum to 1 ([MASK], random, kept shares), got {split!r} summing to {sum(shares):g}")
+    return shares
+
+
+def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: int, mask_prob: float = 0.15,
+                split: Sequence[float] = (0.8, 0.1, 0.1), generator: torch.Generator,
+                first_word_id: int = len(SPECIALS)) -> MaskedTokens:
+    """BERT's masked-LM corruption of a batch ``ids`` (B, T).
+
+    Per sequence exactly ``max(1, round(mask_prob * maskable))`` positions are chosen at random
+    among the maskable ones (not ``special_mask``; never more than there are); a sequence with
+    nothing maskable gets none. Each chosen position independently becomes ``[MASK]`` with
+    probability ``split[0]``, a random word (uniform over ids ``first_word_id .. vocab_size-1``)
+    with ``split[1]``, or stays with ``split[2]``. ``round`` is Python's (halves to even), as in
+    BERT's ``create_pretraining_data.py``.
+    """
+    if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"ids must be an integer torch.Tensor, got "
+                        f"{ids.dtype if isinstance(ids, Tensor) else type(ids).__name__}")
+    if not isinstance(special_mask, Tensor) or special_mask.dtype != torch.bool:
+        raise TypeError("special_mask must be a boolean torch.Tensor (True = never mask), got "
+                        f"{special_mask.dtype if isinstance(special_mask, Tensor) else type(special_mask).__name__}")
+    if ids.dim() != 2 or special_mask.shape != ids.shape:
+        raise ValueError(f"ids must have shape (B, T) and special_mask the same shape, got {tuple(ids.shape)} "
+                         f"and {tuple(special_mask.shape)}")
+    mask_prob = check_float("mask_prob", mask_prob, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
+    p_mask, p_random, _p_keep = _check_split(split)
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    mask_id = check_int("mask_id", mask_id, minimum=0, maximum=vocab_size - 1)
+    first_word_id = check_int("first_word_id", first_word_id, minimum=0, maximum=vocab_size - 1)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+
+    maskable = ~special_mask
+    n_maskable = maskable.sum(1).tolist()
+    n_chosen = torch.tensor([min(m, max(1, round(mask_prob * m))) if m else 0 for m in n_maskable])  # (B,)
+    scores = torch.rand(ids.shape, generator=generator).masked_fill(special_mask, 2.0)  # specials sort last
+    rank = scores.argsort(dim=1).argsort(dim=1)  # (B, T): 0 for the lowest score of the row
+    chosen = rank < n_chosen[:, None]
+    u = torch.rand(ids.shape, generator=generator)
+    to_mask = chosen & (u < p_mask)
+    to_random = chosen & (u >= p_mask) & (u < p_mask + p_random)
+    random_words = torch.randint(first_word_id, vocab_size, ids.shape, generator=generator)
+    inputs = ids.clone()
+    inputs[to_mask] = mask_id
+    inputs[to_random] = random_words[to_random].to(ids.dtype)
+    labels = torch.where(chosen, ids.long(), torch.full_like(ids, IGNORE, dtype=torch.long))
+    kind = torch.zeros(ids.shape, dtype=torch.int8)
+    kind[chosen] = TO_SAME
+    kind[to_mask] = TO_MASK
+    kind[to_random] = TO_RANDOM
+    return MaskedTokens(inputs, labels, kind)
+
+
+# --------------------------------------------------------------------------- the model
+
+@dataclass
+class BertConfig:
+    """Sizes of a small BERT; the defaults train on the Lee corpus in minutes on a CPU."""
+
+    vocab_size: int
+    d_model: int = 128
+    n_heads: int = 4
+    d_ff: int = 256
+    n_layers: int = 4
+    max_len: int = 64
+    dropout: float = 0.1
+    n_segments: int = 2
+    pad_id: int = 0
+
+
+class Bert(nn.Module):
+    """Encoder-only Transformer: (token + segment + position) embeddings -> LayerNorm -> N post-LN
+    ``EncoderLayer`` s (GELU, as BERT) -> an MLM head tied to the token embedding and an NSP
+    head (pooler: tanh(W h_[CLS]), then two logits: 0 = random, 1 = is next)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        c = config
+        check_int("vocab_size", c.vocab_size, minimum=len(SPECIALS) + 1)
+        check_int("n_layers", c.n_layers, minimum=1)
+        check_int("max_len", c.max_len, minimum=3)
+        self.config = c
+        self.token_embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.segment_embed = nn.Embedding(c.n_segments, c.d_model)
+        self.position_embed = nn.Embedding(c.max_len, c.d_model)
+        self.embed_norm = nn.LayerNorm(c.d_model)
+        self.embed_dropout = nn.Dropout(c.dropout)
+        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, activation="gelu")
+                                     for _ in range(c.n_layers))
+        self.mlm_transform = nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.GELU(), nn.LayerNorm(c.d_model))
+        self.mlm_bias = nn.Parameter(torch.zeros(c.vocab_size))  # the decoder's weight is token_embed's
+        self.pooler = nn.Linear(c.d_model, c.d_model)
+        self.nsp_head = nn.Linear(c.d_model, 2)
+        for embedding in (self.token_embed, self.segment_embed, self.position_embed):
+            nn.init.normal_(embedding.weight, std=0.02)  # BERT's initializer range
+
+    def _check_inputs(self, ids: Tensor, segments: Tensor) -> None:
+        if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
+            raise TypeError(f"ids must be an integer tensor of shape (B, T), got "
+                            f"{tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__}")
+        if not isinstance(segments, Tensor) or segments.shape != ids.shape:
+            raise ValueError(f"segments must be a tensor of the ids' shape {tuple(ids.shape)}, got "
+                             f"{tuple(segments.shape) if isinstance(segments, Tensor) else type(segments).__name__}")
+        if ids.shape[1] > self.config.max_len:
+            raise ValueError(f"ids has length {ids.shape[1]} but the model's max_len is {self.config.max_len}; "
+                             f"encode the pair with truncate=True to crop it")
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
+            raise ValueError(f"ids must lie in [0, {self.config.vocab_size}), got [{int(ids.min())}, {int(ids.max())}]")
+
+    def embed(self, ids: Tensor, segments: Tensor) -> Tensor:
+        """Token + segment + position embeddings, normalised: (B, T) -> (B, T, d)."""
+        self._check_inputs(ids, segments)
+        positions = torch.arange(ids.shape[1])
+        x = self.token_embed(ids) + self.segment_embed(segments) + self.position_embed(positions)[None]
+        return self.embed_dropout(self.embed_norm(x))
+
+    def forward(self, ids: Tensor, segments: Tensor, *, all_layers: bool = False) -> Tensor | list[Tensor]:
+        """Hidden states (B, T, d) of the last layer, or of every layer (embeddings first)."""
+        x = self.embed(ids, segments)
+        mask = (ids != self.config.pad_id)[:, None, None, :]  # (B, 1, 1, T): the padding mask
+        states = [x]
+        for layer in self.encoder:
+            x = layer(x, mask)
+            states.append(x)
+        return states if all_layers else x
+
+    def mlm_logits(self, hidden: Tensor) -> Tensor:
+        """Word logits (..., V) of hidden vectors (..., d); the output matrix is the token embedding."""
+        return self.mlm_transform(hidden) @ self.token_embed.weight.T + self.mlm_bias
+
+    def nsp_logits(self, hidden: Tensor) -> Tensor:
+        """(B, 2) logits [random, is next] from the [CLS] position of hidden states (B, T, d)."""
+        return self.nsp_head(torch.tanh(self.pooler(hidden[:, 0])))
+
+
+def bert_loss(model: Bert, inputs: Tensor, segments: Tensor, labels: Tensor, is_next: Tensor
+              ) -> tuple[Tensor, Tensor, Tensor]:
+    """(MLM + NSP, MLM, NSP) cross-entropies; MLM is the mean over chosen positions only."""
+    hidden = model(inputs, segments)  # (B, T, d)
+    chosen = labels != IGNORE
+    if not bool(chosen.any()):
+        raise ValueError("labels choose no position: the MLM loss has nothing to count")
+    mlm = nn.functional.cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen])  # logits only where needed
+    nsp = nn.functional.cross_entropy(model.nsp_logits(hidden), is_next)
+    return mlm + nsp, mlm, nsp
+
+
+def _mask_batch(batch: PairBatch, vocab_size: int, generator: torch.Generator, mask_prob: float,
+                split: Sequence[float]) -> MaskedTokens:
+    return mask_tokens(batch.ids, special_tokens_mask(batch.ids), mask_id=SPECIALS.index(MASK), vocab_size=vocab_size,
+                       mask_prob=mask_prob, split=split, generator=generator)
+
+
+def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, epochs: int = 1,
+               batch_size: int = 32, lr: float = 1e-3, warmup_steps: int = 100, weight_decay: float = 0.01,
+               mask_prob: float = 0.15, split: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
+               progress: bool = False) -> dict[str, list[float]]:
+    """Pre-train on MLM + NSP with AdamW and linear warm-up; new NSP pairs and new masks every
+    epoch (dynamic masking). Returns the mean MLM and NSP loss per epoch."""
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup_steps + 1)))
+    history: dict[str, list[float]] = {"mlm": [], "nsp": []}
+    epoch_iter = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        epoch_iter = tqdm(epoch_iter, desc="epochs")
+    model.train()
+    for _ in epoch_iter:
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        order = torch.randperm(len(data), generator=generator)
+        sums, batches = [0.0, 0.0], 0
+        for start in range(0, len(data), batch_size):
+            batch = data[order[start: start + batch_size]]
+            masked = _mask_batch(batch, model.config.vocab_size, generator, mask_prob, split)
+            loss, mlm, nsp = bert_loss(model, masked.inputs, batch.segments, masked.labels, batch.is_next)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            sums[0], sums[1], batches = sums[0] + mlm.item(), sums[1] + nsp.item(), batches + 1
+        history["mlm"].append(sums[0] / batches)
+        history["nsp"].append(sums[1] / batches)
+    model.eval()
+    return history
+
+
+@dataclass
+class BertScores:
+    """Held-out scores: MLM loss (nats per chosen position) and accuracy, NSP loss and accuracy."""
+
+    mlm_loss: float
+    mlm_accuracy: float
+    nsp_loss: float
+    nsp_accuracy: float
+    n_masked: int
+    n_pairs: int
+    labels: list[int] = field(repr=False, default_factory=list)  # the masked words' ids, for baselines
+
+
+@torch.no_grad()
+def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, seed: int = 0,
+                  repeats: int = 5, batch_size: int = 256, mask_prob: float = 0.15,
+                  split: Sequence[float] = (0.8, 0.1, 0.1)) -> BertScores:
+    """Scores on held-out documents over ``repeats`` fixed draws of NSP pairs and masks (the same
+    ``seed`` gives the same draws, so two models are compared on the same questions)."""
+    repeats = check_int("repeats", repeats, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    was_training = model.training
+    model.eval()
+    mlm_sum = nsp_sum = 0.0
+    mlm_hits = nsp_hits = n_masked = n_pairs = 0
+    labels_seen: list[int] = []
+    for _ in range(repeats):
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        for start in range(0, len(data), batch_size):
+            batch = data[start: start + batch_size]
+            masked = _mask_batch(batch, model.config.vocab_size, generator, mask_prob, split)
+            hidden = model(masked.inputs, batch.segments)
+            chosen = masked.labels != IGNORE
+            logits, target = model.mlm_logits(hidden[chosen]), masked.labels[chosen]
+            mlm_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+            mlm_hits += int((logits.argmax(-1) == target).sum())
+            n_masked += int(target.numel())
+            labels_seen += target.tolist()
+            nsp = model.nsp_logits(hidden)
+            nsp_sum += nn.functional.cross_entropy(nsp, batch.is_next, reduction="sum").item()
+            nsp_hits += int((nsp.argmax(-1) == batch.is_next).sum())
+            n_pairs += len(batch)
+    model.train(was_training)
+    return BertScores(mlm_sum / n_masked, mlm_hits / n_masked, nsp_sum / n_pairs, nsp_hits / n_pairs,
+                      n_masked, n_pairs, labels_seen)
+
+
+def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, labels: Sequence[int]
+                  ) -> dict[str, float]:
+    """What a model without context scores on the same masked words (ids ``labels``):
+    ``most_frequent_accuracy`` (always guess the commonest training word), ``unigram_loss``
+    (cross-entropy of add-one unigram probabilities, nats) and ``unigram_sample_accuracy``
+    (expected accuracy of guessing a word drawn from those probabilities)."""
+    if not labels:
+        raise ValueError("labels is empty: give the ids of the masked words to score")
+    counts = torch.ones(len(vocab), dtype=torch.float64)  # add-one: no held-out word gets probability 0
+    counts[: len(SPECIALS)] = 0.0  # never a label
+    for sentence in train_sentences:
+        for i in vocab.encode(sentence):
+            if i >= len(SPECIALS):
+                counts[i] += 1
+    probs = counts / counts.sum()
+    target = torch.tensor(list(labels), dtype=torch.long)
+    top = int(probs.argmax())
+    return {"most_frequent_word": vocab.tokens[top],
+            "most_frequent_accuracy": float((target == top).double().mean()),
+            "unigram_loss": float(-probs[target].log().mean()),
+            "unigram_sample_accuracy": float(probs[target].mean())}
+
+
+# --------------------------------------------------------------------------- reading the model
+
+def _sentence_ids(sentence: str | Sequence[str], vocab: Vocabulary, max_len: int) -> tuple[list[str], Tensor]:
+    """Tokens of a sentence that may hold ``[MASK]``, and the ids (1, T) of ``[CLS] tokens [SEP]``."""
+    if isinstance(sentence, str):
+        tokens = []
+        for i, piece in enumerate(sentence.split(MASK)):
+            if i:
+                tokens.append(MASK)
+            tokens += bert_tokenize(piece)
+    else:
+        tokens = list(sentence)
+    if not tokens:
+        raise ValueError("sentence holds no tokens")
+    pair = encode_pair(tokens, None, vocab, max_len)
+    return tokens, torch.tensor([pair.ids])
+
+
+@torch.no_grad()
+def layer_states(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], layer: int | None = None
+                 ) -> tuple[list[str], Tensor]:
+    """Tokens of ``sentence`` and their vectors at every layer (L+1, T, d), or at one ``layer``
+    (T, d); layer 0 is the embedding output, layer L the last encoder layer. [CLS] and [SEP]
+    are left out."""
+    n = model.config.n_layers
+    if layer is not None:
+        layer = check_int("layer", layer)
+        if not 0 <= layer <= n:
+            raise ValueError(f"layer must be between 0 (embeddings) and {n} (the last encoder layer), got {layer}")
+    tokens, ids = _sentence_ids(sentence, vocab, model.config.max_len)
+    was_training = model.training
+    model.eval()
+    states = torch.stack(model(ids, torch.zeros_like(ids), all_layers=True))[:, 0, 1:-1]  # (L+1, T, d)
+    model.train(was_training)
+    return tokens, states if layer is None else states[layer]
+
+
+@torch.no_grad()
+def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` most probable words (with probabilities) for the first ``[MASK]`` of ``sentence``;
+    special tokens are never proposed."""
+    k = check_int("k", k, minimum=1)
+    tokens, ids = _sentence_ids(sentence, vocab, model.config.max_len)
+    if MASK not in tokens:
+        raise ValueError(f"sentence must contain {MASK} (the word to predict), got {' '.join(tokens)!r}")
+    was_training = model.training
+    model.eval()
+    hidden = model(ids, torch.zeros_like(ids))
+    model.train(was_training)
+    position = tokens.index(MASK) + 1  # after [CLS]
+    probs = torch.softmax(model.mlm_logits(hidden[0, position]), -1)
+    probs[: len(SPECIALS)] = 0.0
+    top = probs.topk(min(k, len(vocab) - len(SPECIALS)))
+    return [(vocab.tokens[i], float(p)) for p, i in zip(top.values.tolist(), top.indices.tolist())]
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path: str | Path, model: Bert, vocab: Vocabulary, metadata: dict | None = None) -> None:
+    """Save the weights as float16 (half the size), the config, the vocabulary and ``metadata``."""
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save({"config": asdict(model.config), "state": state, "tokens": list(vocab.tokens),
+                "counts": list(vocab.counts), "metadata": dict(metadata or {})}, Path(path))
+
+
+def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
+    """The model (float32, eval mode), its vocabulary and the metadata saved with it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; make it with `python scripts/make_checkpoint_09b.py`")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model = Bert(BertConfig(**saved["config"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
+    model.eval()
+    vocab = Vocabulary(tuple(saved["tokens"]), tuple(saved["counts"]), unk_token=UNK)
+    return model, vocab, saved["metadata"]
+
+
+@torch.no_grad()
+def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, seed: int = 0,
+                     repeats: int = 5, batch_size: int = 256) -> dict[str, tuple[int, float]]:
+    """Held-out MLM accuracy split by what the model was shown at the chosen position:
+    ``{"[MASK]": (count, accuracy), "random": ..., "kept": ...}`` (the draws of ``evaluate_bert``)."""
+    repeats = check_int("repeats", repeats, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    was_training = model.training
+    model.eval()
+    hits, counts = collections.Counter(), collections.Counter()
+    for _ in range(repeats):
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        for start in range(0, len(data), batch_size):
+            batch = data[start: start + batch_size]
+            masked = _mask_batch(batch, model.config.vocab_size, generator, 0.15, (0.8, 0.1, 0.1))
+            hidden = model(masked.inputs, batch.segments)
+            chosen = masked.chosen
+            right = model.mlm_logits(hidden[chosen]).argmax(-1) == masked.labels[chosen]
+            kinds = masked.kind[chosen]
+            for kind in (TO_MASK, TO_RANDOM, TO_SAME):
+                counts[kind] += int((kinds == kind).sum())
+                hits[kind] += int(right[kinds == kind].sum())
+    model.train(was_training)
+    names = {TO_MASK: MASK, TO_RANDOM: "random", TO_SAME: "kept"}
+    return {names[k]: (counts[k], hits[k] / max(counts[k], 1)) for k in (TO_MASK, TO_RANDOM, TO_SAME)}
