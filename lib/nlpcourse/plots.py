@@ -647,3 +647,59 @@ def class_projection(ax: Axes, Z: np.ndarray, labels: np.ndarray, class_names: S
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 09c: GPT
+
+
+def token_label(token: str) -> str:
+    """A token shown with quotes and escapes, so leading spaces and newlines stay visible."""
+    return repr(token)
+
+
+def next_token_bars(ax: Axes, pairs: Sequence[tuple[str, float]], *, slots: int | None = None,
+                    xlabel: str = "P(next token | prompt)", title: str | None = None, color: str | None = None):
+    """Horizontal bars of (token, probability) pairs, the most likely on top, on a fixed 0..1 scale.
+
+    Returns the bars, so that a widget can update their widths in place; ``slots`` bars are made
+    (default: one per pair) and the unused ones stay at zero.
+    """
+    slots = len(pairs) if slots is None else slots
+    values = [p for _t, p in pairs][:slots] + [0.0] * max(0, slots - len(pairs))
+    labels = [token_label(t) for t, _p in pairs][:slots] + [""] * max(0, slots - len(pairs))
+    bars = ax.barh(range(slots), values, color=color or PALETTE[0])
+    ax.set_yticks(range(slots), labels=labels)
+    ax.set_ylim(slots - 0.5, -0.5)
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0, 0.5, 1])
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return bars
+
+
+def causal_mask_picture(ax: Axes, tokens: Sequence[str], *, title: str | None = None) -> Axes:
+    """The causal (sequence) mask over a token sequence: row = the position predicting, column = what it may see."""
+    n = len(tokens)
+    labels = [token_label(t) for t in tokens]
+    heatmap(ax, np.tril(np.ones((n, n))), labels, labels, cmap="Blues", vmin=0, vmax=1.4, colorbar=False,
+            title=title)
+    ax.set_xlabel("key position (may be seen)")
+    ax.set_ylabel("query position (predicting the next token)")
+    return ax
+
+
+def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *, title: str | None = None) -> Axes:
+    """In-context learning: accuracy on unseen items against the number of examples in the prompt, per task."""
+    styles = ["-", "--", ":", "-."]
+    for i, (task, by_k) in enumerate(accuracy.items()):
+        ks = sorted(by_k)
+        ax.plot(ks, [by_k[k] for k in ks], marker="o", linestyle=styles[i % len(styles)], label=task)
+        ax.set_xticks(ks)
+    ax.set_xlabel("examples in the prompt (shots)")
+    ax.set_ylabel("accuracy on unseen items")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax

@@ -797,3 +797,74 @@ def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: 
     box.controls = {"lr": slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 09c: GPT
+
+
+def next_token_explorer(model, tokenizer, prompt: str = "The", *, temperature: float = 1.0, top_k: int = 0,
+                        bars: int = 10, continuation: int = 16, seed: int = 0) -> widgets.VBox:
+    """Type a prompt, move the temperature and top-k sliders: the GPT's next-token distribution
+    as bars and one sampled continuation (the same ``seed`` for every draw, so it is repeatable).
+
+    ``model`` is an ``nlpcourse.gpt.GPT``, ``tokenizer`` a ``BytePairTokenizer``; top-k 0 means
+    no cut. A prompt longer than the context keeps its last ``context`` tokens. The box has
+    ``.controls`` (prompt, temperature, top_k), ``.view``, ``.pairs`` (the (token, probability)
+    pairs drawn), ``.continuation`` (text) and ``.message``.
+    """
+    import textwrap
+
+    import torch
+
+    from nlpcourse import gpt
+    from nlpcourse._checks import check_int
+
+    bars = check_int("bars", bars, minimum=1, maximum=30)
+    continuation = check_int("continuation", continuation, minimum=0, maximum=200)
+    seed = check_int("seed", seed, minimum=0)
+    prompt_box = widgets.Text(value=prompt, description="prompt", continuous_update=False,
+                              layout=widgets.Layout(width="60%"))
+    temperature_slider = widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.1, description="temperature",
+                                             continuous_update=True, readout_format=".1f")
+    top_k_slider = widgets.IntSlider(value=top_k, min=0, max=50, description="top-k (0 = all)",
+                                     continuous_update=True, style={"description_width": "initial"})
+    box = widgets.VBox()
+
+    def compute() -> None:
+        ids = tokenizer.encode(prompt_box.value)
+        t, k = temperature_slider.value, top_k_slider.value or None
+        box.pairs, box.continuation, box.message = [], "", ""
+        if not ids:
+            box.message = "the prompt encodes to zero tokens: type something"
+            return
+        if len(ids) > model.config.context:
+            box.message = f"prompt cropped to its last {model.config.context} tokens"
+        probs = gpt.next_token_distribution(model, ids, t, k, truncate=True)
+        top = torch.topk(probs, bars)
+        box.pairs = [(tokenizer.token_str(int(i)), float(p)) for p, i in zip(top.values, top.indices) if p > 0]
+        out = gpt.generate(model, ids, continuation, temperature=t, top_k=k, truncate=True,
+                           generator=torch.Generator().manual_seed(seed))
+        box.continuation = tokenizer.decode(out[-continuation:]) if continuation else ""
+
+    def draw(fig: Figure) -> None:
+        compute()
+        if not fig.axes:  # first call: the bars and texts, updated in place afterwards
+            ax = fig.add_subplot()
+            box.bars = plots.next_token_bars(ax, [], slots=bars)
+            box.text = fig.text(0.02, 0.02, "", fontsize=9, va="bottom", family="monospace")
+        ax = fig.axes[0]
+        pairs = box.pairs + [("", 0.0)] * (bars - len(box.pairs))
+        for bar, (_t, p) in zip(box.bars, pairs):
+            bar.set_width(p)
+        ax.set_yticklabels([plots.token_label(t) if t else "" for t, _p in pairs])
+        k = top_k_slider.value
+        ax.set_title(box.message or f"T = {temperature_slider.value:.1f}, top-k = {k if k else 'all'}", fontsize=9)
+        shown = repr(box.continuation)[1:-1]  # newlines as \n, one paragraph
+        box.text.set_text("sampled: " + "\n".join(textwrap.wrap(shown, 80)[:3]))
+
+    view = FigureView(plots.new_figure(7.2, 4.2, left=0.2, right=0.97, bottom=0.3, top=0.92), draw)
+    _on_change([prompt_box, temperature_slider, top_k_slider], view.redraw)
+    box.children = [prompt_box, widgets.HBox([temperature_slider, top_k_slider]), view.image]
+    box.controls = {"prompt": prompt_box, "temperature": temperature_slider, "top_k": top_k_slider}
+    box.view = view
+    return box
