@@ -703,3 +703,61 @@ def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *, tit
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 09b: BERT
+
+
+def bert_input_embeddings(tokens: Sequence[str], segments: Sequence[int]) -> Figure:
+    """BERT's input picture (the paper's Figure 2) for one sequence: per position a column of
+    token, segment and position embedding boxes that are added to give the input vector."""
+    n = len(tokens)
+    if n != len(segments):
+        raise ValueError(f"tokens and segments must have the same length, got {n} and {len(segments)}")
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * n + 1.2), 3.0), constrained_layout=True)
+    rows = [("input", lambda i: tokens[i], "white"),
+            ("token", lambda i: f"E[{tokens[i]}]", PALETTE[0]),
+            ("segment", lambda i: "E_A" if segments[i] == 0 else "E_B", PALETTE[1]),
+            ("position", lambda i: f"E_{i}", PALETTE[2])]
+    for r, (name, label, colour) in enumerate(rows):
+        y = len(rows) - 1 - r
+        ax.text(-0.7, y, name, ha="right", va="center", fontsize=9)
+        for i in range(n):
+            ax.add_patch(matplotlib.patches.FancyBboxPatch((i - 0.42, y - 0.3), 0.84, 0.6, boxstyle="round,pad=0.02",
+                                                           facecolor=colour, alpha=0.35 if r else 1.0,
+                                                           edgecolor="grey"))
+            ax.text(i, y, label(i), ha="center", va="center", fontsize=7 if r else 8, rotation=0)
+            if r > 1:
+                ax.text(i, y + 0.5, "+", ha="center", va="center", fontsize=9)
+    ax.set_xlim(-2.2, n - 0.4)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.axis("off")
+    ax.set_title("input = token + segment + position embedding", fontsize=9)
+    return fig
+
+
+def masked_sequence(original: Sequence[str], inputs: Sequence[str], kinds: Sequence[int]) -> Figure:
+    """One masked sequence: what the model reads (top) over the original (bottom), chosen positions
+    coloured by what they became (kind 1 [MASK], 2 random word, 3 kept; 0 not chosen)."""
+    n = len(original)
+    colours = {0: "white", 1: PALETTE[0], 2: PALETTE[1], 3: PALETTE[2]}
+    names = {1: "[MASK] (80 %)", 2: "random word (10 %)", 3: "kept (10 %)"}
+    per_row = 16
+    lines = (n + per_row - 1) // per_row
+    fig, ax = plt.subplots(figsize=(12, 1.5 * lines + 0.6), constrained_layout=True)
+    for i in range(n):
+        line, col = divmod(i, per_row)
+        y = -1.6 * line
+        for dy, word in ((0.35, inputs[i]), (-0.35, original[i])):
+            ax.add_patch(matplotlib.patches.Rectangle((col - 0.46, y + dy - 0.3), 0.92, 0.6,
+                                                      facecolor=colours[int(kinds[i])], alpha=0.6 if kinds[i] else 1,
+                                                      edgecolor="grey"))
+            ax.text(col, y + dy, word, ha="center", va="center", fontsize=7)
+    for kind, name in names.items():
+        ax.add_patch(matplotlib.patches.Rectangle((0, 0), 0, 0, facecolor=colours[kind], alpha=0.6, label=name))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
+    ax.set_xlim(-0.6, per_row - 0.4)
+    ax.set_ylim(-1.6 * (lines - 1) - 0.8, 1.3)
+    ax.axis("off")
+    ax.set_title("masked input (top of each pair of rows) over the original text (bottom)", fontsize=10)
+    return fig
