@@ -868,3 +868,81 @@ def next_token_explorer(model, tokenizer, prompt: str = "The", *, temperature: f
     box.controls = {"prompt": prompt_box, "temperature": temperature_slider, "top_k": top_k_slider}
     box.view = view
     return box
+
+
+# --------------------------------------------------------------------------- chapter 09b: BERT fill the mask
+
+
+def fill_mask_explorer(model, vocab: text.Vocabulary, sentence: str, *, k: int = 8, layer: int | None = None,
+                       slots: int = 14) -> widgets.VBox:
+    """"Fill the mask": a sentence with [MASK] (Text box), BERT's top-k words for it with
+    probabilities (left), and a layer switch choosing whose vectors feed the similarity bars
+    (right: cosine of the [MASK] position's vector to every other token's, at that layer).
+
+    ``model`` is an ``nlpcourse.bert.Bert``. A sentence without [MASK] or an unknown layer raises
+    ``ValueError`` here; typed into the widget, it keeps the last good picture and says what was
+    wrong in ``.message``. The box has ``.controls`` (sentence, layer), ``.view``,
+    ``.predictions`` ((word, probability) pairs), ``.similarities`` ((token, cosine) pairs) and
+    ``.message``.
+    """
+    from nlpcourse import bert
+
+    n_layers = model.config.n_layers
+    layer = n_layers if layer is None else layer
+    bert.layer_states(model, vocab, sentence, layer=layer)  # raises on an unknown layer
+    bert.fill_mask(model, vocab, sentence, k=k)  # raises without [MASK]
+    sentence_box = widgets.Text(value=sentence, description="sentence", continuous_update=False,
+                                layout=widgets.Layout(width="520px"))
+    layer_box = widgets.ToggleButtons(options=[("embeddings", 0)] + [(f"layer {i}", i) for i in range(1, n_layers + 1)],
+                                      value=layer, description="vectors of")
+    message = widgets.HTML(value="")
+    box = widgets.VBox()
+
+    def compute() -> None:
+        predictions = bert.fill_mask(model, vocab, sentence_box.value, k=k)
+        tokens, vectors = bert.layer_states(model, vocab, sentence_box.value, layer=layer_box.value)
+        at = tokens.index(bert.MASK)
+        unit = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        cosines = (unit @ unit[at]).tolist()
+        box.predictions = predictions
+        box.similarities = [(t, c) for i, (t, c) in enumerate(zip(tokens, cosines)) if i != at][:slots]
+
+    def draw(fig: Figure) -> None:
+        try:
+            compute()
+            message.value = ""
+        except ValueError as error:  # keep the last good picture, say what was wrong
+            message.value = f"<span style='color:#c85200'>{error}</span>"
+        if not fig.axes:  # first call: the artists that later calls update in place
+            word_ax, cos_ax = fig.subplots(1, 2)
+            box.bars = word_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
+            word_ax.set_yticks(range(k))
+            word_ax.set_ylim(k - 0.5, -0.5)
+            word_ax.set_xlim(0, 1)
+            word_ax.set_xlabel("P(word at [MASK] | sentence)")
+            box.cos_bars = cos_ax.barh(range(slots), np.zeros(slots), color=plots.PALETTE[1])
+            cos_ax.set_yticks(range(slots))
+            cos_ax.set_ylim(slots - 0.5, -0.5)
+            cos_ax.set_xlim(-1, 1)
+            cos_ax.axvline(0.0, color="grey", linewidth=0.8)
+            cos_ax.set_xlabel("cosine to the [MASK] vector")
+        word_ax, cos_ax = fig.axes[0], fig.axes[1]
+        words = [w for w, _p in box.predictions] + [""] * (k - len(box.predictions))
+        for bar, (_w, p) in zip(box.bars, box.predictions + [("", 0.0)] * (k - len(box.predictions))):
+            bar.set_width(p)
+        word_ax.set_yticklabels(words)
+        word_ax.set_title(f"top {k} words for [MASK]", fontsize=9)
+        pairs = box.similarities + [("", 0.0)] * (slots - len(box.similarities))
+        for bar, (_t, c) in zip(box.cos_bars, pairs):
+            bar.set_width(c)
+        cos_ax.set_yticklabels([t for t, _c in pairs])
+        name = "embeddings (layer 0)" if layer_box.value == 0 else f"encoder layer {layer_box.value}"
+        cos_ax.set_title(f"vectors of the {name}", fontsize=9)
+
+    view = FigureView(plots.new_figure(9.0, 3.8, left=0.12, right=0.98, bottom=0.14, top=0.9, wspace=0.45), draw)
+    _on_change([sentence_box, layer_box], view.redraw)
+    box.children = [sentence_box, layer_box, message, view.image]
+    box.controls = {"sentence": sentence_box, "layer": layer_box}
+    box.view = view
+    box.message = message
+    return box
