@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import collections
 import heapq
+import itertools
 import json
 import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
+
+import numpy as np
 
 from nlpcourse._checks import check_int
 
@@ -28,6 +31,7 @@ from nlpcourse._checks import check_int
 DEFAULT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\w\s]|_)+|\s+(?!\S)|\s+"""
 
 N_BYTES = 256
+_NO_MERGE = 1 << 62  # larger than any id: no learned merge applies
 _CACHE_LIMIT = 200_000
 _FORMAT = "nlpcourse-bpe"
 
@@ -265,13 +269,13 @@ class BytePairTokenizer:
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         ids = list(_utf8("text", chunk))
-        ranks = self._ranks
+        get, merges = self._ranks.get, self.merges
         while len(ids) > 1:
             # the earliest-learned merge present; later merges cannot create an earlier one
-            best = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, 1 << 62))
-            new_id = ranks.get(best)
-            if new_id is None:
+            new_id = min(map(get, zip(ids, ids[1:]), itertools.repeat(_NO_MERGE)))
+            if new_id == _NO_MERGE:
                 break
+            best = merges[new_id - N_BYTES]
             merged, j = [], 0
             while j < len(ids):
                 if j + 1 < len(ids) and ids[j] == best[0] and ids[j + 1] == best[1]:
@@ -426,11 +430,11 @@ def unit_table(entries: Iterable[tuple[str, int]], tokenizers: Mapping[str, Byte
     for name, tokenizer in tokenizers.items():
         if not isinstance(tokenizer, BytePairTokenizer):
             raise TypeError(f"tokenizers[{name!r}] must be a BytePairTokenizer, got {type(tokenizer).__name__}")
-        counts: collections.Counter = collections.Counter()
-        for word, freq in words.items():
-            if freq:
-                for token_id in tokenizer._encode_chunk(word):  # each entry is one chunk, as in learn_from_counts
-                    counts[token_id] += freq
-        cover = unit_coverage({k: v for k, v in counts.items()}, sizes)
+        kept = [(word, freq) for word, freq in words.items() if freq]
+        encoded = [tokenizer._encode_chunk(word) for word, _freq in kept]  # each entry is one chunk
+        weights = np.repeat(np.array([freq for _word, freq in kept], dtype=np.int64), [len(ids) for ids in encoded])
+        ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=weights.size)
+        totals = np.bincount(ids, weights=weights, minlength=tokenizer.vocab_size)
+        cover = unit_coverage({int(i): int(round(totals[i])) for i in np.flatnonzero(totals)}, sizes)
         rows.append(UnitRow(name, cover.distinct, cover.total / n_words, cover.coverage_at))
     return rows
