@@ -241,6 +241,8 @@ def test_bad_input_is_named():
         BytePairTokenizer(merges=((1, 2), (300, 1)))
     with pytest.raises(ValueError, match="text is not a tokenizer file"):
         BytePairTokenizer.from_json('{"merges": []}')
+    with pytest.raises(ValueError, match='without a "merges" list'):
+        BytePairTokenizer.from_json('{"format": "nlpcourse-bpe", "pattern": "x"}')
     with pytest.raises(ValueError, match="text is not valid JSON"):
         BytePairTokenizer.from_json("not json")
     with pytest.raises(TypeError, match="tokenizer must be a BytePairTokenizer"):

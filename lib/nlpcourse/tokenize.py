@@ -342,6 +342,8 @@ class BytePairTokenizer:
             raise ValueError(f"text is not valid JSON: {error}") from None
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise ValueError(f"text is not a tokenizer file (expected \"format\": \"{_FORMAT}\")")
+        if not isinstance(obj.get("merges"), list) or not isinstance(obj.get("pattern"), str):
+            raise ValueError("text is a tokenizer file without a \"merges\" list or a \"pattern\" string")
         tokenizer = cls(merges=tuple(tuple(p) if isinstance(p, list) else p for p in obj["merges"]),
                         pattern=obj["pattern"])
         if obj.get("vocab_size", tokenizer.vocab_size) != tokenizer.vocab_size:
