@@ -320,3 +320,33 @@ def test_bad_config_and_training_arguments():
         gpt.generate(model, [1], -1)
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         gpt.generate(model, [1], 1, generator=0)
+
+
+# --------------------------------------------------------------------------- stopping and scoring prompts
+
+def test_generation_stops_after_a_stop_token():
+    model = small_gpt()
+    free = gpt.generate(model, [1], 15, greedy=True)
+    stop = free[4]
+    cut = gpt.generate(model, [1], 15, greedy=True, stop_ids=[stop])
+    first = free.index(stop, 1)
+    assert cut == free[: first + 1]
+
+
+class _ByteTokenizer:
+    """Bytes as tokens (ids 0..22 are enough for the test's letters shifted into range)."""
+
+    def encode(self, text):
+        return [ord(c) - 97 if c != "\n" else 22 for c in text]
+
+    def decode(self, ids):
+        return "".join("\n" if i == 22 else chr(97 + i) for i in ids)
+
+
+def test_score_prompts_compares_the_greedy_line_with_the_answer():
+    model, tok = small_gpt(), _ByteTokenizer()
+    prompt = "abc"
+    greedy = gpt.generate(model, tok.encode(prompt), 6, greedy=True, stop_ids=[22])
+    line = tok.decode(greedy[3:]).split("\n")[0]
+    wrong = "q" if line != "q" else "r"
+    assert gpt.score_prompts(model, tok, [(prompt, line), (prompt, wrong)], max_new_tokens=6) == [True, False]

@@ -31,6 +31,7 @@ __all__ = [
     "as_prompt",
     "next_token_distribution",
     "generate",
+    "score_prompts",
     "random_windows",
     "evaluate_loss",
     "TrainingLog",
@@ -175,17 +176,18 @@ def next_token_distribution(model: GPT, ids: Sequence[int] | Tensor, temperature
 @torch.no_grad()
 def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, temperature: float = 1.0,
              top_k: int | None = None, greedy: bool = False, generator: torch.Generator | None = None,
-             truncate: bool = False) -> list[int]:
+             truncate: bool = False, stop_ids: Sequence[int] = ()) -> list[int]:
     """Prompt ids + ``max_new_tokens`` sampled ids (greedy: the most likely token each step).
 
     Each step conditions on the last ``context`` tokens. A ``generator`` with a fixed seed gives
-    the same text every time.
+    the same text every time. Generation ends early after a token in ``stop_ids`` (kept).
     """
     max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
     temperature, top_k = _check_sampling(model, temperature, top_k)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     prompt = as_prompt(model, ids, truncate=truncate)
+    stop = {check_int(f"stop_ids[{i}]", x) for i, x in enumerate(stop_ids)}
     out = prompt[0].tolist()
     window = prompt
     was_training = model.training
@@ -199,10 +201,27 @@ def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, te
                 probs = _distribution(logits, temperature, top_k)
                 next_id = int(torch.multinomial(probs, 1, generator=generator))
             out.append(next_id)
+            if next_id in stop:
+                break
             window = torch.tensor([out[-model.config.context:]], dtype=torch.long)
     finally:
         model.train(was_training)
     return out
+
+
+def score_prompts(model: GPT, tokenizer, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 12) -> list[bool]:
+    """In-context accuracy item by item: for each (prompt, answer), is the greedy completion up to
+    its first newline the answer (``data.score_completion``)? Prompts longer than the context keep
+    their last ``context`` tokens."""
+    from nlpcourse.data import score_completion
+
+    newline = tokenizer.encode("\n")
+    results = []
+    for prompt, answer in pairs:
+        ids = tokenizer.encode(prompt)
+        out = generate(model, ids, max_new_tokens, greedy=True, truncate=True, stop_ids=newline)
+        results.append(score_completion(tokenizer.decode(out[min(len(ids), model.config.context):]), answer))
+    return results
 
 
 # --------------------------------------------------------------------------- training
