@@ -172,3 +172,389 @@ def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20
         scores.append((word, total / repeats))
     scores.sort(key=lambda ws: (-ws[1], ws[0]))
     return scores[:top]
+
+
+# --------------------------------------------------------------------------- the corpus: Lee sentences
+
+
+@dataclass(frozen=True)
+class SentenceSplit:
+    """Lee stories as sentences of lowercase tokens, split by story into training and held-out.
+
+    ``*_cased`` hold the same tokens with their original capitals (for the probe's labels).
+    """
+
+    train: list[list[str]]
+    held_out: list[list[str]]
+    train_cased: list[list[str]]
+    held_out_cased: list[list[str]]
+
+
+def lee_sentences(held_out: int = 30, seed: int = 0) -> SentenceSplit:
+    """The 300 Lee background stories, ``held_out`` of them (chosen with ``seed``) kept for evaluation."""
+    from nlpcourse import data
+    from nlpcourse.text import split_sentences, tokenize
+
+    held_out = check_int("held_out", held_out, minimum=1, maximum=299)
+    seed = check_int("seed", seed, minimum=0)
+    stories = data.lee_documents()
+    chosen = set(np.random.default_rng(seed).choice(len(stories), size=held_out, replace=False).tolist())
+    parts = {True: [], False: []}
+    for i, story in enumerate(stories):
+        for sentence in split_sentences(story):
+            cased = tokenize(sentence, lowercase=False)
+            if cased:
+                parts[i in chosen].append(cased)
+    lower = {k: [[t.lower() for t in s] for s in v] for k, v in parts.items()}
+    return SentenceSplit(lower[False], lower[True], parts[False], parts[True])
+
+
+def lm_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 3) -> Vocabulary:
+    """Training words seen at least ``min_count`` times, plus the sentence end and ``<unk>``."""
+    from nlpcourse.text import build_vocabulary
+
+    return build_vocabulary(sentences, min_count=min_count, unk_token="<unk>", specials=(SENTENCE_END,))
+
+
+def lm_stream(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> torch.Tensor:
+    """One long id stream: every sentence followed by the sentence-end token (unknown words -> <unk>)."""
+    sentences = _check_documents("sentences", sentences)
+    if vocab.unk_token is None or SENTENCE_END not in vocab:
+        raise ValueError(f"vocab must have an unknown token and {SENTENCE_END!r}; build it with lm_vocabulary")
+    end = vocab.index(SENTENCE_END)
+    ids = [i for s in sentences for i in vocab.encode(s) + [end]]
+    if len(ids) < 2:
+        raise ValueError("sentences hold no tokens: the stream needs at least one word")
+    return torch.tensor(ids, dtype=torch.long)
+
+
+# --------------------------------------------------------------------------- the biLM
+
+
+@dataclass(frozen=True)
+class BiLMConfig:
+    """Sizes of the bidirectional LM: token vectors and LSTM states are both ``dim`` long."""
+
+    vocab_size: int
+    dim: int = 128
+    layers: int = 2
+    dropout: float = 0.1
+
+    def checked(self) -> "BiLMConfig":
+        check_int("vocab_size", self.vocab_size, minimum=2)
+        check_int("dim", self.dim, minimum=1)
+        check_int("layers", self.layers, minimum=1)
+        check_float("dropout", self.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        return self
+
+
+DIRECTIONS = ("forward", "backward")
+
+
+def _check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'forward' or 'backward', got {direction!r}")
+    return direction
+
+
+class BiLM(nn.Module):
+    """Two LSTM language models over shared token vectors and a shared, tied softmax.
+
+    The forward LM reads t_1 .. t_k and predicts t_{k+1}; the backward LM reads t_N .. t_k and
+    predicts t_{k-1}. ELMo shares the token layer and the softmax between the directions; here
+    the softmax is also tied to the token vectors (logits = h E^T + b), which halves the size.
+    """
+
+    def __init__(self, config: BiLMConfig):
+        super().__init__()
+        self.config = config.checked()
+        d = config.dim
+        self.embedding = nn.Embedding(config.vocab_size, d)
+        self.forward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True, dropout=config.dropout)
+        self.backward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True, dropout=config.dropout)
+        self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.drop = nn.Dropout(config.dropout)
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+
+    def lstm(self, direction: str) -> nn.LSTM:
+        return self.forward_lm if _check_direction(direction) == "forward" else self.backward_lm
+
+    def forward(self, ids: torch.Tensor, direction: str = "forward", state=None):
+        """Next-token logits (B, T, V) for ids (B, T) read in ``direction``'s order, and the final state.
+
+        The backward LM is given its ids already reversed (the caller flips the stream).
+        """
+        _check_ids("ids", ids, self.config.vocab_size, ndim=2)
+        x = self.drop(self.embedding(ids))  # (B, T, D)
+        out, state = self.lstm(direction)(x, state)  # (B, T, D)
+        return self.drop(out) @ self.embedding.weight.T + self.output_bias, state  # (B, T, V)
+
+
+def _check_ids(name: str, ids, vocab_size: int, ndim: int) -> torch.Tensor:
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(ids).__name__}")
+    if ids.dtype != torch.long or ids.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D torch.long tensor, got {ids.ndim}-D {ids.dtype}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"{name} must hold ids in 0..{vocab_size - 1}, got {int(ids.min())}..{int(ids.max())}")
+    return ids
+
+
+def _oriented(stream: torch.Tensor, direction: str) -> torch.Tensor:
+    """The stream in the order a direction reads it: as is (forward) or reversed (backward)."""
+    return stream if _check_direction(direction) == "forward" else stream.flip(0)
+
+
+def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Cut a stream into ``batch_size`` equal parallel streams (B, N // B); the tail is dropped."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    n = stream.numel() // batch_size
+    if n < 2:
+        raise ValueError(f"the stream ({stream.numel()} ids) is too short for batch_size={batch_size}")
+    return stream[: n * batch_size].view(batch_size, n)
+
+
+@dataclass
+class LMHistory:
+    """Mean training cross-entropy (nats per token) of each epoch, per direction."""
+
+    forward: list[float]
+    backward: list[float]
+
+
+def train_bilm(model: BiLM, stream: torch.Tensor, *, epochs: int = 1, batch_size: int = 32, bptt: int = 35,
+               lr: float = 3e-3, clip: float = 1.0, progress: bool = False) -> LMHistory:
+    """Truncated back-propagation through time on ``batch_size`` parallel streams, both directions.
+
+    Each step reads ``bptt`` tokens of every stream, carries the LSTM state to the next step
+    (detached: gradients stop at the chunk border) and takes one Adam step on the sum of the
+    forward and the backward LM's cross-entropy. The backward LM reads the reversed stream.
+    """
+    epochs = check_int("epochs", epochs, minimum=0)
+    bptt = check_int("bptt", bptt, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    clip = check_float("clip", clip, minimum=0.0, min_inclusive=False)
+    _check_ids("stream", stream, model.config.vocab_size, ndim=1)
+    data = {d: batchify(_oriented(stream, d), batch_size) for d in DIRECTIONS}
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = LMHistory([], [])
+    starts = range(0, data["forward"].shape[1] - 1, bptt)
+    model.train()
+    for _epoch in range(epochs):
+        states = {d: None for d in DIRECTIONS}
+        totals = {d: 0.0 for d in DIRECTIONS}
+        count = 0
+        steps = starts
+        if progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(starts, desc=f"epoch {_epoch + 1}/{epochs}", leave=False)
+        for start in steps:
+            loss = 0.0
+            for d in DIRECTIONS:
+                chunk = data[d][:, start:start + bptt + 1]
+                logits, state = model(chunk[:, :-1], d, states[d])
+                states[d] = tuple(s.detach() for s in state)
+                part = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
+                totals[d] += part.item() * chunk[:, 1:].numel()
+                loss = loss + part
+            count += chunk[:, 1:].numel()
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+        history.forward.append(totals["forward"] / count)
+        history.backward.append(totals["backward"] / count)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def lm_cross_entropy(model: BiLM, stream: torch.Tensor, direction: str, chunk: int = 512) -> float:
+    """Mean cross-entropy (nats) of one direction on a stream read as a single sequence.
+
+    Forward: every token after the first is predicted from all tokens before it; backward:
+    every token before the last from all tokens after it. The baselines score the same tokens.
+    """
+    _check_ids("stream", stream, model.config.vocab_size, ndim=1)
+    chunk = check_int("chunk", chunk, minimum=1)
+    ids = _oriented(stream, direction)[None, :]  # (1, N)
+    was_training = model.training
+    model.eval()
+    state, total = None, 0.0
+    for start in range(0, ids.shape[1] - 1, chunk):
+        piece = ids[:, start:start + chunk + 1]
+        logits, state = model(piece[:, :-1], direction, state)
+        total += nn.functional.cross_entropy(logits[0], piece[0, 1:], reduction="sum").item()
+    model.train(was_training)
+    return total / (ids.shape[1] - 1)
+
+
+def perplexity(cross_entropy: float) -> float:
+    """exp(cross-entropy in nats): the number of equally likely choices the model is as unsure as."""
+    return math.exp(check_float("cross_entropy", cross_entropy, minimum=0.0))
+
+
+def _count_ids(name: str, stream, vocab_size: int) -> np.ndarray:
+    ids = np.asarray(stream.tolist() if isinstance(stream, torch.Tensor) else stream)
+    if ids.ndim != 1 or ids.size < 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"{name} must be a 1-D sequence of at least 2 integer ids, got shape {ids.shape}")
+    if ids.min() < 0 or ids.max() >= vocab_size:
+        raise ValueError(f"{name} must hold ids in 0..{vocab_size - 1}, got {ids.min()}..{ids.max()}")
+    return ids
+
+
+def unigram_cross_entropy(train, held_out, vocab_size: int, direction: str = "forward",
+                          smoothing: float = 1.0) -> float:
+    """Cross-entropy of add-``smoothing`` unigram probabilities from ``train`` on the tokens the
+    LM of ``direction`` predicts in ``held_out`` (all but the first, or all but the last)."""
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    smoothing = check_float("smoothing", smoothing, minimum=0.0, min_inclusive=False)
+    train = _count_ids("train", train, vocab_size)
+    held = _count_ids("held_out", held_out, vocab_size)
+    held = held[1:] if _check_direction(direction) == "forward" else held[:-1]
+    counts = np.bincount(train, minlength=vocab_size) + smoothing
+    return float(-np.mean(np.log(counts[held] / counts.sum())))
+
+
+def bigram_cross_entropy(train, held_out, vocab_size: int, direction: str = "forward",
+                         smoothing: float = 1.0) -> float:
+    """Cross-entropy of an add-``smoothing`` bigram model on the same tokens as the LM.
+
+    Forward: P(w_t | w_{t-1}) = (c(w_{t-1} w_t) + k) / (c(w_{t-1} .) + k V); backward: the same
+    on the reversed streams, P(w_t | w_{t+1}).
+    """
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    smoothing = check_float("smoothing", smoothing, minimum=0.0, min_inclusive=False)
+    train = _count_ids("train", train, vocab_size)
+    held = _count_ids("held_out", held_out, vocab_size)
+    if _check_direction(direction) == "backward":
+        train, held = train[::-1], held[::-1]
+    pairs = collections.Counter(zip(train[:-1].tolist(), train[1:].tolist()))
+    context = np.bincount(train[:-1], minlength=vocab_size)
+    log_p = [math.log((pairs.get((a, b), 0) + smoothing) / (context[a] + smoothing * vocab_size))
+             for a, b in zip(held[:-1].tolist(), held[1:].tolist())]
+    return float(-np.mean(log_p))
+
+
+# --------------------------------------------------------------------------- ELMo's layer vectors
+
+
+def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sentences as padded ids (B, T+2) framed by the sentence-end token on both sides, and the mask.
+
+    The frame gives each direction the boundary it saw in training before the first word
+    (forward) or after the last (backward); word j of sentence b sits at column j + 1.
+    """
+    sentences = _check_documents("sentences", sentences)
+    end = vocab.index(SENTENCE_END)
+    rows = [[end] + vocab.encode(s) + [end] for s in sentences]
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), end, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.bool)
+    for b, row in enumerate(rows):
+        ids[b, :len(row)] = torch.tensor(row)
+        mask[b, :len(row)] = True
+    return ids, mask
+
+
+def chapter07_cells(model: BiLM) -> dict[str, list[rnn.LSTMCell]]:
+    """Chapter 07's ``rnn.LSTMCell`` for every layer and direction, holding the trained weights."""
+    cells = {}
+    for direction in DIRECTIONS:
+        lstm = model.lstm(direction)
+        cells[direction] = [
+            rnn.copy_from_torch(rnn.LSTMCell(lstm.input_size if l == 0 else lstm.hidden_size, lstm.hidden_size)
+                                .to(lstm.weight_hh_l0.dtype), lstm, suffix=f"_l{l}")
+            for l in range(lstm.num_layers)]
+    return cells
+
+
+@torch.no_grad()
+def elmo_layers(model: BiLM, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """ELMo's layer vectors (L + 1, B, T, 2 dim) of ids (B, T), run by chapter 07's cells.
+
+    Layer 0 is the token vector x duplicated, [x ; x], so that it has the 2 dim entries of the
+    LSTM layers; layer j >= 1 is [forward h_j ; backward h_j]: the forward LM's state after
+    reading up to the token and the backward LM's state after reading back to it. Padded
+    positions (mask False) are zero in the LSTM layers.
+    """
+    _check_ids("ids", ids, model.config.vocab_size, ndim=2)
+    if mask is not None:
+        mask = rnn.check_mask("mask", mask, *ids.shape)
+    cells = chapter07_cells(model)
+    x = model.embedding(ids)  # (B, T, D)
+    layers = [torch.cat([x, x], dim=2)]
+    inputs = {d: x for d in DIRECTIONS}
+    for l in range(model.config.layers):
+        outs = {}
+        for d in DIRECTIONS:
+            outs[d], _state = rnn.Recurrent(cells[d][l], reverse=d == "backward")(inputs[d], mask)
+        inputs = outs
+        layers.append(torch.cat([outs["forward"], outs["backward"]], dim=2))  # (B, T, 2D)
+    return torch.stack(layers)  # (L + 1, B, T, 2D)
+
+
+def check_layer(layer, n_layers: int):
+    """Return ``layer`` if it is an index 0 .. n_layers - 1 or ``"mix"``, else raise naming it."""
+    if layer == "mix":
+        return layer
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < n_layers:
+        raise ValueError(f"layer must be an index 0..{n_layers - 1} or 'mix', got {layer!r}")
+    return layer
+
+
+def occurrence_vectors(model: BiLM, vocab: Vocabulary, sentences: Sequence[Sequence[str]],
+                       places: Sequence[tuple[int, int]], layer: int) -> np.ndarray:
+    """ELMo vectors (n, 2 dim) of the (sentence, position) occurrences at one layer (0, 1 or 2)."""
+    layer = check_layer(layer, model.config.layers + 1)
+    if layer == "mix":
+        raise ValueError("layer must be a single layer index here; mix the layers with ScalarMix")
+    if not places:
+        raise ValueError("places is empty: give at least one (sentence, position) pair")
+    needed = sorted({s for s, _p in places})
+    row = {s: r for r, s in enumerate(needed)}
+    ids, mask = encode_sentences([sentences[s] for s in needed], vocab)
+    layers = elmo_layers(model, ids, mask)
+    return np.stack([layers[layer, row[s], p + 1].numpy() for s, p in places])
+
+
+class ScalarMix(nn.Module):
+    """ELMo's task-specific vector: gamma * sum_j softmax(s)_j h_j over the L + 1 layers."""
+
+    def __init__(self, n_layers: int):
+        super().__init__()
+        self.n_layers = check_int("n_layers", n_layers, minimum=1)
+        self.scalars = nn.Parameter(torch.zeros(self.n_layers))  # s_j before the softmax
+        self.gamma = nn.Parameter(torch.ones(()))
+
+    def weights(self) -> torch.Tensor:
+        """The layer weights softmax(s), which sum to one."""
+        return torch.softmax(self.scalars, dim=0)
+
+    def forward(self, layers: torch.Tensor) -> torch.Tensor:
+        if not isinstance(layers, torch.Tensor):
+            raise TypeError(f"layers must be a torch.Tensor (L, ..., D), got {type(layers).__name__}")
+        if layers.ndim < 2 or layers.shape[0] != self.n_layers:
+            raise ValueError(f"layers must stack {self.n_layers} layers on the first axis, got shape {tuple(layers.shape)}")
+        w = self.weights().to(layers.dtype).reshape(-1, *([1] * (layers.ndim - 1)))
+        return self.gamma.to(layers.dtype) * (w * layers).sum(dim=0)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_bilm(model: BiLM, vocab: Vocabulary, path, *, half: bool = True, **info) -> None:
+    """Save the config, vocabulary and weights (float16 if ``half``) with any extra ``info``."""
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    torch.save({"config": asdict(model.config), "tokens": list(vocab.tokens), "counts": list(vocab.counts),
+                "unk_token": vocab.unk_token, "state": state, "info": info}, path)
+
+
+def load_bilm(path) -> tuple[BiLM, Vocabulary, dict]:
+    """Load a ``save_bilm`` file as a float32 model in eval mode, its vocabulary and its info."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    model = BiLM(BiLMConfig(**blob["config"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()})
+    vocab = Vocabulary(tuple(blob["tokens"]), tuple(blob["counts"]), blob["unk_token"])
+    return model.eval(), vocab, blob["info"]
