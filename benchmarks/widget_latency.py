@@ -57,24 +57,27 @@ KERNEL_EXEC = """async (code) => {
   const future = kernel.requestExecute({code: code, silent: false, store_history: false});
   let out = '';
   future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') out += msg.content.text;
+    if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
     if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
   };
   await future.done;
   return out;
 }"""
 
-COUNT_RENDERS = """
-import gc as _gc
+# Every FigureView in the kernel (gc finds them; warnings from torch's deprecated attributes hidden).
+VIEWS = """
+import gc as _gc, warnings as _warnings
 from nlpcourse.widgets import FigureView as _FigureView
-print(sum(_v.renders for _v in _gc.get_objects() if isinstance(_v, _FigureView)))
+with _warnings.catch_warnings():
+    _warnings.simplefilter("ignore")
+    _views = [_v for _v in _gc.get_objects() if isinstance(_v, _FigureView)]
 """
+COUNT_RENDERS = VIEWS + "print(sum(_v.renders for _v in _views))"
 
 # --floor: every FigureView sends one of two pre-rendered, equally sized PNGs instead of drawing.
-FLOOR = """
-import gc as _gc, io as _io, itertools as _it
+FLOOR = VIEWS + """
+import io as _io, itertools as _it
 from PIL import Image as _Image
-from nlpcourse.widgets import FigureView as _FigureView
 
 def _frames(png):
     picture = _Image.open(_io.BytesIO(png)).convert("RGBA")
@@ -83,7 +86,6 @@ def _frames(png):
     picture.save(other, format="png", compress_level=1)
     return _it.cycle([other.getvalue(), png])
 
-_views = [_v for _v in _gc.get_objects() if isinstance(_v, _FigureView)]
 for _v in _views:
     _v._draw = lambda figure: None
     _v.render = _frames(bytes(_v.image.value)).__next__
@@ -93,6 +95,14 @@ print(len(_views), "views drawing nothing")
 
 def kernel_exec(page, code: str) -> str:
     return page.evaluate(KERNEL_EXEC, code)
+
+
+def kernel_renders(page) -> int:
+    """Redraws made so far by every FigureView in the kernel."""
+    out = kernel_exec(page, COUNT_RENDERS).strip()
+    if not out or not out.splitlines()[-1].isdigit():
+        raise RuntimeError(f"could not count the kernel's redraws: {out!r}")
+    return int(out.splitlines()[-1])
 
 
 def _frame_kind(payload) -> str | None:
@@ -126,7 +136,7 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
             page.evaluate(INSTRUMENT)
             handle = slider_handles(page).nth(slider)
             handle.focus()
-            renders_before = int(kernel_exec(page, COUNT_RENDERS))
+            renders_before = kernel_renders(page)
             latencies, sent, received = [], [], []
             for move in range(moves):
                 before = image_srcs(page)
@@ -138,7 +148,7 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
                 time.sleep(0.3)  # let late messages (echoes, status) arrive before counting
                 sent.append(frames["sent"].count("update"))
                 received.append(frames["received"].count("update"))
-            renders = int(kernel_exec(page, COUNT_RENDERS)) - renders_before
+            renders = kernel_renders(page) - renders_before
             browser.close()
         return {"latencies": latencies, "sent": sent, "received": received, "renders": renders}
     finally:
