@@ -278,6 +278,14 @@ def _projection_explorer():
     return box, box.controls["components"], (2, 1)
 
 
+def _next_token_explorer():
+    from nlpcourse import data, gpt, widgets
+
+    model, _meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_lm.pt")
+    box = widgets.next_token_explorer(model, data.gpt_bpe_tokenizer(), "The government said")
+    return box, box.controls["temperature"], (1.0, 1.1)
+
+
 #: "NN widget" -> builder returning (box with .view, the control a key press moves, two values).
 RENDER_CASES = {
     "01 tfidf_explorer": _lee_explorer,
@@ -291,6 +299,7 @@ RENDER_CASES = {
     "08 mask_explorer": _mask_explorer,
     "10 gaussian_boundary": _gaussian_boundary,
     "11 learning_rate_descent": _learning_rate_descent,
+    "09c next_token_explorer": _next_token_explorer,
     "12 projection_explorer": _projection_explorer,
 }
 
