@@ -1,0 +1,314 @@
+"""nlpcourse.bert: BERT's masking rule (exact counts, 80/10/10 proportions, never specials),
+sentence pairs and segment ids, NSP pairs from the real sentence order, the MLM loss against a
+hand cross-entropy, shapes, the checkpoint's held-out loss, and every bad-input error."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlpcourse import bert, data, transformer
+from nlpcourse.text import build_vocabulary
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+F32 = dict(rtol=1e-5, atol=1e-6)
+#: The held-out scores data/README.md states for data/checkpoints/09b_bert.pt.
+CHECKPOINT_MLM_LOSS = 6.13148     # nats per masked word
+CHECKPOINT_MLM_ACCURACY = 0.14474  # 439 of 3033 masked words
+CHECKPOINT_NSP_ACCURACY = 0.52     # 260 of 500 pairs
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def expected_count(maskable, p=0.15):
+    return min(maskable, max(1, round(p * maskable))) if maskable else 0
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A tiny vocabulary and model over a few Lee stories."""
+    docs = bert.corpus_sentences(data.lee_documents()[:30])
+    vocab = bert.bert_vocabulary([s for d in docs for s in d], min_count=1)
+    torch.manual_seed(0)
+    model = bert.Bert(bert.BertConfig(len(vocab), d_model=32, n_heads=2, d_ff=64, n_layers=2, max_len=48, dropout=0.0))
+    model.eval()
+    return docs, vocab, model
+
+
+# --------------------------------------------------------------------------- masking
+
+
+@settings(max_examples=60, deadline=None)
+@given(layout=st.lists(st.lists(st.sampled_from(["word", "special", "pad"]), min_size=1, max_size=40),
+                       min_size=1, max_size=6),
+       mask_prob=st.sampled_from([0.15, 0.05, 0.3, 0.5]), seed=st.integers(0, 2**16))
+def test_chosen_count_is_exact_and_never_special(layout, mask_prob, seed):
+    width = max(len(row) for row in layout)
+    ids = torch.zeros(len(layout), width, dtype=torch.long)  # padding = 0
+    for r, row in enumerate(layout):
+        for c, kind in enumerate(row):
+            ids[r, c] = {"word": 5 + (r * 7 + c) % 20, "special": 1 + c % 4, "pad": 0}[kind]
+    special = bert.special_tokens_mask(ids)
+    out = bert.mask_tokens(ids, special, mask_id=3, vocab_size=30, mask_prob=mask_prob, generator=gen(seed))
+    for r in range(len(layout)):
+        maskable = int((~special[r]).sum())
+        assert int(out.chosen[r].sum()) == expected_count(maskable, mask_prob)
+    assert not bool((out.chosen & special).any()), "a special token or padding was chosen"
+    assert torch.equal(out.labels[out.chosen], ids[out.chosen])
+    assert bool((out.labels[~out.chosen] == bert.IGNORE).all())
+    assert torch.equal(out.inputs[~out.chosen], ids[~out.chosen])
+
+
+def test_count_uses_python_rounding_as_bert_does():
+    # 0.15 * 10 = 1.5 -> round to even -> 2; 0.15 * 30 = 4.5 -> 4; 1 maskable -> max(1, 0) = 1
+    for maskable, expected in [(10, 2), (30, 4), (1, 1), (3, 1), (7, 1), (20, 3)]:
+        ids = torch.full((1, maskable + 2), 9, dtype=torch.long)
+        ids[0, 0], ids[0, -1] = 1, 2
+        out = bert.mask_tokens(ids, bert.special_tokens_mask(ids), mask_id=3, vocab_size=20, generator=gen())
+        assert int(out.chosen.sum()) == expected, maskable
+
+
+def test_replacement_proportions_over_100k_tokens():
+    g = gen(1)
+    ids = torch.randint(5, 1000, (2000, 64), generator=g)  # 128k tokens
+    ids[:, 0], ids[:, 40] = 1, 2  # [CLS], [SEP]
+    ids[::2, 50:] = 0  # padding in every other row
+    special = bert.special_tokens_mask(ids)
+    out = bert.mask_tokens(ids, special, mask_id=3, vocab_size=1000, generator=gen(2))
+    assert int((~special).sum()) >= 100_000
+    kinds = out.kind[out.chosen]
+    shares = [float((kinds == k).double().mean()) for k in (bert.TO_MASK, bert.TO_RANDOM, bert.TO_SAME)]
+    assert kinds.numel() > 15_000
+    for share, target in zip(shares, (0.8, 0.1, 0.1)):
+        assert abs(share - target) < 0.01, shares
+    assert bool((out.inputs[out.kind == bert.TO_MASK] == 3).all())
+    random_inputs = out.inputs[out.kind == bert.TO_RANDOM]
+    assert bool(((random_inputs >= len(bert.SPECIALS)) & (random_inputs < 1000)).all())
+    # a random word replaces the original (equal only by chance, 1 in 995)
+    assert float((random_inputs == ids[out.kind == bert.TO_RANDOM]).double().mean()) < 0.01
+    assert torch.equal(out.inputs[out.kind == bert.TO_SAME], ids[out.kind == bert.TO_SAME])
+
+
+def test_other_split_is_followed():
+    ids = torch.randint(5, 50, (1000, 40), generator=gen(3))
+    out = bert.mask_tokens(ids, torch.zeros_like(ids, dtype=torch.bool), mask_id=3, vocab_size=50,
+                           split=(0.5, 0.0, 0.5), generator=gen(4))
+    kinds = out.kind[out.chosen]
+    assert int((kinds == bert.TO_RANDOM).sum()) == 0
+    assert abs(float((kinds == bert.TO_MASK).double().mean()) - 0.5) < 0.03
+
+
+def test_masking_is_reproducible_with_the_same_generator():
+    ids = torch.randint(5, 50, (8, 20), generator=gen(5))
+    special = bert.special_tokens_mask(ids)
+    a = bert.mask_tokens(ids, special, mask_id=3, vocab_size=50, generator=gen(9))
+    b = bert.mask_tokens(ids, special, mask_id=3, vocab_size=50, generator=gen(9))
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.labels, b.labels)
+
+
+# --------------------------------------------------------------------------- pairs and segments
+
+
+def test_encode_pair_ids_and_segments():
+    vocab = build_vocabulary([["a", "b", "c", "d"]], specials=bert.SPECIALS[:4], unk_token=bert.UNK)
+    pair = bert.encode_pair(["a", "b"], ["c", "zzz", "d"], vocab, max_len=10)
+    assert vocab.decode(pair.ids) == ["[CLS]", "a", "b", "[SEP]", "c", "[UNK]", "d", "[SEP]"]
+    assert pair.segments == [0, 0, 0, 0, 1, 1, 1, 1]
+    single = bert.encode_pair(["a"], None, vocab, max_len=3)
+    assert vocab.decode(single.ids) == ["[CLS]", "a", "[SEP]"] and single.segments == [0, 0, 0]
+    assert [vocab.index(t) for t in bert.SPECIALS] == [0, 1, 2, 3, 4]
+
+
+def test_too_long_pair_is_refused_or_truncated_longest_first():
+    vocab = build_vocabulary([list("abcdefgh")], specials=bert.SPECIALS[:4], unk_token=bert.UNK)
+    a, b = list("abcdef"), list("gh")
+    with pytest.raises(ValueError, match=r"sequence pair is too long: 11 tokens.*max_len is 8.*truncate=True"):
+        bert.encode_pair(a, b, vocab, max_len=8)
+    pair = bert.encode_pair(a, b, vocab, max_len=8, truncate=True)
+    # 5 word slots: the longer sentence loses tokens from its end until it fits
+    assert vocab.decode(pair.ids) == ["[CLS]", "a", "b", "c", "[SEP]", "g", "h", "[SEP]"]
+    assert bert.truncate_pair(list("abc"), list("wxyz"), 4) == (list("ab"), list("wx"))
+    assert len(bert.encode_pair(a, b, vocab, max_len=11).ids) == 11  # exactly max_len is fine
+
+
+def test_encode_pairs_pads_and_model_shapes(small):
+    docs, vocab, model = small
+    pairs = bert.nsp_pairs(docs, gen())[:5]
+    batch = bert.encode_pairs(pairs, vocab, max_len=48, truncate=True)
+    lengths = [len(bert.encode_pair(a, b, vocab, 48, truncate=True).ids) for a, b, _ in pairs]
+    assert batch.ids.shape == batch.segments.shape == (5, max(lengths)) and batch.is_next.shape == (5,)
+    for row, n in enumerate(lengths):
+        assert bool((batch.ids[row, n:] == 0).all()) and bool((batch.ids[row, :n] != 0).all())
+        assert int(batch.segments[row, n:].sum()) == 0
+    states = model(batch.ids, batch.segments, all_layers=True)
+    assert len(states) == model.config.n_layers + 1 and states[-1].shape == (5, max(lengths), 32)
+    assert model.nsp_logits(states[-1]).shape == (5, 2)
+    assert model.mlm_logits(states[-1]).shape == (5, max(lengths), len(vocab))
+    assert all(isinstance(layer, transformer.EncoderLayer) for layer in model.encoder)
+
+
+def test_segment_and_position_embeddings_change_the_output(small):
+    _docs, vocab, model = small
+    ids = torch.tensor([[1, 7, 8, 2, 9, 10, 2]])
+    seg = torch.tensor([[0, 0, 0, 0, 1, 1, 1]])
+    base = model(ids, seg)
+    assert not torch.allclose(base, model(ids, torch.zeros_like(seg)))
+    # the embedding sum is token + segment + position, then LayerNorm
+    x = model.token_embed(ids) + model.segment_embed(seg) + model.position_embed(torch.arange(7))[None]
+    torch.testing.assert_close(model.embed(ids, seg), model.embed_norm(x), **F32)
+
+
+def test_nsp_pairs_balanced_and_true_pairs_adjacent(small):
+    docs, _vocab, _model = small
+    pairs = bert.nsp_pairs(docs, gen(11))
+    n_adjacent = sum(len(d) - 1 for d in docs if d)
+    assert len(pairs) == n_adjacent
+    ones = sum(p[2] for p in pairs)
+    assert ones == (len(pairs) + 1) // 2
+    where = {}
+    for d, doc in enumerate(docs):
+        for i, s in enumerate(doc):
+            where.setdefault(tuple(s), set()).add((d, i))
+    for a, b, is_next in pairs:
+        a_places, b_places = where[tuple(a)], where[tuple(b)]
+        if is_next:
+            assert any((d, i + 1) in b_places for d, i in a_places), "a true pair must be adjacent sentences"
+        else:
+            assert not ({d for d, _ in a_places} & {d for d, _ in b_places}), "a random b must come from another document"
+
+
+# --------------------------------------------------------------------------- loss, training, reading
+
+
+def test_mlm_loss_counts_chosen_positions_only(small):
+    docs, vocab, model = small
+    batch = bert.encode_pairs(bert.nsp_pairs(docs, gen(2))[:6], vocab, 48, truncate=True)
+    masked = bert.mask_tokens(batch.ids, bert.special_tokens_mask(batch.ids), mask_id=3, vocab_size=len(vocab),
+                              generator=gen(3))
+    total, mlm, nsp = bert.bert_loss(model, masked.inputs, batch.segments, masked.labels, batch.is_next)
+    hidden = model(masked.inputs, batch.segments)
+    log_probs = torch.log_softmax(model.mlm_logits(hidden), -1)  # every position, by hand
+    rows, cols = masked.chosen.nonzero(as_tuple=True)
+    hand = -log_probs[rows, cols, batch.ids[rows, cols]].mean()
+    torch.testing.assert_close(mlm, hand, **F32)
+    nsp_hand = -torch.log_softmax(model.nsp_logits(hidden), -1)[torch.arange(6), batch.is_next].mean()
+    torch.testing.assert_close(nsp, nsp_hand, **F32)
+    torch.testing.assert_close(total, mlm + nsp, **F32)
+    # positions that are not chosen do not count, whatever their label would have been
+    assert int(masked.chosen.sum()) < int((batch.ids >= 5).sum())
+
+
+def test_training_lowers_the_loss():
+    docs = bert.corpus_sentences(data.lee_documents()[:12])
+    vocab = bert.bert_vocabulary([s for d in docs for s in d], min_count=1)
+    torch.manual_seed(0)
+    model = bert.Bert(bert.BertConfig(len(vocab), d_model=32, n_heads=2, d_ff=64, n_layers=1, max_len=64, dropout=0.0))
+    history = bert.train_bert(model, docs, vocab, epochs=6, batch_size=16, lr=3e-3, warmup_steps=5, seed=0)
+    assert history["mlm"][-1] < history["mlm"][0] - 0.5
+    assert not model.training
+
+
+def test_baselines_by_hand():
+    vocab = build_vocabulary([["a", "a", "a", "b"]], specials=bert.SPECIALS[:4], unk_token=bert.UNK)
+    a, b = vocab.index("a"), vocab.index("b")
+    out = bert.mlm_baselines([["a", "a", "a", "b"]], vocab, [a, b, b, a])
+    p_a, p_b = 4 / 6, 2 / 6  # add-one counts 4 and 2
+    assert out["most_frequent_word"] == "a" and out["most_frequent_accuracy"] == 0.5
+    assert math.isclose(out["unigram_loss"], -(2 * math.log(p_a) + 2 * math.log(p_b)) / 4, rel_tol=1e-12)
+    assert math.isclose(out["unigram_sample_accuracy"], (2 * p_a + 2 * p_b) / 4, rel_tol=1e-12)
+
+
+def test_fill_mask_and_layer_states(small):
+    _docs, vocab, model = small
+    top = bert.fill_mask(model, vocab, "the fire [MASK] the town", k=4)
+    assert len(top) == 4 and all(w not in bert.SPECIALS for w, _ in top)
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    tokens, states = bert.layer_states(model, vocab, "the fire [MASK] the town")
+    assert tokens == ["the", "fire", "[MASK]", "the", "town"]
+    assert states.shape == (model.config.n_layers + 1, 5, 32)
+    ids = torch.tensor([[1] + vocab.encode(tokens) + [2]])
+    hidden = model(ids, torch.zeros_like(ids))
+    torch.testing.assert_close(states[-1], hidden[0, 1:-1], **F32)
+    full = torch.softmax(model.mlm_logits(hidden[0, 3]), -1).detach()
+    assert math.isclose(top[0][1], float(full[vocab.index(top[0][0])]), rel_tol=1e-5)
+    _, one = bert.layer_states(model, vocab, tokens, layer=1)
+    torch.testing.assert_close(one, states[1], **F32)
+
+
+def test_sentences_and_chinese_characters():
+    text = 'Mr. Smith arrived at 4pm. He left. "Why?" she asked. The U.S. team won.'
+    assert bert.split_sentences(text) == ["Mr. Smith arrived at 4pm.", "He left.", '"Why?" she asked.',
+                                          "The U.S. team won."]
+    assert bert.bert_tokenize("BERT 用汉字 tokens") == ["bert", "用", "汉", "字", "tokens"]
+
+
+# --------------------------------------------------------------------------- the checkpoint
+
+
+def test_checkpoint_reproduces_the_stated_held_out_loss():
+    path = data.DATA_DIR / "checkpoints" / "09b_bert.pt"
+    assert path.stat().st_size <= 3_000_000
+    model, vocab, meta = bert.load_checkpoint(path)
+    held_out = bert.corpus_sentences(data.lee_documents("test"))
+    scores = bert.evaluate_bert(model, held_out, vocab, seed=0)
+    assert math.isclose(scores.mlm_loss, CHECKPOINT_MLM_LOSS, rel_tol=1e-4)
+    assert math.isclose(scores.mlm_accuracy, CHECKPOINT_MLM_ACCURACY, abs_tol=5e-5)
+    assert math.isclose(scores.nsp_accuracy, CHECKPOINT_NSP_ACCURACY, abs_tol=5e-5)
+    assert math.isclose(meta["held_out"]["mlm_loss"], CHECKPOINT_MLM_LOSS, rel_tol=1e-4)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, -0.1, 1.5])
+def test_mask_probability_outside_0_1(p):
+    ids = torch.full((1, 5), 9)
+    with pytest.raises(ValueError, match=r"mask_prob must be (>|<) "):
+        bert.mask_tokens(ids, bert.special_tokens_mask(ids), mask_id=3, vocab_size=20, mask_prob=p, generator=gen())
+
+
+@pytest.mark.parametrize("split", [(0.8, 0.1, 0.2), (0.5, 0.2, 0.2), (1.0, 0.1, -0.1)])
+def test_split_not_summing_to_one(split):
+    ids = torch.full((1, 5), 9)
+    with pytest.raises(ValueError, match=r"split(\[2\] must be >= 0| must sum to 1)"):
+        bert.mask_tokens(ids, bert.special_tokens_mask(ids), mask_id=3, vocab_size=20, split=split, generator=gen())
+
+
+def test_other_mask_arguments():
+    ids = torch.full((1, 5), 9)
+    with pytest.raises(TypeError, match="split must be three shares"):
+        bert.mask_tokens(ids, bert.special_tokens_mask(ids), mask_id=3, vocab_size=20, split=(0.9, 0.1), generator=gen())
+    with pytest.raises(TypeError, match="special_mask must be a boolean"):
+        bert.mask_tokens(ids, ids, mask_id=3, vocab_size=20, generator=gen())
+    with pytest.raises(ValueError, match=r"ids must have shape \(B, T\)"):
+        bert.mask_tokens(ids[0], bert.special_tokens_mask(ids[0]), mask_id=3, vocab_size=20, generator=gen())
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        bert.mask_tokens(ids, bert.special_tokens_mask(ids), mask_id=3, vocab_size=20, generator=0)
+
+
+def test_no_mask_in_sentence_and_unknown_layer(small):
+    _docs, vocab, model = small
+    with pytest.raises(ValueError, match=r"sentence must contain \[MASK\]"):
+        bert.fill_mask(model, vocab, "no mask here")
+    for layer in (3, -1, 99):
+        with pytest.raises(ValueError, match=r"layer must be between 0 \(embeddings\) and 2"):
+            bert.layer_states(model, vocab, "the fire", layer=layer)
+    with pytest.raises(TypeError, match="layer must be an integer"):
+        bert.layer_states(model, vocab, "the fire", layer="last")
+
+
+def test_model_input_checks(small):
+    _docs, _vocab, model = small
+    long = torch.ones(1, 49, dtype=torch.long)
+    with pytest.raises(ValueError, match="ids has length 49 but the model's max_len is 48"):
+        model(long, torch.zeros_like(long))
+    with pytest.raises(ValueError, match="segments must be a tensor of the ids' shape"):
+        model(long[:, :5], torch.zeros(1, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="nsp_pairs|at least 2 documents"):
+        bert.nsp_pairs([[["a"], ["b"]]], gen())
