@@ -1,12 +1,13 @@
 """nlpcourse.elmo: context diversity, the biLM, ScalarMix, perplexities and the checkpoint."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from nlpcourse import elmo, text
+from nlpcourse import data, elmo, text
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 F32 = dict(rtol=1e-5, atol=1e-6)
@@ -339,3 +340,26 @@ def test_bad_baseline_and_stream_inputs():
     vocab = elmo.lm_vocabulary([["a", "a", "a"]], min_count=3)
     with pytest.raises(ValueError, match="sentences is empty"):
         elmo.lm_stream([], vocab)
+
+
+# --------------------------------------------------------------------------- the checkpoint
+
+CHECKPOINT = data.DATA_DIR / "checkpoints" / "09a_elmo.pt"
+
+
+def test_checkpoint_reproduces_its_stated_held_out_loss():
+    summary = json.loads(CHECKPOINT.with_suffix(".json").read_text())
+    model, vocab, info = elmo.load_bilm(CHECKPOINT)
+    assert CHECKPOINT.stat().st_size == summary["bytes"] <= 3_000_000
+    split = elmo.lee_sentences(held_out=info["settings"]["held_out"], seed=info["settings"]["seed"])
+    assert vocab == elmo.lm_vocabulary(split.train, info["settings"]["min_count"])
+    train, held = elmo.lm_stream(split.train, vocab), elmo.lm_stream(split.held_out, vocab)
+    stated = summary["held_out_cross_entropy"]
+    readme = (data.DATA_DIR / "README.md").read_text(encoding="utf-8")
+    for d in elmo.DIRECTIONS:
+        loss = elmo.lm_cross_entropy(model, held, d)
+        assert loss == pytest.approx(stated[d], rel=1e-4)
+        assert elmo.unigram_cross_entropy(train, held, len(vocab), d) == pytest.approx(stated[f"unigram_{d}"], rel=1e-4)
+        assert elmo.bigram_cross_entropy(train, held, len(vocab), d) == pytest.approx(stated[f"bigram_{d}"], rel=1e-4)
+        assert loss < stated[f"unigram_{d}"] - 0.3  # the stored model clearly beats the baseline
+        assert f"{d} {math.exp(stated[d]):.1f}" in readme  # data/README.md states the same perplexity
