@@ -145,7 +145,7 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
                 page.wait_for_function("() => window.__imageAt !== null", timeout=15000)
                 latencies.append(page.evaluate("() => window.__imageAt - window.__keyAt"))
                 assert image_srcs(page) != before
-                time.sleep(0.3)  # let late messages (echoes, status) arrive before counting
+                page.wait_for_timeout(300)  # late messages (echoes) arrive; Playwright delivers events only while it runs
                 sent.append(frames["sent"].count("update"))
                 received.append(frames["received"].count("update"))
             renders = kernel_renders(page) - renders_before
@@ -155,7 +155,7 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
             for _press in range(burst):
                 handle.press("ArrowRight")
                 time.sleep(0.03)
-            time.sleep(3.0)
+            page.wait_for_timeout(3000)
             bursts = {"presses": burst, "sent": frames["sent"].count("update"),
                       "renders": kernel_renders(page) - renders_before}
             browser.close()
