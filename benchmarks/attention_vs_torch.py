@@ -1,14 +1,22 @@
 """Time nlpcourse.attention against torch: scaled dot-product attention and multi-head attention,
 forward and forward+backward, at (batch 32, length 256, d_model 512, 8 heads) and a longer length.
 
-    .venv/bin/python benchmarks/attention_vs_torch.py [--threads 2] [--repeats 7] [--quick]
+    .venv/bin/python benchmarks/attention_vs_torch.py [--threads 1] [--repeats 7] [--lengths 256 512] [--quick]
 
-Prints one line per case with the median times and the ratio ours / torch (target <= 1.5), then
-the peak memory of one forward+backward of each implementation (the rise of the peak
-resident set size over the inputs, read from /proc after resetting the peak: Linux only). Our functions
-always materialise the (B, H, T, T) attention weights (the notebook draws them); torch's
-fused kernel does not, which is most of the difference in time and in memory. Timings on a
-shared machine vary: ours and torch's runs alternate so both see the same load.
+Variants (each timed against torch's fused kernel, ``need_weights=False``; target <= 1.5x):
+
+* ``ours``: the course path, which returns the (B, H, T, T) weights the notebook draws;
+* ``ours, no weights``: the same maths with ``need_weights=False``, one block of queries at a
+  time (the FlashAttention idea) with a backward that recomputes each block's weights;
+* ``ours, fused``: ``fused_attention`` / ``MultiHeadAttention(fused=True)``, i.e. torch's kernel
+  behind our checks (it equals torch by construction; shown to price the checks);
+* for multi-head attention also ``torch+weights`` (torch returning per-head weights), the fair
+  reference for ``ours``.
+
+All variants run in rounds, one after another in each round, in one process, so they share the
+machine's load; the script prints the medians, then the peak memory of one forward+backward of
+each (the rise of the peak resident set size over the inputs, read from /proc after resetting
+the peak: Linux only).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ import torch.nn.functional as F
 
 from nlpcourse import attention
 
-SIZES = [dict(batch=32, length=256, d_model=512, heads=8), dict(batch=32, length=512, d_model=512, heads=8)]
+SDPA_IMPLS = ["torch", "ours", "ours, no weights", "ours, fused"]
+MHA_IMPLS = ["torch", "torch+weights", "ours", "ours, no weights", "ours, fused"]
 
 
 def make_case(op: str, impl: str, size: dict, seed: int = 0):
@@ -31,18 +40,20 @@ def make_case(op: str, impl: str, size: dict, seed: int = 0):
     b, t, d, h = size["batch"], size["length"], size["d_model"], size["heads"]
     if op == "sdpa":
         q, k, v = (torch.randn(b, h, t, d // h, requires_grad=True) for _ in range(3))
-        if impl == "ours":
-            return [q, k, v], lambda: attention.scaled_dot_product_attention(q, k, v)[0]
-        return [q, k, v], lambda: F.scaled_dot_product_attention(q, k, v)
+        fn = {"torch": lambda: F.scaled_dot_product_attention(q, k, v),
+              "ours": lambda: attention.scaled_dot_product_attention(q, k, v)[0],
+              "ours, no weights": lambda: attention.scaled_dot_product_attention(q, k, v, need_weights=False)[0],
+              "ours, fused": lambda: attention.fused_attention(q, k, v)}[impl]
+        return [q, k, v], fn
     x = torch.randn(b, t, d, requires_grad=True)
     theirs = torch.nn.MultiheadAttention(d, h, batch_first=True)
-    if impl == "ours":
-        ours = attention.MultiHeadAttention(d, h)
-        ours.load_state_dict(theirs.state_dict())
-        return [x], lambda: ours(x)[0]
     if impl == "torch":  # need_weights=False: torch's fast fused path
         return [x], lambda: theirs(x, x, x, need_weights=False)[0]
-    return [x], lambda: theirs(x, x, x, need_weights=True, average_attn_weights=False)[0]  # "torch+weights"
+    if impl == "torch+weights":
+        return [x], lambda: theirs(x, x, x, need_weights=True, average_attn_weights=False)[0]
+    ours = attention.MultiHeadAttention(d, h, fused=impl == "ours, fused")
+    ours.load_state_dict(theirs.state_dict())
+    return [x], lambda: ours(x, need_weights=impl == "ours")[0]
 
 
 _UPSTREAM: dict[tuple[int, ...], torch.Tensor] = {}
@@ -58,7 +69,8 @@ def run(fn, backward: bool) -> None:
         out.backward(_UPSTREAM[out.shape])
 
 
-def time_pair(op: str, size: dict, impls: list[str], repeats: int) -> dict[tuple[str, bool], float]:
+def time_rounds(op: str, size: dict, impls: list[str], repeats: int) -> dict[tuple[str, bool], float]:
+    """Median seconds per (implementation, backward?), the implementations interleaved in rounds."""
     cases = {impl: make_case(op, impl, size) for impl in impls}
     times: dict[tuple[str, bool], list[float]] = {}
     for backward in (False, True):
@@ -66,7 +78,7 @@ def time_pair(op: str, size: dict, impls: list[str], repeats: int) -> dict[tuple
             with torch.set_grad_enabled(backward):
                 run(fn, backward)
         for _ in range(repeats):
-            for impl, (inputs, fn) in cases.items():  # alternate so both share the machine's load
+            for impl, (inputs, fn) in cases.items():  # one of each per round: all share the load
                 for t in inputs:
                     t.grad = None
                 with torch.set_grad_enabled(backward):
@@ -99,30 +111,40 @@ def peak_memory(op: str, impl: str, size: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that the script runs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    sizes = [dict(batch=2, length=64, d_model=64, heads=4)] if args.quick else SIZES
-    print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeats} runs (float32, CPU)")
-    print(f"{'case':58s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    if args.quick:
+        sizes = [dict(batch=2, length=64, d_model=64, heads=4)]
+    else:
+        sizes = [dict(batch=32, length=t, d_model=512, heads=8) for t in args.lengths]
+    print(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}, "
+          f"median of {args.repeats} interleaved rounds (float32, CPU); ratio = ours / torch's fused kernel")
+    print(f"{'case':44s} {'variant':18s} {'ms':>8s} {'ratio':>7s}")
     for size in sizes:
         label = f"B={size['batch']} T={size['length']} d={size['d_model']} H={size['heads']}"
-        for op, impls in (("sdpa", ["ours", "torch"]), ("mha", ["ours", "torch", "torch+weights"])):
-            medians = time_pair(op, size, impls, args.repeats)
+        for op, impls in (("sdpa", SDPA_IMPLS), ("mha", MHA_IMPLS)):
+            medians = time_rounds(op, size, impls, args.repeats)
             for backward in (False, True):
                 pass_name = "forward+backward" if backward else "forward"
-                for ref in impls[1:]:
-                    ours_t, ref_t = medians[("ours", backward)], medians[(ref, backward)]
-                    name = f"{label} {op:4s} {pass_name:16s} vs {ref}"
-                    print(f"{name:58s} {1e3 * ours_t:9.1f} {1e3 * ref_t:9.1f} {ours_t / ref_t:6.2f}x", flush=True)
+                reference = medians[("torch", backward)]
+                for impl in impls:
+                    ms = medians[(impl, backward)]
+                    print(f"{label + ' ' + op + ' ' + pass_name:44s} {impl:18s} {1e3 * ms:8.1f} "
+                          f"{ms / reference:6.2f}x", flush=True)
+                if op == "mha":
+                    ratio = medians[("ours", backward)] / medians[("torch+weights", backward)]
+                    print(f"{label + ' ' + op + ' ' + pass_name:44s} {'ours/torch+weights':18s} {'':8s} "
+                          f"{ratio:6.2f}x", flush=True)
     print("\npeak memory of one forward+backward (MiB of resident set above the inputs)")
     for size in sizes:
         label = f"B={size['batch']} T={size['length']}"
-        for op, impls in (("sdpa", ["ours", "torch"]), ("mha", ["ours", "torch", "torch+weights"])):
+        for op, impls in (("sdpa", SDPA_IMPLS), ("mha", MHA_IMPLS)):
             values = {impl: peak_memory(op, impl, size) for impl in impls}
-            print(f"{label} {op:4s} " + "  ".join(f"{impl} {mib:7.1f}" for impl, mib in values.items()), flush=True)
+            print(f"{label} {op:4s} " + "  ".join(f"{impl}: {mib:.1f}" for impl, mib in values.items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -459,3 +459,126 @@ def test_fused_multihead_keeps_weights_when_asked_and_constructor_flag():
     assert torch.equal(fused.last_weights, w)
     torch.testing.assert_close(w, ref_w, **F64)
     torch.testing.assert_close(out, ref, **F64)
+
+
+# --------------------------------------------------------------------------- need_weights=False: attention in blocks
+
+@pytest.fixture(params=[None, 7, 40], ids=["default-blocks", "blocks-of-7", "blocks-of-40"])
+def block_elements(request, monkeypatch):
+    """Small blocks split batches and queries unevenly, so every block boundary is exercised."""
+    if request.param is not None:
+        monkeypatch.setattr(at, "BLOCK_ELEMENTS", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_blocks_equal_full_weights_and_torch(block_elements, mask_name, as_additive, dtype, tol):
+    b, h, t, d = 3, 2, 6, 8
+    q, k, v = (rand(b, h, t, d, dtype=dtype, seed=s, grad=True) for s in range(3))
+    mask = MASKS[mask_name](b, t)
+    if as_additive:
+        mask = additive(mask, dtype)
+    out, w = at.scaled_dot_product_attention(q, k, v, mask, need_weights=False)
+    assert w is None
+    full, _ = at.scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(out, full, **tol)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), **tol)
+    upstream = rand(b, h, t, d, dtype=dtype, seed=9)
+    for a, r in zip(torch.autograd.grad(out, (q, k, v), upstream), torch.autograd.grad(full, (q, k, v), upstream)):
+        torch.testing.assert_close(a, r, **tol)
+
+
+def test_blocks_gradcheck(monkeypatch):
+    monkeypatch.setattr(at, "BLOCK_ELEMENTS", 10)  # 2 queries x 5 keys per block
+    q, k, v = rand(2, 5, 3, seed=1, grad=True), rand(2, 5, 3, seed=2, grad=True), rand(2, 5, 4, seed=3, grad=True)
+    mask = at.combine_masks(at.padding_mask([5, 2], 5)[:, 0], at.causal_mask(5))  # (2, 5, 5)
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: at.scaled_dot_product_attention(q, k, v, mask, need_weights=False)[0], (q, k, v),
+        fast_mode=True)
+
+
+def test_blocks_broadcast_batches_and_two_dimensional_inputs(block_elements):
+    q = rand(2, 3, 5, 4, seed=1, grad=True)
+    k, v = rand(1, 3, 6, 4, seed=2, grad=True), rand(1, 3, 6, 2, seed=3, grad=True)  # shared by the batch
+    mask = at.padding_mask([6, 4], 6)
+    out, _ = at.scaled_dot_product_attention(q, k, v, mask, need_weights=False, is_causal=True)
+    full, _ = at.scaled_dot_product_attention(q, k, v, mask, is_causal=True)
+    assert out.shape == (2, 3, 5, 2)
+    torch.testing.assert_close(out, full, **F64)
+    g_blocks = torch.autograd.grad(out.square().sum(), (q, k, v))
+    g_full = torch.autograd.grad(full.square().sum(), (q, k, v))
+    for a, r in zip(g_blocks, g_full):
+        assert a.shape == r.shape
+        torch.testing.assert_close(a, r, **F64)
+    q2, k2, v2 = rand(4, 3, seed=4), rand(7, 3, seed=5), rand(7, 5, seed=6)  # no batch dimension at all
+    out2, _ = at.scaled_dot_product_attention(q2, k2, v2, need_weights=False)
+    assert out2.shape == (4, 5)
+    torch.testing.assert_close(out2, at.scaled_dot_product_attention(q2, k2, v2)[0], **F64)
+
+
+@pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
+def test_blocks_fully_masked_row_gives_zeros(block_elements, as_additive):
+    mask = at.padding_mask([3, 0], 3).expand(2, 1, 3, 3).clone()
+    mask[0, 0, 1] = False
+    if as_additive:
+        mask = at.to_additive_mask(mask, torch.float64)
+    q, k, v = (rand(2, 1, 3, 4, seed=s, grad=True) for s in range(3))
+    out, _ = at.scaled_dot_product_attention(q, k, v, mask, need_weights=False)
+    assert torch.all(out[1] == 0) and torch.all(out[0, 0, 1] == 0)
+    full, _ = at.scaled_dot_product_attention(q, k, v, mask)
+    for a, r in zip(torch.autograd.grad(out.sum(), (q, k, v)), torch.autograd.grad(full.sum(), (q, k, v))):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(a, r, **F64)
+
+
+def test_no_weights_with_dropout_falls_back_and_weights_without_autograd_are_the_same():
+    q, k, v = (rand(2, 5, 4, seed=s) for s in range(3))
+    torch.manual_seed(3)
+    out, w = at.scaled_dot_product_attention(q, k, v, dropout_p=0.5, training=True, need_weights=False)
+    torch.manual_seed(3)
+    ref, _ = at.scaled_dot_product_attention(q, k, v, dropout_p=0.5, training=True)
+    assert w is None and torch.equal(out, ref)
+    mask = at.padding_mask([5, 0], 5)[:, 0]  # (2, 1, 5): an empty second sequence
+    q.requires_grad_(True)
+    with_grad = at.scaled_dot_product_attention(q, k, v, mask)
+    with torch.no_grad():  # the weights overwrite the scores in place here
+        no_grad = at.scaled_dot_product_attention(q, k, v, mask)
+    for a, r in zip(with_grad, no_grad):
+        torch.testing.assert_close(a.detach(), r, **F64)
+
+
+def test_multihead_need_weights_false():
+    b, t, d, h = 2, 5, 12, 3
+    ours, theirs = make_pair(d, h)
+    x = rand(b, t, d, grad=True)
+    mask = at.padding_mask([5, 2], t)
+    out, w = ours(x, mask=mask, need_weights=False, is_causal=True)
+    assert w is None
+    full, full_w = ours(x, mask=mask, is_causal=True)
+    torch.testing.assert_close(out, full, **F64)
+    combined = at.combine_masks(mask, at.causal_mask(t)).expand(b, 1, t, t)
+    ref, _ = theirs(x, x, x, attn_mask=at.to_torch_mha_masks(combined, h), need_weights=False)
+    torch.testing.assert_close(out, ref, **F64)
+    upstream = rand(b, t, d, seed=5)
+    g_ours = torch.autograd.grad(out, [x, *ours.parameters()], upstream)
+    g_theirs = torch.autograd.grad(ref, [x, *theirs.parameters()], upstream)
+    for a, r in zip(g_ours, g_theirs):
+        torch.testing.assert_close(a, r, **F64)
+    ours.keep_weights = True  # weights asked for: they are computed and returned anyway
+    _, kept = ours(x, mask=mask, need_weights=False, is_causal=True)
+    torch.testing.assert_close(kept, full_w, **F64)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_left_padding_with_is_causal_empties_rows_without_nan(need_weights):
+    # left padding: the first query of the short sequence may only see key 0, which is padding
+    keep = torch.tensor([[True, True, True, True], [False, False, True, True]])[:, None, None, :]
+    q, k, v = (rand(2, 1, 4, 3, seed=s, grad=True) for s in range(3))
+    out, _ = at.scaled_dot_product_attention(q, k, v, keep, is_causal=True, need_weights=need_weights)
+    assert torch.isfinite(out).all() and torch.all(out[1, 0, :2] == 0)
+    ref, _ = at.scaled_dot_product_attention(q, k, v, at.combine_masks(keep, at.causal_mask(4)))
+    torch.testing.assert_close(out, ref, **F64)
+    torch.testing.assert_close(at.fused_attention(q, k, v, keep, is_causal=True), ref, **F64)
+    assert all(torch.isfinite(g).all() for g in torch.autograd.grad(out.sum(), (q, k, v)))

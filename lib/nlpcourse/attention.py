@@ -180,6 +180,25 @@ def _rows_with_a_key(mask: Tensor) -> Tensor:
     return keep.any(dim=-1, keepdim=True)
 
 
+def _mend_empty_rows(mask: Tensor) -> tuple[Tensor, Tensor | None]:
+    """A row with no key left would be softmax over -inf only (NaN): let it see every key
+    (finite softmax, finite gradients); return the mended mask and the rows to zero afterwards."""
+    has_key = _rows_with_a_key(mask)
+    if bool(has_key.all()):
+        return mask, None
+    empty_rows = ~has_key
+    return (mask | empty_rows if mask.dtype == torch.bool else mask.masked_fill(empty_rows, 0.0)), empty_rows
+
+
+def _apply_mask_(scores: Tensor, mask: Tensor | None) -> Tensor:
+    """Scores with the mask applied in place: -inf where a boolean mask is False, + an additive mask."""
+    if mask is None:
+        return scores
+    if mask.dtype == torch.bool:
+        return scores.masked_fill_(~mask, float("-inf"))
+    return scores.add_(mask)
+
+
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,
@@ -190,47 +209,114 @@ def scaled_dot_product_attention(
     training: bool = False,
     scale: float | None = None,
     is_causal: bool = False,
-) -> tuple[Tensor, Tensor]:
+    need_weights: bool = True,
+) -> tuple[Tensor, Tensor | None]:
     """softmax(q k^T / sqrt(d_k) + mask) v; returns (output, weights).
 
     Shapes: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``, v ``(..., T_k, d_v)`` ->
     output ``(..., T_q, d_v)``, weights ``(..., T_q, T_k)``. ``mask`` is boolean (True = may
     attend) or additive (float, 0 or -inf); a row with every key masked gives zeros.
     ``is_causal=True`` also applies the causal mask (query i sees keys 0..i), combined with ``mask``.
+    ``need_weights=False`` returns (output, None) and computes the same maths one block of
+    queries at a time (the idea of FlashAttention), never holding all the weights at once;
+    with dropout in training it falls back to the full weights (and still returns None).
     """
     scores_shape = _check_qkv(q, k, v)
     dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_float("scale", scale)
+    empty_rows = None
     if mask is not None:
         _check_mask(mask, scores_shape)
         _check_additive_dtype(mask, q.dtype)
-    if is_causal:
-        mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
+        if is_causal:
+            mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
+        mask, empty_rows = _mend_empty_rows(mask)
+    elif is_causal:  # a causal mask alone never empties a row: no check needed
+        mask = _causal(q.shape[-2], k.shape[-2], q.device)
+    dropout = dropout_p > 0.0 and training
 
-    scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., T_q, T_k)
-    empty_rows = None
-    if mask is not None:
-        if mask.dtype == torch.bool:
-            # A row with no key left would be softmax over -inf only (NaN): let it see every
-            # key (finite softmax, finite gradients) and zero its weights afterwards.
-            has_key = mask.any(dim=-1, keepdim=True)
-            if not bool(has_key.all()):
-                empty_rows = ~has_key
-                mask = mask | empty_rows
-            scores = scores.masked_fill_(~mask, float("-inf"))
-        else:
-            blocked = torch.isneginf(mask)
-            has_key = (~blocked).any(dim=-1, keepdim=True)
-            if not bool(has_key.all()):
-                empty_rows = ~has_key
-                mask = mask.masked_fill(empty_rows, 0.0)
-            scores = scores.add_(mask)
-    weights = torch.softmax(scores, dim=-1)
+    if not need_weights and not dropout:
+        out = _BlockwiseAttention.apply(*_broadcast_batch(q * scale, k, v), mask).reshape(*scores_shape[:-1], v.shape[-1])
+        return (out if empty_rows is None else out.masked_fill(empty_rows, 0.0)), None
+    scores = _apply_mask_(torch.matmul(q * scale, k.transpose(-2, -1)), mask)  # (..., T_q, T_k)
+    if torch.is_grad_enabled() and scores.requires_grad:
+        weights = torch.softmax(scores, dim=-1)
+    else:  # no gradient to keep: the weights overwrite the scores (one (T_q, T_k) buffer, not two)
+        weights = torch.softmax(scores, dim=-1, out=scores)
     if empty_rows is not None:
         weights = weights.masked_fill(empty_rows, 0.0)
-    if dropout_p > 0.0 and training:
+    if dropout:
         weights = nn.functional.dropout(weights, p=dropout_p)
-    return torch.matmul(weights, v), weights
+    return torch.matmul(weights, v), (weights if need_weights else None)
+
+
+# --------------------------------------------------------------------------- attention in blocks
+
+#: Scores per block when ``need_weights=False``: 2**18 float32 numbers are 1 MiB, the size of
+#: a core's L2 cache here, so a block's scores are written, soft-maxed and read in cache.
+BLOCK_ELEMENTS = 1 << 18
+
+
+def _broadcast_batch(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """q, k, v expanded (views) to one batch shape of at least one dimension: (N, ..., T, d)."""
+    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]) or torch.Size([1])
+    return tuple(t.expand(*batch, *t.shape[-2:]) for t in (q, k, v))
+
+
+def _blocks(q_shape: torch.Size, t_k: int):
+    """(batch slice, query slice) pairs that tile q (N, ..., T_q, d) into blocks whose scores
+    (n_batch, ..., n_queries, T_k) hold about ``BLOCK_ELEMENTS`` numbers."""
+    n, t_q = q_shape[0], q_shape[-2]
+    per_query = math.prod(q_shape[1:-2]) * t_k  # scores of one query row across the inner batch dims
+    n_queries = min(t_q, max(1, BLOCK_ELEMENTS // per_query))
+    n_batch = max(1, BLOCK_ELEMENTS // (per_query * n_queries))
+    for b in range(0, n, n_batch):
+        for i in range(0, t_q, n_queries):
+            yield slice(b, b + n_batch), slice(i, i + n_queries)
+
+
+def _mask_block(mask: Tensor | None, ndim: int, rows: slice, queries: slice) -> Tensor | None:
+    """The part of a broadcastable mask that covers one block (a view, never a copy)."""
+    if mask is None:
+        return None
+    mask = mask[(None,) * (ndim - mask.dim())]  # as many dimensions as the scores
+    return mask[rows if mask.shape[0] > 1 else slice(None), ..., queries if mask.shape[-2] > 1 else slice(None), :]
+
+
+class _BlockwiseAttention(torch.autograd.Function):
+    """softmax(q k^T + mask) v for q already scaled, one block of queries at a time.
+
+    The forward keeps only the output; the backward recomputes each block's weights W from
+    q and k and uses, with dO the output's gradient and O the output,
+    dV = W^T dO, dS = W * (dO V^T - rowsum(dO * O)), dQ = dS K, dK = dS^T Q.
+    """
+
+    @staticmethod
+    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        out = q.new_empty(*q.shape[:-1], v.shape[-1])
+        for rows, queries in _blocks(q.shape, k.shape[-2]):
+            scores = torch.matmul(q[rows, ..., queries, :], k[rows].transpose(-2, -1))  # (n, ..., n_q, T_k)
+            _apply_mask_(scores, _mask_block(mask, q.dim(), rows, queries))
+            weights = torch.softmax(scores, dim=-1, out=scores)
+            out[rows, ..., queries, :] = torch.matmul(weights, v[rows])
+        ctx.save_for_backward(q, k, v, mask, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out: Tensor):
+        q, k, v, mask, out = ctx.saved_tensors
+        dq, dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
+        for rows, queries in _blocks(q.shape, k.shape[-2]):
+            q_b, d_out_b = q[rows, ..., queries, :], d_out[rows, ..., queries, :]
+            scores = torch.matmul(q_b, k[rows].transpose(-2, -1))
+            _apply_mask_(scores, _mask_block(mask, q.dim(), rows, queries))
+            weights = torch.softmax(scores, dim=-1, out=scores)
+            dv[rows] += torch.matmul(weights.transpose(-2, -1), d_out_b)
+            d_scores = torch.matmul(d_out_b, v[rows].transpose(-2, -1))  # dW, then dS in place
+            d_scores.sub_((d_out_b * out[rows, ..., queries, :]).sum(-1, keepdim=True)).mul_(weights)
+            dq[rows, ..., queries, :] = torch.matmul(d_scores, k[rows])
+            dk[rows] += torch.matmul(d_scores.transpose(-2, -1), q_b)
+        return dq, dk, dv, None
 
 
 def fused_attention(
@@ -306,11 +392,13 @@ class MultiHeadAttention(nn.Module):
         return x.view(b, t, self.n_heads, self.d_head).transpose(1, 2)  # (B, H, T, d_head)
 
     def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
-                mask: Tensor | None = None, *, is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+                mask: Tensor | None = None, *, is_causal: bool = False,
+                need_weights: bool = True) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if omitted.
 
-        ``is_causal=True`` adds the causal mask (combined with ``mask``). Returns (output, weights),
-        weights None on the fused path."""
+        ``is_causal=True`` adds the causal mask (combined with ``mask``). Returns (output, weights);
+        weights are None on the fused path and with ``need_weights=False`` (attention in blocks),
+        unless ``keep_weights`` is on."""
         key = query if key is None else key
         value = key if value is None else value
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -337,7 +425,8 @@ class MultiHeadAttention(nn.Module):
             weights = None
         else:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training,
-                                                        is_causal=is_causal)
+                                                        is_causal=is_causal,
+                                                        need_weights=need_weights or self.keep_weights)
         if self.keep_weights:
             self.last_weights = weights.detach()
         out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)  # (B, T_q, d)
