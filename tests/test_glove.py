@@ -1,5 +1,5 @@
 """nlpcourse.glove: counts by hand, loss gradients against autograd, the AdaGrad kernel
-against torch.optim.Adagrad, training, bad input."""
+against a float64 loop of the reference glove.c's update rule, training, bad input."""
 
 import numpy as np
 import pytest
@@ -50,35 +50,56 @@ def test_loss_and_gradients_match_autograd():
         np.testing.assert_allclose(ours, t.grad.numpy(), **F64)
 
 
-def test_adagrad_kernel_equals_torch_adagrad_cell_by_cell():
+def test_adagrad_kernel_equals_glove_c_rule_cell_by_cell():
+    """The kernel against a float64 loop of glove.c's update, with gradients from glove_loss
+    (itself checked against autograd): step = lr * g; theta -= step / sqrt(G); G += step**2."""
     import scipy.sparse as sp
 
     rng = np.random.default_rng(1)
-    V, d = 6, 4
+    V, d, lr = 6, 4, 0.1
     dense = np.where(rng.random((V, V)) < 0.5, rng.uniform(0.5, 30, (V, V)), 0.0)
     cells = sp.coo_matrix(dense)
     params = glove.init_parameters(V, d, seed=2)
-    start = [p.copy() for p in (params.W, params.W_tilde, params.b, params.b_tilde)]
+    ref = [p.astype(np.float64) for p in (params.W, params.W_tilde, params.b, params.b_tilde)]
+    sums = [np.ones_like(p) for p in ref]
     order = rng.permutation(cells.nnz)
-    loss = glove.adagrad_epoch(params, cells, order, learning_rate=0.1, x_max=10.0, alpha=0.75)
+    loss = glove.adagrad_epoch(params, cells, order, learning_rate=lr, x_max=10.0, alpha=0.75)
 
-    tensors = [torch.tensor(p, requires_grad=True) for p in start]
-    opt = torch.optim.Adagrad(tensors, lr=0.1, initial_accumulator_value=1.0, eps=0.0)
-    tW, tWt, tb, tbt = tensors
     total = 0.0
     for k in order:
-        i, j, x = cells.row[k], cells.col[k], float(cells.data[k])
-        opt.zero_grad()
-        f = min(1.0, (x / 10.0) ** 0.75)
-        diff = tW[i] @ tWt[j] + tb[i] + tbt[j] - np.log(x)
-        cell_loss = 0.5 * f * diff**2
-        cell_loss.backward()
-        total += cell_loss.item()
-        opt.step()
+        i, j, x = cells.row[k:k + 1], cells.col[k:k + 1], cells.data[k:k + 1]
+        cell_loss, *grads = glove.glove_loss(*ref, i, j, x, x_max=10.0, alpha=0.75)
+        total += cell_loss
+        for theta, G, g in zip(ref, sums, grads):
+            step = lr * g
+            theta -= step / np.sqrt(G)
+            G += step**2
     assert loss == pytest.approx(total, rel=1e-5)
-    for ours, t in zip((params.W, params.W_tilde, params.b, params.b_tilde), tensors):
-        np.testing.assert_allclose(ours, t.detach().numpy(), **F32)
-    assert np.abs(params.W - start[0]).max() > 1e-3
+    for ours, theirs in zip((params.W, params.W_tilde, params.b, params.b_tilde), ref):
+        np.testing.assert_allclose(ours, theirs, **F32)
+    for ours, theirs in zip((params.GW, params.GW_tilde, params.Gb, params.Gb_tilde), sums):
+        np.testing.assert_allclose(ours, theirs, **F32)
+    assert np.abs(params.W - glove.init_parameters(V, d, seed=2).W).max() > 1e-3
+
+
+def test_glove_c_rule_is_adagrad_with_lr_1_and_a_start_sum_of_1_over_lr_squared():
+    """One parameter, gradients g_t: glove.c's step lr*g_t / sqrt(1 + sum_{s<t} (lr g_s)^2)
+    equals g_t / sqrt(1/lr^2 + sum_{s<t} g_s^2), a torch Adagrad step with lr 1 taken before
+    the current gradient joins the sum (torch adds it first)."""
+    import scipy.sparse as sp
+
+    lr = 0.05
+    cells = sp.coo_matrix(([4.0], ([0], [1])), shape=(2, 2))
+    params = glove.init_parameters(2, 3, seed=0)
+    history = []
+    for _ in range(5):
+        before = params.b.copy()
+        g = glove.glove_loss(params.W, params.W_tilde, params.b, params.b_tilde, np.array([0]), np.array([1]),
+                             np.array([4.0]), x_max=100.0)[3][0]
+        glove.adagrad_epoch(params, cells, [0], learning_rate=lr)
+        expected = g / np.sqrt(1 / lr**2 + sum(h**2 for h in history))
+        assert before[0] - params.b[0] == pytest.approx(expected, rel=1e-4)
+        history.append(g)
 
 
 def test_training_separates_two_topics_and_loss_falls():

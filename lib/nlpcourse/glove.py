@@ -7,7 +7,8 @@ to X[j, i]. Loss over the non-zero cells:
     J = 1/2 sum_ij f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,   f(x) = min(1, (x/x_max)^alpha)
 
 (the 1/2 is the reference code's; it only scales the gradient). Each epoch visits the cells
-in a new random order and takes one AdaGrad step per cell; the word vector is W + W~.
+in a new random order and takes one AdaGrad step per cell, with glove.c's bookkeeping (see
+``_adagrad_cells``); the word vector is W + W~.
 """
 
 from __future__ import annotations
@@ -100,11 +101,12 @@ def glove_loss(W, W_tilde, b, b_tilde, rows, cols, values, x_max: float = 100.0,
 def _adagrad_cells(order, rows, cols, values, W, Wt, b, bt, GW, GWt, Gb, Gbt, lr, x_max, alpha):
     """One AdaGrad step per cell, in the given order; returns the summed loss before each step.
 
-    Per parameter: G += g^2, then theta -= lr * g / sqrt(G) (torch.optim.Adagrad, eps 0).
+    As the reference glove.c does it, per parameter: step = lr * g, theta -= step / sqrt(G),
+    then G += step^2 (G starts at 1). So G sums squared *steps*, not squared gradients, and the
+    step uses G from before it: AdaGrad with learning rate 1 and a starting sum of 1 / lr^2.
     Weights are float32; the per-cell scalars are cast to float32 so the loops vectorise.
     """
     dim = W.shape[1]
-    lr32 = np.float32(lr)
     loss = 0.0
     for k in order:
         i, j, x = rows[k], cols[k], values[k]
@@ -115,24 +117,24 @@ def _adagrad_cells(order, rows, cols, values, W, Wt, b, bt, GW, GWt, Gb, Gbt, lr
         f = (x / x_max) ** alpha if x < x_max else 1.0
         fdiff = f * diff
         loss += 0.5 * fdiff * diff
-        g = np.float32(fdiff)
+        step = np.float32(lr * fdiff)  # lr * dJ/d(score)
         for d in range(dim):
-            gi = g * Wt[j, d]
-            gj = g * W[i, d]
-            GW[i, d] += gi * gi
-            GWt[j, d] += gj * gj
-            W[i, d] -= lr32 * gi / np.sqrt(GW[i, d])
-            Wt[j, d] -= lr32 * gj / np.sqrt(GWt[j, d])
-        Gb[i] += g * g
-        Gbt[j] += g * g
-        b[i] -= lr32 * g / np.sqrt(Gb[i])
-        bt[j] -= lr32 * g / np.sqrt(Gbt[j])
+            si = step * Wt[j, d]
+            sj = step * W[i, d]
+            W[i, d] -= si / np.sqrt(GW[i, d])
+            Wt[j, d] -= sj / np.sqrt(GWt[j, d])
+            GW[i, d] += si * si
+            GWt[j, d] += sj * sj
+        b[i] -= step / np.sqrt(Gb[i])
+        bt[j] -= step / np.sqrt(Gbt[j])
+        Gb[i] += step * step
+        Gbt[j] += step * step
     return loss
 
 
 @dataclass
 class GloVeParameters:
-    """GloVe's weights and AdaGrad's running sums of squared gradients (initialised to 1)."""
+    """GloVe's weights and AdaGrad's running sums of squared steps (initialised to 1, as glove.c)."""
 
     W: np.ndarray
     W_tilde: np.ndarray
