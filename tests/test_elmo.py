@@ -363,3 +363,44 @@ def test_checkpoint_reproduces_its_stated_held_out_loss():
         assert elmo.bigram_cross_entropy(train, held, len(vocab), d) == pytest.approx(stated[f"bigram_{d}"], rel=1e-4)
         assert loss < stated[f"unigram_{d}"] - 0.3  # the stored model clearly beats the baseline
         assert f"{d} {math.exp(stated[d]):.1f}" in readme  # data/README.md states the same perplexity
+
+
+# --------------------------------------------------------------------------- the probe
+
+
+def test_capital_labels_skip_the_first_word():
+    assert elmo.capital_labels([["The", "West", "bank"], ["I", "said", "I"]]) == [[-1, 1, 0], [-1, 0, 1]]
+
+
+def _synthetic_probe_data(n=300, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    layers = torch.randn(3, n, 4, generator=g)
+    labels = (layers[2, :, 1] > 0).long()  # only layer 3 (index 2) knows the label
+    words = [f"w{i % 7}" for i in range(n)]
+    return elmo.ProbeData(layers, labels, words)
+
+
+def test_mixed_probe_learns_to_weight_the_informative_layer():
+    train, test = _synthetic_probe_data(seed=0), _synthetic_probe_data(seed=1)
+    probe = elmo.train_probe(train, "mix", steps=50)
+    assert elmo.probe_accuracy(probe, test) > 0.95
+    assert probe.mix.weights()[2].item() > 0.5
+    assert elmo.probe_accuracy(elmo.train_probe(train, 0, steps=50), test) < 0.7  # layer 1 alone: chance
+
+
+def test_lookup_baseline_and_mixed_label_words_by_hand():
+    train = elmo.ProbeData(torch.zeros(1, 5, 2), torch.tensor([1, 1, 0, 0, 0]), ["a", "a", "a", "b", "c"])
+    test = elmo.ProbeData(torch.zeros(1, 4, 2), torch.tensor([1, 0, 1, 0]), ["a", "b", "d", "c"])
+    # a -> 1 (2 of 3), b -> 0, unseen d -> majority 0, c -> 0: right, right, wrong, right
+    assert elmo.lookup_baseline_accuracy(train, test) == pytest.approx(0.75, abs=1e-12)
+    assert elmo.lookup_baseline_accuracy(train, test, np.array([True, False, True, False])) == pytest.approx(0.5)
+    assert elmo.mixed_label_words(train) == {"a"}
+    with pytest.raises(ValueError, match="where must be a boolean array with one entry per word"):
+        elmo.lookup_baseline_accuracy(train, test, np.array([1, 0, 1, 0]))
+    with pytest.raises(ValueError, match="where selects no word"):
+        elmo.lookup_baseline_accuracy(train, test, np.zeros(4, dtype=bool))
+
+
+def test_probe_unknown_layer():
+    with pytest.raises(ValueError, match=r"layer must be an index 0..2 or 'mix'"):
+        elmo.train_probe(_synthetic_probe_data(), 3)

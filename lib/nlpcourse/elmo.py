@@ -537,8 +537,8 @@ class ScalarMix(nn.Module):
             raise TypeError(f"layers must be a torch.Tensor (L, ..., D), got {type(layers).__name__}")
         if layers.ndim < 2 or layers.shape[0] != self.n_layers:
             raise ValueError(f"layers must stack {self.n_layers} layers on the first axis, got shape {tuple(layers.shape)}")
-        w = self.weights().to(layers.dtype).reshape(-1, *([1] * (layers.ndim - 1)))
-        return self.gamma.to(layers.dtype) * (w * layers).sum(dim=0)
+        w = self.weights().to(layers.dtype)
+        return self.gamma.to(layers.dtype) * torch.tensordot(w, layers, dims=1)  # (..., D)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -558,3 +558,126 @@ def load_bilm(path) -> tuple[BiLM, Vocabulary, dict]:
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()})
     vocab = Vocabulary(tuple(blob["tokens"]), tuple(blob["counts"]), blob["unk_token"])
     return model.eval(), vocab, blob["info"]
+
+
+# --------------------------------------------------------------------------- the probe: is this word capitalised?
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """Layer vectors of every word that is not the first of its sentence, and its label.
+
+    ``labels[i]`` is 1 when the word is written with a capital letter in the original text
+    (mostly names: "Howard", "Sydney", "Qaeda"), else 0. The biLM only ever saw lowercase
+    tokens, so whatever it knows about names it learned from the words and their contexts.
+    """
+
+    layers: torch.Tensor  # (L + 1, N, 2 dim) float32
+    labels: torch.Tensor  # (N,) long
+    words: list[str]
+
+
+def capital_labels(cased_sentences: Sequence[Sequence[str]]) -> list[list[int]]:
+    """1 for a token that starts with a capital letter, 0 otherwise; -1 for a sentence's first token
+    (every sentence starts with a capital, so it tells nothing)."""
+    cased_sentences = _check_documents("cased_sentences", cased_sentences)
+    return [[-1 if p == 0 else int(t[:1].isupper()) for p, t in enumerate(s)] for s in cased_sentences]
+
+
+@torch.no_grad()
+def probe_data(model: BiLM, vocab: Vocabulary, cased_sentences: Sequence[Sequence[str]],
+               batch_size: int = 256) -> ProbeData:
+    """ELMo layers and capital labels of the words of ``cased_sentences`` (lowercased for the model)."""
+    cased_sentences = _check_documents("cased_sentences", cased_sentences)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    labels = capital_labels(cased_sentences)
+    order = sorted(range(len(cased_sentences)), key=lambda i: len(cased_sentences[i]))  # little padding
+    vectors, ys, words = [], [], []
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        ids, mask = encode_sentences([[t.lower() for t in cased_sentences[i]] for i in batch], vocab)
+        layers = elmo_layers(model, ids, mask)  # (L + 1, B, T, 2D)
+        for b, i in enumerate(batch):
+            keep = [p for p, y in enumerate(labels[i]) if y >= 0]
+            vectors.append(layers[:, b, [p + 1 for p in keep]])
+            ys.extend(labels[i][p] for p in keep)
+            words.extend(cased_sentences[i][p].lower() for p in keep)
+    if not ys:
+        raise ValueError("cased_sentences hold no word after a sentence's first: nothing to probe")
+    return ProbeData(torch.cat(vectors, dim=1), torch.tensor(ys, dtype=torch.long), words)
+
+
+class Probe(nn.Module):
+    """A linear classifier on one layer or on ELMo's ScalarMix of all layers."""
+
+    def __init__(self, n_layers: int, dim: int, layer="mix", classes: int = 2):
+        super().__init__()
+        self.layer = check_layer(layer, n_layers)
+        self.mix = ScalarMix(n_layers) if layer == "mix" else None
+        self.linear = nn.Linear(check_int("dim", dim, minimum=1), check_int("classes", classes, minimum=2))
+
+    def forward(self, layers: torch.Tensor) -> torch.Tensor:
+        features = self.mix(layers) if self.mix is not None else layers[self.layer]  # (N, D)
+        return self.linear(features)  # (N, classes)
+
+
+def train_probe(data: ProbeData, layer="mix", *, steps: int = 30, seed: int = 0) -> Probe:
+    """Fit a probe by full-batch L-BFGS on cross-entropy; with ``layer="mix"`` the s_j and gamma learn too.
+
+    ``steps`` caps L-BFGS's iterations (each may evaluate the loss a few times in its line search).
+    """
+    steps = check_int("steps", steps, minimum=1)
+    torch.manual_seed(check_int("seed", seed, minimum=0))
+    n_layers, _n, dim = data.layers.shape
+    probe = Probe(n_layers, dim, layer)
+    optimizer = torch.optim.LBFGS(probe.parameters(), lr=1.0, max_iter=steps, history_size=10,
+                                  line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(probe(data.layers), data.labels)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return probe.eval()
+
+
+@torch.no_grad()
+def probe_accuracy(probe: Probe, data: ProbeData, where: np.ndarray | None = None) -> float:
+    """Share of words whose label the probe predicts (only the words where ``where`` is True, if given)."""
+    right = (probe(data.layers).argmax(dim=1) == data.labels).numpy()
+    return float(right[_check_where(where, right.size)].mean())
+
+
+def _check_where(where, n: int) -> np.ndarray:
+    if where is None:
+        return np.ones(n, dtype=bool)
+    where = np.asarray(where)
+    if where.dtype != bool or where.shape != (n,):
+        raise ValueError(f"where must be a boolean array with one entry per word ({n}), got {where.dtype} {where.shape}")
+    if not where.any():
+        raise ValueError("where selects no word")
+    return where
+
+
+def lookup_baseline_accuracy(train: ProbeData, test: ProbeData, where: np.ndarray | None = None) -> float:
+    """Accuracy of "each word gets the label it has most often in training" (unseen words: the majority).
+
+    This is what one vector per word type can do at best on a per-word property.
+    """
+    by_word = collections.defaultdict(collections.Counter)
+    for w, y in zip(train.words, train.labels.tolist()):
+        by_word[w][y] += 1
+    majority = collections.Counter(train.labels.tolist()).most_common(1)[0][0]
+    guess = [by_word[w].most_common(1)[0][0] if w in by_word else majority for w in test.words]
+    right = np.array(guess) == test.labels.numpy()
+    return float(right[_check_where(where, right.size)].mean())
+
+
+def mixed_label_words(data: ProbeData) -> set[str]:
+    """Words that occur with both labels in ``data`` (e.g. "west" in "West Bank" and "the west of")."""
+    seen = collections.defaultdict(set)
+    for w, y in zip(data.words, data.labels.tolist()):
+        seen[w].add(y)
+    return {w for w, ys in seen.items() if len(ys) > 1}
