@@ -761,3 +761,42 @@ def masked_sequence(original: Sequence[str], inputs: Sequence[str], kinds: Seque
     ax.axis("off")
     ax.set_title("masked input (top of each pair of rows) over the original text (bottom)", fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------- chapter 09a: ELMo
+
+
+def bilm_diagram(words: Sequence[str] = ("</s>", "the", "west", "bank", "town", "</s>")) -> Figure:
+    """ELMo's biLM as boxes: token vectors x_k, two forward LSTM layers (left to right) and two
+    backward ones (right to left), and the three layer vectors of one word combined by the task weights."""
+    fig, ax = plt.subplots(figsize=(9, 4.2), constrained_layout=True)
+    n = len(words)
+    rows = {"x": 0.0, "f1": 1.2, "f2": 2.2, "b1": 3.4, "b2": 4.4}
+    names = {"x": "token x (layer 0)", "f1": "forward LSTM 1", "f2": "forward LSTM 2",
+             "b1": "backward LSTM 1", "b2": "backward LSTM 2"}
+    colours = {"x": PALETTE[2], "f1": PALETTE[0], "f2": PALETTE[0], "b1": PALETTE[1], "b2": PALETTE[1]}
+    for key, y in rows.items():
+        ax.text(-0.9, y, names[key], ha="right", va="center", fontsize=8)
+        for k in range(n):
+            ax.add_patch(matplotlib.patches.FancyBboxPatch((k - 0.32, y - 0.25), 0.64, 0.5, boxstyle="round,pad=0.02",
+                                                           facecolor=colours[key], alpha=0.35, edgecolor="grey"))
+        for k in range(n - 1):
+            if key.startswith("f"):
+                ax.annotate("", (k + 0.65, y), (k + 0.35, y), arrowprops=dict(arrowstyle="->", color=PALETTE[0]))
+            elif key.startswith("b"):
+                ax.annotate("", (k + 0.35, y), (k + 0.65, y), arrowprops=dict(arrowstyle="->", color=PALETTE[1]))
+    for k, word in enumerate(words):
+        ax.text(k, -0.75, word, ha="center", va="center", fontsize=9)
+        for a, b in (("x", "f1"), ("f1", "f2"), ("b1", "b2")):
+            ax.annotate("", (k, rows[b] - 0.27), (k, rows[a] + 0.27), arrowprops=dict(arrowstyle="->", color="grey", lw=0.6))
+    focus = min(3, n - 1)
+    ax.add_patch(matplotlib.patches.Rectangle((focus - 0.45, -0.4), 0.9, 5.15, fill=False, edgecolor="black", lw=1.2))
+    ax.text(focus, 5.05, "v1 = [x; x], v2 = [f1; b1], v3 = [f2; b2]\nELMo = gamma (s1 v1 + s2 v2 + s3 v3)",
+            ha="center", va="bottom", fontsize=8)
+    ax.text(n - 0.2, 1.7, "predicts the\nnext word", fontsize=8, color=PALETTE[0], va="center")
+    ax.text(n - 0.2, 3.9, "predicts the\nprevious word", fontsize=8, color=PALETTE[1], va="center")
+    ax.set_xlim(-3.2, n + 1.0)
+    ax.set_ylim(-1.1, 6.0)
+    ax.axis("off")
+    ax.set_title("biLM: the backward layers read the same x from right to left (they feed their own layer 2)", fontsize=9)
+    return fig
