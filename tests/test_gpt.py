@@ -350,3 +350,51 @@ def test_score_prompts_compares_the_greedy_line_with_the_answer():
     line = tok.decode(greedy[3:]).split("\n")[0]
     wrong = "q" if line != "q" else "r"
     assert gpt.score_prompts(model, tok, [(prompt, line), (prompt, wrong)], max_new_tokens=6) == [True, False]
+
+
+# --------------------------------------------------------------------------- the committed checkpoints
+
+#: Held-out losses stated in data/README.md (nats per token, the first 32768 // context windows).
+STATED_VALID_LOSS = {"lm": 4.532991, "icl": 4.846051}
+
+
+@pytest.fixture(scope="module")
+def held_out_ids():
+    from nlpcourse import data
+
+    return torch.tensor(data.gpt_bpe_tokenizer().encode("\n\n".join(data.english_lm_split()[1])))
+
+
+@pytest.mark.parametrize("name", ["lm", "icl"])
+def test_checkpoint_reproduces_its_stated_validation_loss(name, held_out_ids):
+    import hashlib
+
+    from nlpcourse import data
+
+    model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / f"09c_gpt_{name}.pt")
+    assert meta["merges_sha256"] == hashlib.sha256(data.GPT_BPE_MERGES.read_bytes()).hexdigest(), \
+        "the merges changed since the checkpoint was trained: re-run scripts/make_checkpoint_09c.py"
+    assert meta["valid_windows"] == 32768 // model.config.context
+    loss = gpt.evaluate_loss(model, held_out_ids, max_windows=meta["valid_windows"])
+    assert loss == pytest.approx(STATED_VALID_LOSS[name], rel=1e-4)
+    assert loss == pytest.approx(meta["valid_loss"], rel=1e-6)
+    readme = (data.DATA_DIR / "README.md").read_text(encoding="utf-8")
+    assert f"09c_gpt_{name}.pt" in readme and f"{STATED_VALID_LOSS[name]:.4f}" in readme
+
+
+def test_checkpoints_fit_the_chapter_budget():
+    from nlpcourse import data
+
+    folder = data.DATA_DIR / "checkpoints"
+    sizes = [(folder / n).stat().st_size for n in ("09c_gpt_lm.pt", "09c_gpt_icl.pt", "09c_bpe_merges.json")]
+    assert sum(sizes) <= 4_000_000
+
+
+def test_in_context_checkpoint_reproduces_its_stored_item_results():
+    from nlpcourse import data
+
+    model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_icl.pt")
+    tokenizer = data.gpt_bpe_tokenizer()
+    for task, k in [("to_digits", 1), ("qa", 4)]:
+        pairs = data.prompt_eval_set(task, meta["icl_items"], k, seed=meta["icl_seed"])[:6]
+        assert gpt.score_prompts(model, tokenizer, pairs) == meta["icl_results"][task][k][:6]
