@@ -950,7 +950,6 @@ def fill_mask_explorer(model, vocab: text.Vocabulary, sentence: str, *, k: int =
             box.bars = word_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
             word_ax.set_yticks(range(k))
             word_ax.set_ylim(k - 0.5, -0.5)
-            word_ax.set_xlim(0, 1)
             word_ax.set_xlabel("P(word at [MASK] | sentence)")
             box.cos_bars = cos_ax.barh(range(slots), np.zeros(slots), color=plots.PALETTE[1])
             cos_ax.set_yticks(range(slots))
@@ -963,6 +962,7 @@ def fill_mask_explorer(model, vocab: text.Vocabulary, sentence: str, *, k: int =
         for bar, (_w, p) in zip(box.bars, box.predictions + [("", 0.0)] * (k - len(box.predictions))):
             bar.set_width(p)
         word_ax.set_yticklabels(words)
+        word_ax.set_xlim(0, max(0.1, 1.15 * max((p for _w, p in box.predictions), default=0.0)))  # small probabilities stay visible
         word_ax.set_title(f"top {k} words for [MASK]", fontsize=9)
         pairs = box.similarities + [("", 0.0)] * (slots - len(box.similarities))
         for bar, (_t, c) in zip(box.cos_bars, pairs):
