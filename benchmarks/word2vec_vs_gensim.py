@@ -1,6 +1,6 @@
 """Word2Vec: ours (numba kernel, Hogwild threads) against gensim 4.4 on the same corpus.
 
-    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--glove-epochs 25] [--quick]
+    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3] [--glove-epochs 25] [--quick]
 
 Each run trains in its own fresh process (so peak memory is that run's alone) on the course's
 English corpus (Lee + Wikipedia excerpt, ~550k tokens, tokenised by nlpcourse.text.tokenize,
@@ -9,6 +9,11 @@ negative 5. Prints wall time, CPU time, words/s (in-vocabulary tokens x epochs /
 seconds), WordSim-353 and SimLex-999 Spearman rho, analogy accuracy and peak memory per
 run, then the ours/gensim ratios. The numba kernels are compiled (or loaded from numba's
 cache) before the clock starts; gensim's Cython is compiled at install time.
+
+The machine may be shared, so ours and gensim's run in alternating rounds (gensim, ours, one
+round per seed): a load change hits both alike. The summary gives, per model, the mean over
+seeds and the seed-to-seed standard deviation of the scores; the ratio line divides the summed
+wall (and CPU) times of ours by gensim's over the same rounds.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def _scores(wv) -> dict:
     return {k: row[k] for k in ("wordsim353", "simlex999", "analogy", "analogy_coverage")}
 
 
-def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, queue) -> None:
+def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, seed: int, queue) -> None:
     from nlpcourse import evaluate, text
     from nlpcourse import word2vec as w2v
 
@@ -54,14 +59,14 @@ def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, queue) -> 
     wall, cpu = time.perf_counter(), time.process_time()
     if kind == "ours":
         model = w2v.train_word2vec(sentences, sg=sg, output=output, dim=100, window=5, min_count=5, sample=1e-3,
-                                   negative=5, epochs=epochs, threads=threads, seed=1, compute_loss=False)
+                                   negative=5, epochs=epochs, threads=threads, seed=seed, compute_loss=False)
         wv = model.wv
     elif kind == "gensim":
         from gensim.models import Word2Vec
 
         model = Word2Vec(sentences, sg=int(sg), hs=int(output == "hierarchical"),
                          negative=5 if output == "negative" else 0, vector_size=100, window=5, min_count=5,
-                         sample=1e-3, epochs=epochs, workers=threads, seed=1)
+                         sample=1e-3, epochs=epochs, workers=threads, seed=seed)
         keys = model.wv.index_to_key
         vocab = text.Vocabulary(tuple(keys), tuple(int(model.wv.get_vecattr(k, "count")) for k in keys), unk_token=None)
         wv = evaluate.WordVectors(model.wv.vectors, vocab)
@@ -69,56 +74,81 @@ def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, queue) -> 
         from nlpcourse import glove
 
         model = glove.train_glove(sentences, dim=100, window=10, min_count=5, x_max=10.0, epochs=epochs,
-                                  threads=threads, seed=1)
+                                  threads=threads, seed=seed)
         wv = model.wv
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(dict(wall=wall, cpu=cpu, words_per_s=n_words * epochs / wall, peak_mb=peak_mb, **_scores(wv)))
 
 
-def measure(kind: str, sg: bool, output: str, epochs: int, threads: int) -> dict:
+def measure(kind: str, sg: bool, output: str, epochs: int, threads: int, seed: int = 1) -> dict:
     """Train one model in a fresh process and return its timings and scores."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_run, args=(kind, sg, output, epochs, threads, queue))
+    proc = ctx.Process(target=_run, args=(kind, sg, output, epochs, threads, seed, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
 
 
+def _mean_sd(values):
+    import statistics
+
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--glove-epochs", type=int, default=25)
     parser.add_argument("--quick", action="store_true", help="skip-gram/negative only, no GloVe")
     args = parser.parse_args()
     runs = RUNS[:1] if args.quick else RUNS
-    header = f"{'model':<44}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}{'SL999':>7}{'analogy':>8}{'cover':>7}{'peak MB':>9}"
-    print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, sample 1e-3")
+    header = (f"{'model':<44}{'seed':>5}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}{'SL999':>7}"
+              f"{'analogy':>8}{'cover':>7}{'peak MB':>9}")
+    print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, sample 1e-3, "
+          f"seeds {args.seeds}")
     print(header)
     print("-" * len(header))
 
-    def show(name, r):
-        print(f"{name:<44}{r['wall']:8.1f}{r['cpu']:8.1f}{r['words_per_s']:10.0f}{r['wordsim353']:7.3f}"
+    def show(name, seed, r):
+        print(f"{name:<44}{seed:>5}{r['wall']:8.1f}{r['cpu']:8.1f}{r['words_per_s']:10.0f}{r['wordsim353']:7.3f}"
               f"{r['simlex999']:7.3f}{r['analogy']:8.3f}{r['analogy_coverage']:7.2f}{r['peak_mb']:9.0f}", flush=True)
 
-    ratios = []
+    summary = []
     for name, sg, output in runs:
-        theirs = measure("gensim", sg, output, args.epochs, args.threads)
-        show(f"gensim {name}", theirs)
-        ours = measure("ours", sg, output, args.epochs, args.threads)
-        show(f"ours   {name}", ours)
-        ratios.append((name, ours, theirs))
+        results = {"gensim": [], "ours": []}
+        for seed in args.seeds:  # alternate: a change of load hits both
+            for kind in ("gensim", "ours"):
+                r = measure(kind, sg, output, args.epochs, args.threads, seed)
+                results[kind].append(r)
+                show(f"{kind:<6} {name}", seed, r)
+        summary.append((name, results))
     if not args.quick:
-        show(f"ours   GloVe ({args.glove_epochs} epochs, x_max 10, window 10)",
-             measure("glove", True, "", args.glove_epochs, args.threads))
+        show(f"ours   GloVe ({args.glove_epochs} epochs)", args.seeds[0],
+             measure("glove", True, "", args.glove_epochs, args.threads, args.seeds[0]))
     print()
-    for name, ours, theirs in ratios:
-        print(f"ratio ours/gensim, {name}: wall {ours['wall'] / theirs['wall']:.2f}, cpu {ours['cpu'] / theirs['cpu']:.2f}, "
-              f"WordSim-353 {ours['wordsim353'] - theirs['wordsim353']:+.3f}, "
-              f"SimLex-999 {ours['simlex999'] - theirs['simlex999']:+.3f} (differences)")
+    print(f"{'mean over seeds (sd)':<44}{'wall s':>8}{'cpu s':>8}{'WordSim-353':>16}{'SimLex-999':>16}{'analogy':>16}")
+    for name, results in summary:
+        for kind in ("gensim", "ours"):
+            rs = results[kind]
+            cells = [_mean_sd([r[k] for r in rs]) for k in ("wordsim353", "simlex999", "analogy")]
+            print(f"{kind + ' ' + name:<44}{sum(r['wall'] for r in rs) / len(rs):8.1f}"
+                  f"{sum(r['cpu'] for r in rs) / len(rs):8.1f}"
+                  + "".join(f"{m:9.3f} ({sd:.3f})" for m, sd in cells))
+    print()
+    for name, results in summary:
+        ours, theirs = results["ours"], results["gensim"]
+        wall = sum(r["wall"] for r in ours) / sum(r["wall"] for r in theirs)
+        cpu = sum(r["cpu"] for r in ours) / sum(r["cpu"] for r in theirs)
+        rounds = ", ".join(f"{o['wall'] / t['wall']:.2f}" for o, t in zip(ours, theirs))
+        ws = _mean_sd([r["wordsim353"] for r in ours])[0] - _mean_sd([r["wordsim353"] for r in theirs])[0]
+        sl = _mean_sd([r["simlex999"] for r in ours])[0] - _mean_sd([r["simlex999"] for r in theirs])[0]
+        print(f"ratio ours/gensim, {name}: wall {wall:.2f} (rounds {rounds}), cpu {cpu:.2f}, "
+              f"WordSim-353 {ws:+.3f}, SimLex-999 {sl:+.3f} (differences of the means)")
 
 
 if __name__ == "__main__":

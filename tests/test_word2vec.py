@@ -106,6 +106,27 @@ def test_noise_distribution_and_table():
     assert np.mean(draws == 0) == pytest.approx(8 / 9, abs=0.01)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=400).filter(lambda c: sum(c) > 0),
+       st.integers(min_value=0, max_value=2**32 - 1))
+def test_guide_table_finds_the_searchsorted_word(counts, seed):
+    table = w2v.cumulative_table(counts)
+    guide, scale = w2v.guide_table(table)
+    top = int(table[-1])
+    rng = np.random.default_rng(seed)
+    edges = np.clip(np.concatenate([table - 1, table, table + 1, [0, top - 1]]), 0, top - 1)
+    for r in np.concatenate([rng.integers(0, top, 300), edges]):
+        assert w2v._guided_word(table, guide, scale, int(r)) == np.searchsorted(table, r, side="right")
+
+
+def test_jobs_cover_every_sentence_once_in_order():
+    starts = np.cumsum([0, 4000, 7000, 12000, 1, 1, 9999, 3])
+    jobs = w2v._jobs(starts, job_words=10_000)
+    assert jobs == [(0, 1), (1, 2), (2, 3), (3, 5), (5, 6), (6, 7)]  # greedy: a job stops before it passes 10,000
+    assert [s for a, b in jobs for s in range(a, b)] == list(range(len(starts) - 1))
+    assert w2v._jobs(np.array([0, 5])) == [(0, 1)]
+
+
 def test_lcg_is_word2vec_c():
     assert w2v.lcg_next(1) == 25214903917 + 11
     assert w2v.lcg_next(2**64 - 1) == (-25214903917 + 11) % 2**64
@@ -185,14 +206,12 @@ def test_compiled_kernel_equals_numpy_epoch(sg, output):
     keep, table, tree = w2v.keep_probability(counts, config.sample), w2v.cumulative_table(counts), w2v.huffman_tree(counts)
     a_in, a_out = w2v.init_weights(len(vocab), config)
     b_in, b_out = a_in.copy(), a_out.copy()
-    codes, points, lengths = tree.padded()
     total = corpus.n_words * 2
     for epoch in range(2):
         ref = w2v.train_epoch_numpy(corpus, a_in, a_out, config, keep, table, tree, seed=7 + epoch,
                                     words_before=epoch * corpus.n_words, words_total=total)
-        fast = w2v._train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, b_in, b_out, sg,
-                                    w2v.OUTPUTS.index(output), 3, 3, keep, table, codes, points, lengths,
-                                    config.alpha, config.min_alpha, epoch * corpus.n_words, total, 1, 7 + epoch, True)
+        fast = w2v.train_epoch_compiled(corpus, b_in, b_out, config, keep, table, tree, seed=7 + epoch,
+                                        words_before=epoch * corpus.n_words, words_total=total)
         assert fast[1] == ref[1]  # same number of predictions: same subsampling and windows
         assert fast[0] == pytest.approx(ref[0], rel=1e-5)
     assert np.abs(a_in - w2v.init_weights(len(vocab), config)[0]).max() > 1e-3  # training moved the vectors

@@ -6,12 +6,14 @@ The module holds each piece twice, on purpose:
 
 - a readable numpy version (``negative_sampling_loss``, ``hierarchical_softmax_loss``,
   ``full_softmax_loss``, ``train_epoch_numpy``) that the notebook builds in the open, and
-- a compiled version (numba, ``_train_sentences``) that does the same arithmetic with the
-  same random draws, one pair at a time, as word2vec.c does. ``train_word2vec`` runs it on
-  several threads over parts of the corpus that share the weights without locks (Hogwild).
+- a compiled version (numba, ``_train_sentences``, called by ``train_epoch_compiled``) that
+  does the same arithmetic with the same random draws, one pair at a time, as word2vec.c and
+  gensim do. ``train_word2vec`` cuts the corpus into jobs of about 10,000 words (each with its
+  own fixed random state) and runs them on several threads that share the weights without
+  locks (Hogwild); a thread takes the next job when it is done, as gensim's workers do.
 
-With one thread the two agree number for number (``tests/test_word2vec.py`` checks a whole
-epoch); with two threads the order of updates depends on timing, so results vary slightly.
+The two agree number for number on one thread (``tests/test_word2vec.py`` checks whole
+epochs); with two threads the order of updates depends on timing, so results vary slightly.
 """
 
 from __future__ import annotations
@@ -325,11 +327,6 @@ def lcg_next(state: int) -> int:
     return (state * _LCG_MUL + _LCG_ADD) & _MASK64
 
 
-@njit(cache=True, nogil=True)
-def _lcg(state):
-    state[0] = state[0] * np.uint64(25214903917) + np.uint64(11)
-    return (state[0] >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
-
 
 # --------------------------------------------------------------------------- the readable epoch
 
@@ -396,6 +393,46 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
 
 
 # --------------------------------------------------------------------------- the compiled kernel
+# The same arithmetic as train_epoch_numpy, one pair at a time as word2vec.c and gensim's
+# word2vec_inner.pyx do it: float32 weights and scratch vectors, no allocation inside the loops,
+# the random state in a register, fastmath so LLVM vectorises the dim-long dot products and
+# axpy updates (what gensim gets from BLAS sdot/saxpy).
+
+
+@njit(cache=True, nogil=True)
+def _lcg_step(state):
+    """(next state, 32 random bits): word2vec.c's generator, as ``lcg_next``."""
+    state = state * np.uint64(25214903917) + np.uint64(11)
+    return state, (state >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
+
+
+#: Buckets of the guide table: about 4 per vocabulary word, at most 2**20.
+def _guide_size(table: np.ndarray) -> int:
+    return int(min(2**20, max(16, 4 * table.shape[0])))
+
+
+def guide_table(table: np.ndarray, size: int | None = None) -> tuple[np.ndarray, float]:
+    """A guide (cut-point) table that finds ``draw_negatives``' word without a binary search.
+
+    Bucket g covers the integers from g * top / size on; ``guide[g]`` is the word of the
+    bucket's first integer (minus a margin of 2 for rounding). For r the kernel starts at
+    guide[int(r * scale)] and steps right while table[word] <= r: the same word as
+    ``np.searchsorted(table, r, side="right")``, after about one step instead of log2(V).
+    """
+    table = np.asarray(table, dtype=np.int64)
+    size = size or _guide_size(table)
+    top = int(table[-1])
+    lowest = np.maximum(np.arange(size, dtype=np.int64) * top // size - 2, 0)
+    return np.searchsorted(table, lowest, side="right").astype(np.int64), size / top
+
+
+@njit(cache=True, nogil=True)
+def _guided_word(table, guide, scale, r):
+    """np.searchsorted(table, r, side="right") through the guide table (see ``guide_table``)."""
+    word = guide[min(np.int64(r * scale), guide.shape[0] - 1)]
+    while table[word] <= r:
+        word += 1
+    return word
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -408,17 +445,17 @@ def _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss):
         score = np.float32(0.0)
         for j in range(dim):  # float32 dot product; fastmath lets LLVM vectorise it
             score += w_out[r, j] * h[j]
-        x = min(max(score, np.float32(-30.0)), np.float32(30.0))  # as word2vec.c's MAX_EXP
+        x = min(max(score, np.float32(-30.0)), np.float32(30.0))  # as the numpy twin's clip
         e = np.exp(-x)
         if compute_loss:
-            loss += np.log1p(np.float64(e)) + (0.0 if labels[k] == 1 else x)  # -log s(x) or -log(1 - s(x))
-        err[k] = 1.0 / (1.0 + e) - labels[k]
-        g = np.float32(lr * err[k])
+            loss += np.log1p(np.float64(e)) + (0.0 if labels[k] == 1 else np.float64(x))
+        err[k] = lr * (np.float32(1.0) / (np.float32(1.0) + e) - labels[k])  # lr * dL/dscore
+        g = err[k]
         for j in range(dim):
             delta[j] -= g * w_out[r, j]
     for k in range(n):  # output rows change after all errors are known, as in the numpy twin
         r = rows[k]
-        g = np.float32(lr * err[k])
+        g = err[k]
         for j in range(dim):
             w_out[r, j] -= g * h[j]
     return loss
@@ -452,100 +489,130 @@ def _softmax_rows(h, w_out, target, lr, delta, scores):
     return loss
 
 
-@njit(cache=True, nogil=True)
-def _predict(h, target, w_out, mode, negative, table, codes, points, lengths, state, lr, delta, rows, labels, err,
-             compute_loss):
+@njit(cache=True, nogil=True, fastmath=True)
+def _predict(h, target, w_out, mode, negative, table, guide, scale, codes, points, lengths, state, lr, delta, rows,
+             labels, err, scores, compute_loss):
+    """One prediction of ``target`` from ``h``: returns (loss, new random state); delta gets lr * -dL/dh."""
     for j in range(delta.shape[0]):
         delta[j] = 0.0
-    if mode == 0:  # negative sampling
+    if mode == 0:  # negative sampling: the true word, then `negative` draws from the noise table
         rows[0] = target
         labels[0] = 1.0
         n = 1
+        top = table[table.shape[0] - 1]
         for _ in range(negative):
-            r = np.int64(_lcg(state)) % table[-1]
-            word = np.searchsorted(table, r, side="right")
+            state, bits = _lcg_step(state)
+            word = _guided_word(table, guide, scale, np.int64(bits) % top)
             if word != target:
                 rows[n] = word
                 labels[n] = 0.0
                 n += 1
-        return _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss)
-    if mode == 1:  # hierarchical softmax
+        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err, compute_loss), state
+    if mode == 1:  # hierarchical softmax: one logistic question per inner node on the Huffman path
         n = lengths[target]
         for k in range(n):
             rows[k] = points[target, k]
             labels[k] = 1.0 - codes[target, k]
-        return _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss)
-    return _softmax_rows(h, w_out, target, lr, delta, err)
+        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err, compute_loss), state
+    return _softmax_rows(h, w_out, target, lr, delta, scores), state
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, negative, keep, table,
-                     codes, points, lengths, alpha, min_alpha, words_before, words_total, progress_scale, seed,
-                     compute_loss):
+def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, negative, keep, table, guide, scale,
+                     codes, points, lengths, alpha, min_alpha, words_before, words_total, seed, compute_loss):
     """Train on sentences first..last-1; the compiled twin of ``train_epoch_numpy``.
 
-    Returns (summed loss, predictions made). ``progress_scale`` is the number of threads, so
-    each thread's learning rate follows the whole run's progress.
+    ``words_before`` counts the run's words before sentence ``first``: the learning rate of a
+    sentence falls linearly with its position in the run. Returns (summed loss, predictions).
     """
     dim = w_in.shape[1]
-    state = np.empty(1, dtype=np.uint64)
-    state[0] = np.uint64(seed)
+    state = np.uint64(seed)
     longest = 1
     for s in range(first, last):
         longest = max(longest, starts[s + 1] - starts[s])
     kept = np.empty(longest, dtype=np.int32)
     h = np.empty(dim, dtype=np.float32)
     delta = np.empty(dim, dtype=np.float32)
-    slots = max(negative + 1, codes.shape[1], w_out.shape[0])
+    slots = max(negative + 1, codes.shape[1])
     rows = np.empty(slots, dtype=np.int64)
-    labels = np.empty(slots, dtype=np.float64)
-    err = np.empty(slots, dtype=np.float64)
+    labels = np.empty(slots, dtype=np.float32)
+    err = np.empty(slots, dtype=np.float32)
+    scores = np.empty(w_out.shape[0] if mode == 2 else 1, dtype=np.float64)
     loss_sum = 0.0
     predictions = 0
-    words_done = 0
     for s in range(first, last):
-        progress = min(1.0, (words_before + words_done * progress_scale) / words_total)
+        progress = min(1.0, (words_before + starts[s] - starts[first]) / words_total)
         lr = alpha - (alpha - min_alpha) * progress
         n = 0
-        for i in range(starts[s], starts[s + 1]):
+        for i in range(starts[s], starts[s + 1]):  # subsampling
             word = ids[i]
-            if keep[word] >= 1.0 or _lcg(state) / 4294967296.0 <= keep[word]:
+            if keep[word] >= 1.0:
                 kept[n] = word
                 n += 1
-        words_done += starts[s + 1] - starts[s]
+            else:
+                state, bits = _lcg_step(state)
+                if bits / 4294967296.0 <= keep[word]:
+                    kept[n] = word
+                    n += 1
         for i in range(n):
-            reach = window - np.int64(_lcg(state) % np.uint64(window))
+            state, bits = _lcg_step(state)
+            reach = window - np.int64(bits % np.uint64(window))  # dynamic window: 1..window
             lo = max(0, i - reach)
             hi = min(n, i + reach + 1)
-            if sg:
+            if sg:  # the centre word predicts each context word
                 center = kept[i]
                 for j in range(lo, hi):
                     if j == i:
                         continue
-                    for d in range(dim):
-                        h[d] = w_in[center, d]
-                    loss_sum += _predict(h, kept[j], w_out, mode, negative, table, codes, points, lengths,
-                                         state, lr, delta, rows, labels, err, compute_loss)
+                    # the centre's row is read, not written, until the prediction is done: no copy
+                    loss, state = _predict(w_in[center], kept[j], w_out, mode, negative, table, guide, scale, codes, points,
+                                           lengths, state,
+                                           lr, delta, rows, labels, err, scores, compute_loss)
+                    loss_sum += loss
                     predictions += 1
                     for d in range(dim):
                         w_in[center, d] += delta[d]
-            elif hi - lo > 1:
+            elif hi - lo > 1:  # CBOW: the mean of the context predicts the centre word
                 for d in range(dim):
                     h[d] = 0.0
                 for j in range(lo, hi):
                     if j != i:
                         for d in range(dim):
                             h[d] += w_in[kept[j], d]
+                inv = np.float32(1.0) / np.float32(hi - lo - 1)
                 for d in range(dim):
-                    h[d] /= np.float32(hi - lo - 1)
-                loss_sum += _predict(h, kept[i], w_out, mode, negative, table, codes, points, lengths,
-                                     state, lr, delta, rows, labels, err, compute_loss)
+                    h[d] *= inv
+                loss, state = _predict(h, kept[i], w_out, mode, negative, table, guide, scale, codes, points,
+                                           lengths, state,
+                                       lr, delta, rows, labels, err, scores, compute_loss)
+                loss_sum += loss
                 predictions += 1
                 for j in range(lo, hi):
                     if j != i:
                         for d in range(dim):
                             w_in[kept[j], d] += delta[d]
     return loss_sum, predictions
+
+
+def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
+                         keep: np.ndarray, table: np.ndarray | None = None, tree: HuffmanTree | None = None,
+                         seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
+    """``train_epoch_numpy`` with the compiled kernel: same arguments, same draws, same result (one thread)."""
+    config = config.checked()
+    mode = OUTPUTS.index(config.output)
+    codes, points, lengths = _tree_arrays(tree if mode == 1 else None)
+    table = table if table is not None and mode == 0 else np.ones(1, dtype=np.int64)
+    guide, scale = guide_table(table)
+    return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, config.sg, mode,
+                            config.window, config.negative, keep, table, guide, scale, codes, points, lengths,
+                            config.alpha, config.min_alpha, words_before,
+                            words_total or corpus.n_words * config.epochs, seed & _MASK64, config.compute_loss)
+
+
+def _tree_arrays(tree: HuffmanTree | None):
+    if tree is None:
+        return np.zeros((1, 1), np.int8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+    return tree.padded()
 
 
 # --------------------------------------------------------------------------- training
@@ -577,16 +644,25 @@ class Word2VecModel:
         return self.wv.analogy(a, b, c, topn=topn)
 
 
-def _thread_slices(starts: np.ndarray, threads: int) -> list[tuple[int, int]]:
-    """Split sentences into ``threads`` contiguous runs with about equal numbers of words."""
-    n_sent = len(starts) - 1
-    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], threads + 1)[1:-1])
-    bounds = [0] + [int(min(c, n_sent)) for c in cuts] + [n_sent]
-    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+#: Sentences are grouped into jobs of about this many words (gensim's batch_words); threads
+#: take the next job when they finish one, so a slow thread never holds the others up.
+JOB_WORDS = 10_000
 
 
-def _epoch_seed(seed: int, epoch: int, part: int) -> int:
-    return (seed * 1_000_003 + epoch * 7919 + part * 104_729 + 1) & _MASK64
+def _jobs(starts: np.ndarray, job_words: int = JOB_WORDS) -> list[tuple[int, int]]:
+    """Runs of consecutive sentences (first, last) of at most ``job_words`` words (one sentence at least)."""
+    jobs, first = [], 0
+    for s in range(1, len(starts)):
+        if starts[s] - starts[first] > job_words and s - 1 > first:
+            jobs.append((first, s - 1))
+            first = s - 1
+    jobs.append((first, len(starts) - 1))
+    return jobs
+
+
+def _job_seed(seed: int, epoch: int, job: int) -> int:
+    """The random state a job starts from: fixed by (seed, epoch, job), whichever thread runs it."""
+    return (seed * 1_000_003 + epoch * 7919 + job * 104_729 + 1) & _MASK64
 
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
@@ -612,37 +688,48 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     mode = OUTPUTS.index(config.output)
     table = cumulative_table(counts, config.ns_exponent) if mode == 0 else np.ones(1, dtype=np.int64)
     tree = huffman_tree(counts) if mode == 1 else None
-    codes, points, lengths = tree.padded() if tree else (np.zeros((1, 1), np.int8), np.zeros((1, 1), np.int32),
-                                                         np.zeros(1, np.int32))
-    slices = _thread_slices(corpus.starts, config.threads)
+    codes, points, lengths = _tree_arrays(tree)
+    guide, scale = guide_table(table)
+    jobs = _jobs(corpus.starts)
+    tasks = iter([(epoch, job) for epoch in range(config.epochs) for job in range(len(jobs))])
     words_total = corpus.n_words * config.epochs
-    losses = []
-    epochs = range(config.epochs)
+    loss_sums, predictions = np.zeros(config.epochs), np.zeros(config.epochs, dtype=np.int64)
+    lock = threading.Lock()
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(epochs, desc="word2vec epochs")
-    for epoch in epochs:
-        results = [None] * len(slices)
+        bar = tqdm(total=config.epochs * len(jobs), desc="word2vec jobs")
 
-        def work(part: int, first: int, last: int) -> None:
-            results[part] = _train_sentences(
+    def work() -> None:
+        while True:
+            with lock:  # the next (epoch, job) in order; the kernel itself runs without the GIL
+                epoch, job = next(tasks, (None, None))
+            if epoch is None:
+                return
+            first, last = jobs[job]
+            loss, n = _train_sentences(
                 corpus.ids, corpus.starts, first, last, w_in, w_out, config.sg, mode, config.window,
-                config.negative, keep, table, codes, points, lengths, config.alpha, config.min_alpha,
-                epoch * corpus.n_words, words_total, len(slices), _epoch_seed(config.seed, epoch, part),
-                config.compute_loss)
+                config.negative, keep, table, guide, scale, codes, points, lengths, config.alpha, config.min_alpha,
+                epoch * corpus.n_words + int(corpus.starts[first]), words_total,
+                _job_seed(config.seed, epoch, job), config.compute_loss)
+            with lock:
+                loss_sums[epoch] += loss
+                predictions[epoch] += n
+                if bar is not None:
+                    bar.update(1)
 
-        if len(slices) == 1:
-            work(0, *slices[0])
-        else:  # Hogwild: threads share w_in and w_out without locks, as word2vec.c does
-            pool = [threading.Thread(target=work, args=(p, a, b)) for p, (a, b) in enumerate(slices)]
-            for thread in pool:
-                thread.start()
-            for thread in pool:
-                thread.join()
-        total_loss = sum(r[0] for r in results)
-        total_predictions = sum(r[1] for r in results)
-        losses.append(total_loss / max(total_predictions, 1) if config.compute_loss else float("nan"))
+    if config.threads == 1:
+        work()
+    else:  # Hogwild: threads share w_in and w_out without locks, as word2vec.c and gensim do
+        pool = [threading.Thread(target=work) for _ in range(config.threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    if bar is not None:
+        bar.close()
+    losses = [float(l / max(n, 1)) if config.compute_loss else float("nan") for l, n in zip(loss_sums, predictions)]
     seconds = time.perf_counter() - start
     return Word2VecModel(wv=WordVectors(w_in, vocab), w_out=w_out, config=config, epoch_losses=losses,
                          seconds=seconds, words_per_second=words_total / seconds, tree=tree)
