@@ -164,3 +164,34 @@ def test_huffman_tree_plot_draws_every_node():
     assert len(ax.lines) == 6  # one edge per non-root node
     texts = [t.get_text() for t in ax.texts]
     assert "a\n(5)" in texts and "9" in texts  # a leaf label and the root's weight
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def test_save_and_load_word_vectors_round_trip(tmp_path, trained):
+    _kv, ours = trained
+    path = evaluate.save_word_vectors(ours, tmp_path / "v.npz", note="x", settings={"dim": 32})
+    loaded, meta = evaluate.load_word_vectors(path)
+    assert meta == {"note": "x", "settings": {"dim": 32}}
+    assert loaded.vocab == ours.vocab
+    np.testing.assert_array_equal(loaded.vectors, ours.vectors.astype(np.float16).astype(np.float32))
+    with pytest.raises(ValueError, match="does not exist"):
+        evaluate.load_word_vectors(tmp_path / "missing.npz")
+
+
+#: The scores data/README.md states for chapter 03's checkpoints (scripts/make_checkpoint_03.py).
+CHECKPOINT_SCORES = {
+    "03_sgns.npz": dict(wordsim353=0.478692, simlex999=0.234737, analogy=0.028923),
+    "03_glove.npz": dict(wordsim353=0.271104, simlex999=0.131097, analogy=0.012298),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKPOINT_SCORES))
+def test_checkpoint_reproduces_its_stated_scores(name):
+    wv, meta = evaluate.load_word_vectors(data.DATA_DIR / "checkpoints" / name)
+    assert len(wv.vocab) == 10296 and wv.dim == 100
+    row = evaluate.evaluation_table({name: wv})[0]
+    for key, stated in CHECKPOINT_SCORES[name].items():
+        assert row[key] == pytest.approx(stated, rel=1e-4), key
+        assert row[key] == pytest.approx(meta["scores"][key], rel=1e-4), key

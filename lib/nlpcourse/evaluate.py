@@ -241,3 +241,31 @@ def evaluation_table(models: dict[str, WordVectors], files: dict[str, Path] | No
                      "analogy": an.accuracy, "analogy_coverage": an.coverage,
                      "wordsim_coverage": ws.coverage, "simlex_coverage": sl.coverage})
     return rows
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_word_vectors(wv: WordVectors, path: str | Path, dtype=np.float16, **meta) -> Path:
+    """Write vectors (as ``dtype``; float16 halves the file), the vocabulary with its counts, and
+    ``meta`` (settings, scores: anything ``json`` can write) to a compressed ``.npz``."""
+    import json
+
+    wv = _check_wv(wv)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, vectors=wv.vectors.astype(dtype), tokens=np.array(wv.vocab.tokens),
+                        counts=np.asarray(wv.vocab.counts, dtype=np.int64), meta=np.array(json.dumps(meta)))
+    return path
+
+
+def load_word_vectors(path: str | Path) -> tuple[WordVectors, dict]:
+    """Read ``save_word_vectors``' file: (WordVectors in float32, the stored ``meta`` dict)."""
+    import json
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"path {str(path)!r} does not exist; write it with the script named in data/README.md")
+    with np.load(path, allow_pickle=False) as f:
+        vocab = Vocabulary(tuple(str(t) for t in f["tokens"]), tuple(int(c) for c in f["counts"]), unk_token=None)
+        return WordVectors(f["vectors"].astype(np.float32), vocab), json.loads(str(f["meta"]))
