@@ -398,3 +398,23 @@ def test_in_context_checkpoint_reproduces_its_stored_item_results():
     for task, k in [("to_digits", 1), ("qa", 4)]:
         pairs = data.prompt_eval_set(task, meta["icl_items"], k, seed=meta["icl_seed"])[:6]
         assert gpt.score_prompts(model, tokenizer, pairs) == meta["icl_results"][task][k][:6]
+
+
+# --------------------------------------------------------------------------- the next-token explorer (no display)
+
+def test_next_token_explorer_shows_the_distribution_and_reports_bad_prompts():
+    from nlpcourse import data, widgets
+
+    tokenizer = data.gpt_bpe_tokenizer()
+    model = small_gpt(vocab_size=tokenizer.vocab_size, context=8)
+    box = widgets.next_token_explorer(model, tokenizer, "The cat", continuation=4, seed=3)
+    probs = gpt.next_token_distribution(model, tokenizer.encode("The cat"), 1.0)
+    assert box.pairs[0][1] == pytest.approx(float(probs.max()), rel=1e-6) and len(box.pairs) == 10
+    again = gpt.generate(model, tokenizer.encode("The cat"), 4, generator=torch.Generator().manual_seed(3))
+    assert box.continuation == tokenizer.decode(again[-4:])  # a fixed seed per draw
+    box.controls["top_k"].value = 1
+    assert [p for _t, p in box.pairs] == [1.0]
+    box.controls["prompt"].value = ""
+    assert box.pairs == [] and "zero tokens" in box.message
+    box.controls["prompt"].value = "one two three four five six seven eight nine ten"
+    assert "cropped to its last 8 tokens" in box.message and box.pairs
