@@ -263,6 +263,39 @@ def test_checkpoint_reproduces_the_stated_held_out_loss():
     assert math.isclose(meta["held_out"]["mlm_loss"], CHECKPOINT_MLM_LOSS, rel_tol=1e-4)
 
 
+def test_accuracy_by_kind_against_a_hand_count():
+    """Replay accuracy_by_kind's draws (same generator, same batches) and count every chosen
+    position by hand against the original word; the three kinds add up to evaluate_bert's score."""
+    model, vocab, _ = bert.load_checkpoint(data.DATA_DIR / "checkpoints" / "09b_bert.pt")
+    held_out = bert.corpus_sentences(data.lee_documents("test"))[:12]
+    got = bert.accuracy_by_kind(model, held_out, vocab, seed=3, repeats=2, batch_size=64)
+    g = gen(3)
+    counts, hits = {1: 0, 2: 0, 3: 0}, {1: 0, 2: 0, 3: 0}
+    for _ in range(2):
+        pairs = bert.encode_pairs(bert.nsp_pairs(held_out, g), vocab, model.config.max_len, truncate=True)
+        for start in range(0, len(pairs), 64):
+            batch = pairs[start: start + 64]
+            masked = bert.mask_tokens(batch.ids, bert.special_tokens_mask(batch.ids), mask_id=vocab.index(bert.MASK),
+                                      vocab_size=len(vocab), generator=g)
+            with torch.no_grad():
+                guess = model.mlm_logits(model(masked.inputs, batch.segments)).argmax(-1)  # (B, T)
+            kind, guess, original = masked.kind.tolist(), guess.tolist(), batch.ids.tolist()
+            for r, row in enumerate(kind):
+                for t, k in enumerate(row):
+                    if k:  # a chosen position
+                        counts[k] += 1
+                        hits[k] += guess[r][t] == original[r][t]  # right if it names the original word
+    names = {1: "[MASK]", 2: "random", 3: "kept"}
+    assert list(got) == ["[MASK]", "random", "kept"]
+    for kind, name in names.items():
+        assert got[name][0] == counts[kind] > 0
+        assert math.isclose(got[name][1], hits[kind] / counts[kind], rel_tol=1e-12)
+    scores = bert.evaluate_bert(model, held_out, vocab, seed=3, repeats=2, batch_size=64)
+    assert scores.n_masked == sum(counts.values())
+    assert round(scores.mlm_accuracy * scores.n_masked) == sum(hits.values())
+    assert got["kept"][1] > got["[MASK]"][1]  # the trained model copies a visible word more often than it guesses
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -6,7 +6,8 @@ Pieces, in the order the chapter builds them:
 - special tokens ``[PAD] [CLS] [SEP] [MASK] [UNK]`` on chapter 01's ``Vocabulary``
   (``bert_vocabulary``); sentence pairs ``[CLS] a [SEP] b [SEP]`` with segment ids
   (``encode_pair``), where a pair longer than ``max_len`` is an error unless ``truncate=True``
-  asks for BERT's longest-first cropping;
+  asks for longest-first cropping from the end (``truncate_pair``; see there how it differs
+  from BERT's pre-training script);
 - ``mask_tokens``: BERT's masking, per sequence ``max(1, round(0.15 x maskable))`` positions,
   of which 80 % become ``[MASK]``, 10 % a random word and 10 % stay; labels -100 elsewhere;
 - ``nsp_pairs``: sentence pairs from the corpus's real order, half true next sentences and half
@@ -101,8 +102,17 @@ class EncodedPair:
 
 
 def truncate_pair(a: Sequence[str], b: Sequence[str], max_tokens: int) -> tuple[list[str], list[str]]:
-    """Longest-first truncation, as BERT's ``truncate_seq_pair``: drop the last token of the
-    longer sentence (``a`` on a tie) until both fit in ``max_tokens`` together."""
+    """Longest-first truncation from the end: drop the last token of the longer sentence
+    (``a`` on a tie) until both fit in ``max_tokens`` together. Deterministic.
+
+    How it differs from BERT's code: the pre-training data script's ``truncate_seq_pair``
+    (``create_pretraining_data.py``) also trims the longer sentence one token at a time, but
+    removes the *first or the last* token at random (probability 1/2 each, "to add more
+    randomness and avoid biases") and trims ``b`` on a tie. The fine-tuning script's
+    ``_truncate_seq_pair`` (``run_classifier.py``) always removes the last token, as here, but
+    also trims ``b`` on a tie. Here the front of a sentence is always kept and ``a`` is trimmed
+    on a tie.
+    """
     a, b = list(a), list(b)
     max_tokens = check_int("max_tokens", max_tokens, minimum=2)
     while len(a) + len(b) > max_tokens:
@@ -116,7 +126,8 @@ def encode_pair(a: Sequence[str], b: Sequence[str] | None, vocab: Vocabulary, ma
     """``[CLS] a [SEP] b [SEP]`` (or ``[CLS] a [SEP]`` without ``b``) as ids with segment ids.
 
     A pair longer than ``max_len`` is an error, unless ``truncate=True`` asks for longest-first
-    truncation (``truncate_pair``), BERT's rule.
+    truncation from the end (``truncate_pair``, which says how it differs from BERT's scripts);
+    a single sentence (``b=None``) is cut at its end.
     """
     for name, tokens in (("a", a), ("b", b)):
         if isinstance(tokens, str):
