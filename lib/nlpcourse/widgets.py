@@ -835,7 +835,7 @@ def learning_rate_descent(problem, lr: float, *, start: Sequence[float], steps: 
 
 
 def next_token_explorer(model, tokenizer, prompt: str = "The", *, temperature: float = 1.0, top_k: int = 0,
-                        bars: int = 10, continuation: int = 16, seed: int = 0) -> widgets.VBox:
+                        bars: int = 10, continuation: int = 8, seed: int = 0) -> widgets.VBox:
     """Type a prompt, move the temperature and top-k sliders: the GPT's next-token distribution
     as bars and one sampled continuation (the same ``seed`` for every draw, so it is repeatable).
 
@@ -883,18 +883,27 @@ def next_token_explorer(model, tokenizer, prompt: str = "The", *, temperature: f
         if not fig.axes:  # first call: the bars and texts, updated in place afterwards
             ax = fig.add_subplot()
             box.bars = plots.next_token_bars(ax, [], slots=bars)
+            size = ax.yaxis.get_majorticklabels()[0].get_fontsize()
+            ax.tick_params(axis="y", labelleft=False)  # own texts instead: tick labels are re-laid out per draw
+            box.labels = [ax.text(-0.015, i, "", transform=ax.get_yaxis_transform(), ha="right", va="center",
+                                  fontsize=size) for i in range(bars)]
+            box.title = fig.text(0.585, 0.94, "", ha="center", va="bottom", fontsize=9)
             box.text = fig.text(0.02, 0.02, "", fontsize=9, va="bottom", family="monospace")
-        ax = fig.axes[0]
         pairs = box.pairs + [("", 0.0)] * (bars - len(box.pairs))
-        for bar, (_t, p) in zip(box.bars, pairs):
+        for bar, label, (t, p) in zip(box.bars, box.labels, pairs):
             bar.set_width(p)
-        ax.set_yticklabels([plots.token_label(t) if t else "" for t, _p in pairs])
+            label.set_text(plots.token_label(t) if t else "")
         k = top_k_slider.value
-        ax.set_title(box.message or f"T = {temperature_slider.value:.1f}, top-k = {k if k else 'all'}", fontsize=9)
+        box.title.set_text(box.message or f"T = {temperature_slider.value:.1f}, top-k = {k if k else 'all'}")
         shown = repr(box.continuation)[1:-1]  # newlines as \n, one paragraph
         box.text.set_text("sampled: " + "\n".join(textwrap.wrap(shown, 80)[:3]))
 
-    view = FigureView(plots.new_figure(7.2, 4.2, left=0.2, right=0.97, bottom=0.3, top=0.92), draw)
+    def changing() -> list:
+        """What a redraw changes, drawn over a cached picture of the rest (axes, x ticks, x label)."""
+        return [*box.bars, *box.labels, box.title, box.text]
+
+    view = _BlitFigureView(plots.new_figure(7.2, 4.2, left=0.2, right=0.97, bottom=0.3, top=0.92), draw,
+                           changing, lambda: None)
     _on_change([prompt_box, temperature_slider, top_k_slider], view.redraw)
     box.children = [prompt_box, widgets.HBox([temperature_slider, top_k_slider]), view.image]
     box.controls = {"prompt": prompt_box, "temperature": temperature_slider, "top_k": top_k_slider}
