@@ -250,6 +250,16 @@ def test_add_one_bigram_by_hand():
     assert elmo.bigram_cross_entropy(train, held, 3, "backward") == pytest.approx(hand_back, rel=1e-12)
 
 
+
+def test_add_k_bigram_by_hand():
+    # the notebook shrinks the added count: same data as above with k = 0.1 (forward)
+    train, held = [0, 1, 0, 2, 0, 1], [1, 0, 0, 2]
+    k = 0.1
+    hand = -np.mean(np.log([(1 + k) / (1 + 3 * k), (0 + k) / (3 + 3 * k), (1 + k) / (3 + 3 * k)]))
+    assert elmo.bigram_cross_entropy(train, held, 3, smoothing=k) == pytest.approx(hand, rel=1e-12)
+    with pytest.raises(ValueError, match="smoothing must be > 0"):
+        elmo.bigram_cross_entropy(train, held, 3, smoothing=0.0)
+
 def test_add_one_unigram_by_hand():
     train, held = [0, 1, 0, 2, 0, 1], [1, 0, 0, 2]
     p = np.array([4, 3, 2]) / 9  # counts 3, 2, 1 plus one each
