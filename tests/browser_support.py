@@ -216,6 +216,16 @@ def slider_handles(page):
     return page.locator(SLIDER_HANDLE)
 
 
+def press_slider_right(page, label: str):
+    """Press ArrowRight on the one slider whose text contains ``label``; return that slider."""
+    slider = page.locator(".widget-slider", has_text=label)
+    assert slider.count() == 1, f"expected one slider labelled {label!r}, found {slider.count()}"
+    handle = slider.locator(".noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    return slider
+
+
 def image_srcs(page) -> list[str]:
     """The ``src`` of every widget image (FigureView) on the page, in document order."""
     return page.locator(WIDGET_IMAGE).evaluate_all("els => els.map(e => e.getAttribute('src'))")

@@ -1,7 +1,7 @@
 """Chapter 08 in a real JupyterLab: Run All works and the mask widget redraws when a sequence
 length changes and when the padding or causal mask is toggled."""
 
-from browser_support import browser_test, image_srcs, wait_for_new_image
+from browser_support import browser_test, image_srcs, press_slider_right, wait_for_new_image
 
 
 # The default parameters: the notebook asserts the accuracy that its full run reaches.
@@ -9,11 +9,7 @@ from browser_support import browser_test, image_srcs, wait_for_new_image
 def test_mask_widget_follows_lengths_and_toggles(page):
     before = image_srcs(page)
     assert len(before) == 1, "chapter 08 shows one widget figure (the mask explorer)"
-    slider = page.locator(".widget-slider", has_text="length 3")
-    assert slider.count() == 1, "expected one slider per sequence; 'length 3' is missing"
-    handle = slider.locator(".noUi-handle")
-    handle.focus()
-    handle.press("ArrowRight")
+    slider = press_slider_right(page, "length 3")  # one slider per sequence
     after_length = wait_for_new_image(page, before)
     assert slider.locator(".widget-readout").inner_text().strip() == "3", "length 3 did not move from 2 to 3"
     page.locator(".widget-checkbox", has_text="causal").locator("input").click()

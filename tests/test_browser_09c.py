@@ -1,7 +1,7 @@
 """Chapter 09c in a real JupyterLab: Run All works and the next-token explorer redraws when the
 temperature and top-k sliders move."""
 
-from browser_support import browser_test, image_srcs, wait_for_new_image
+from browser_support import browser_test, image_srcs, press_slider_right, wait_for_new_image
 
 
 # A short live run; the rest of the notebook reads the checkpoints, so its asserts still hold.
@@ -9,18 +9,10 @@ from browser_support import browser_test, image_srcs, wait_for_new_image
 def test_next_token_explorer_follows_temperature_and_top_k(page):
     before = image_srcs(page)
     assert len(before) == 1, "chapter 09c shows one widget figure (the next-token explorer)"
-    temperature = page.locator(".widget-slider", has_text="temperature")
-    assert temperature.count() == 1, "the temperature slider is missing"
-    handle = temperature.locator(".noUi-handle")
-    handle.focus()
-    handle.press("ArrowRight")
+    temperature = press_slider_right(page, "temperature")
     after_temperature = wait_for_new_image(page, before)
     assert temperature.locator(".widget-readout").inner_text().strip() == "1.1", "temperature did not move to 1.1"
-    top_k = page.locator(".widget-slider", has_text="top-k")
-    assert top_k.count() == 1, "the top-k slider is missing"
-    handle = top_k.locator(".noUi-handle")
-    handle.focus()
-    handle.press("ArrowRight")
+    top_k = press_slider_right(page, "top-k")
     after_top_k = wait_for_new_image(page, after_temperature)
     assert top_k.locator(".widget-readout").inner_text().strip() == "1", "top-k did not move from 0 (all) to 1"
     assert len({before[0], after_temperature[0], after_top_k[0]}) == 3
