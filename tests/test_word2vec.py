@@ -185,6 +185,77 @@ def test_hierarchical_softmax_probabilities_sum_to_one_and_gradient_matches_auto
     np.testing.assert_allclose(grad_rows, tU.grad.numpy()[tree.points[word]], **F64)
 
 
+# --------------------------------------------------------------------------- where we follow gensim
+
+
+def test_init_weights_are_gensims_prep_vectors():
+    from gensim.models.keyedvectors import prep_vectors
+
+    config = w2v.Word2VecConfig(dim=50, seed=4)
+    w_in, w_out = w2v.init_weights(300, config)
+    np.testing.assert_array_equal(w_in, prep_vectors((300, 50), seed=4))  # the same draws, bit for bit
+    assert w_in.dtype == np.float32 and w_in.min() >= -1 / 50 and w_in.max() < 1 / 50
+    assert w_in.min() < -0.9 / 50 and w_in.max() > 0.9 / 50  # +-1/dim, not word2vec.c's +-0.5/dim
+    assert not w_out.any()
+
+
+def _saturated_rows():
+    # h = (1, 2); scores 7 (label 1), 0 (label 0), 7 (label 0) and exactly -6 (label 1)
+    h = np.array([1.0, 2.0], dtype=np.float32)
+    U = np.array([[2.0, 2.5], [0.5, -0.25], [3.0, 2.0], [-2.0, -2.0]], dtype=np.float32)
+    return h, U, np.arange(4), np.array([1.0, 0.0, 0.0, 1.0])
+
+
+def test_scores_at_or_beyond_max_exp_get_no_gradient_by_hand():
+    h, U, rows, labels = _saturated_rows()
+    loss, grad_h, grad_rows = w2v.binary_logistic_loss(h, U, rows, labels, max_score=w2v.MAX_EXP)
+    # only row 1 (score 0) is trained: dL/dscore = sigmoid(0) - 0 = 0.5; rows 0, 2, 3 have |score| >= 6
+    np.testing.assert_allclose(grad_h, 0.5 * U[1], **F64)
+    np.testing.assert_allclose(grad_rows, [[0, 0], [0.5, 1.0], [0, 0], [0, 0]], **F64)
+    # the loss still counts every row
+    assert loss == pytest.approx(np.log1p(np.exp(-7)) + np.log(2) + np.log1p(np.exp(7)) + np.log1p(np.exp(6)),
+                                 rel=1e-10)
+    full = w2v.binary_logistic_loss(h, U, rows, labels)  # without max_score: the plain gradient
+    assert np.abs(full[2][2]).max() > 0.9  # the skipped noise row would have had a large gradient
+
+
+def test_compiled_rows_skip_scores_beyond_max_exp_by_hand():
+    h, U, rows, labels = _saturated_rows()
+    w_out, delta, err = U.copy(), np.zeros(2, np.float32), np.zeros(4, np.float32)
+    w2v._logistic_rows(h, w_out, rows.astype(np.int64), labels.astype(np.float32), 4, np.float32(0.1), delta, err,
+                       False)
+    np.testing.assert_allclose(delta, -0.1 * 0.5 * U[1], **F32)  # lr * -dL/dh, from row 1 alone
+    expected = U.copy()
+    expected[1] -= 0.1 * 0.5 * h
+    np.testing.assert_allclose(w_out, expected, **F32)
+    np.testing.assert_array_equal(w_out[[0, 2, 3]], U[[0, 2, 3]])  # skipped rows untouched
+
+
+@pytest.mark.parametrize("train", [w2v.train_epoch_numpy, w2v.train_epoch_compiled])
+def test_skipgram_context_vector_predicts_the_centre_by_hand(train):
+    # sentence "a b", window 1, hierarchical softmax over two words: one inner node u (zero at the start)
+    sentences = [["a", "b"]]
+    config = w2v.Word2VecConfig(output="hierarchical", dim=4, window=1, min_count=1, sample=0.0, epochs=1,
+                                threads=1, seed=2)
+    vocab = w2v.word2vec_vocabulary(sentences, 1)
+    corpus = w2v.encode_corpus(sentences, vocab)
+    counts = np.array(vocab.counts, float)
+    tree = w2v.huffman_tree(counts)
+    w_in, w_out = w2v.init_weights(2, config)
+    a, b = vocab.index("a"), vocab.index("b")
+    v, u, lr = w_in.astype(np.float64), np.zeros(4), config.alpha  # the first sentence runs at alpha
+    sigma = lambda x: 1 / (1 + np.exp(-x))
+    for center, context in ((a, b), (b, a)):  # centre "a" (its context "b"), then centre "b"
+        g = sigma(u @ v[context]) - (1 - tree.codes[center][0])  # dL/dscore, label 1 - code bit
+        v[context], u = v[context] - lr * g * u, u - lr * g * v[context]
+    loss, n = train(corpus, w_in, w_out, config, w2v.keep_probability(counts, 0.0), None, tree, seed=1)
+    assert n == 2
+    np.testing.assert_allclose(w_in, v, **F32)
+    np.testing.assert_allclose(w_out[0], u, **F32)
+    # u was zero when "b" predicted "a", so b's vector did not move: "b" was the input, "a" the target
+    np.testing.assert_array_equal(w_in[b], w2v.init_weights(2, config)[0][b])
+
+
 # --------------------------------------------------------------------------- kernel == readable epoch
 
 
@@ -217,6 +288,29 @@ def test_compiled_kernel_equals_numpy_epoch(sg, output):
     assert np.abs(a_in - w2v.init_weights(len(vocab), config)[0]).max() > 1e-3  # training moved the vectors
     np.testing.assert_allclose(b_in, a_in, **F32)
     np.testing.assert_allclose(b_out, a_out, **F32)
+
+
+def test_compiled_kernel_equals_numpy_epoch_with_saturated_scores():
+    # large weights: many |scores| >= MAX_EXP, which both implementations must skip alike
+    sentences = _tiny_corpus(1)
+    for sg in (True, False):
+        config = w2v.Word2VecConfig(sg=sg, dim=8, window=3, min_count=1, negative=3, sample=0.0, epochs=1,
+                                    threads=1, seed=5)
+        vocab = w2v.word2vec_vocabulary(sentences, 1)
+        corpus = w2v.encode_corpus(sentences, vocab)
+        counts = np.array(vocab.counts, float)
+        keep, table = w2v.keep_probability(counts, 0.0), w2v.cumulative_table(counts)
+        rng = np.random.default_rng(0)
+        a_in = rng.normal(0, 1.5, (len(vocab), 8)).astype(np.float32)
+        a_out = rng.normal(0, 1.5, (len(vocab), 8)).astype(np.float32)
+        scores = a_in @ a_out.T
+        assert np.mean(np.abs(scores) >= w2v.MAX_EXP) > 0.2  # a good share of the questions is skipped
+        b_in, b_out = a_in.copy(), a_out.copy()
+        ref = w2v.train_epoch_numpy(corpus, a_in, a_out, config, keep, table, seed=3)
+        fast = w2v.train_epoch_compiled(corpus, b_in, b_out, config, keep, table, seed=3)
+        assert fast[1] == ref[1] and fast[0] == pytest.approx(ref[0], rel=1e-5)
+        np.testing.assert_allclose(b_in, a_in, **F32)
+        np.testing.assert_allclose(b_out, a_out, **F32)
 
 
 def _topics(n=400):

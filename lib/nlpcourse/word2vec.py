@@ -14,6 +14,13 @@ The module holds each piece twice, on purpose:
 
 The two agree number for number on one thread (``tests/test_word2vec.py`` checks whole
 epochs); with two threads the order of updates depends on timing, so results vary slightly.
+
+Where word2vec.c and gensim 4.4 differ we follow gensim (the reference the course compares
+with): input vectors start uniform in +-1/dim (word2vec.c: +-0.5/dim), and a logistic question
+whose score is already beyond +-MAX_EXP = 6 is skipped, for negative sampling as well as for
+hierarchical softmax (word2vec.c skips for hierarchical softmax but saturates the negative-sampling
+gradient). Both implementations let skip-gram's context word be the input that predicts the
+centre word: the same pairs as "the centre predicts its context", turned round.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ MAX_SENTENCE_LENGTH = 10_000
 #: The negative-sampling table spans 0 .. 2**31 - 1, as gensim's cumulative table does.
 TABLE_DOMAIN = 2**31 - 1
 _LCG_MUL, _LCG_ADD, _MASK64 = 25214903917, 11, 2**64 - 1
+#: A logistic question whose |score| is at least this gets no update (gensim's MAX_EXP).
+MAX_EXP = 6.0
 
 
 def split_long_sentences(sentences: Sequence[Sequence[str]], max_length: int = MAX_SENTENCE_LENGTH) -> list[list[str]]:
@@ -176,34 +185,41 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
-def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels: np.ndarray):
+def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels: np.ndarray,
+                         max_score: float | None = None):
     """Sum of logistic losses of the scores U[rows] @ h against 0/1 labels.
 
     Returns (loss, dL/dh, dL/dU[rows]); scores are clipped to +-30. Negative sampling (label 1 for the true word, 0 for
     the noise words) and hierarchical softmax (label 1 - bit at each inner node) are both this.
+    With ``max_score`` (training passes MAX_EXP), a row whose |score| >= max_score adds no gradient,
+    as in gensim; its loss is still counted.
     """
     rows = np.asarray(rows, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.float64)
     scores = U[rows].astype(np.float64) @ h.astype(np.float64)  # (n,)
-    scores = np.clip(scores, -30.0, 30.0)  # word2vec.c clips too (MAX_EXP); only extreme scores change
+    scores = np.clip(scores, -30.0, 30.0)  # keeps exp() finite; only extreme scores change
     loss = float(np.sum(np.logaddexp(0.0, np.where(labels == 1, -scores, scores))))
     err = sigmoid(scores) - labels  # dL/dscore
+    if max_score is not None:  # gensim skips a question it already answers with |score| >= 6
+        err = np.where(np.abs(scores) >= max_score, 0.0, err)
     grad_h = err @ U[rows].astype(np.float64)  # (dim,)
     grad_rows = np.outer(err, h.astype(np.float64))  # (n, dim)
     return loss, grad_h, grad_rows
 
 
-def negative_sampling_loss(h: np.ndarray, U: np.ndarray, target: int, negatives: Sequence[int]):
+def negative_sampling_loss(h: np.ndarray, U: np.ndarray, target: int, negatives: Sequence[int],
+                           max_score: float | None = None):
     """-log s(u_t . h) - sum_n log s(-u_n . h): loss, dL/dh, dL/dU[[target, *negatives]]."""
     rows = np.concatenate([[target], np.asarray(negatives, dtype=np.int64)])
     labels = np.zeros(rows.size)
     labels[0] = 1.0
-    return binary_logistic_loss(h, U, rows, labels)
+    return binary_logistic_loss(h, U, rows, labels, max_score)
 
 
-def hierarchical_softmax_loss(h: np.ndarray, U: np.ndarray, code: np.ndarray, point: np.ndarray):
+def hierarchical_softmax_loss(h: np.ndarray, U: np.ndarray, code: np.ndarray, point: np.ndarray,
+                              max_score: float | None = None):
     """-log P(word | h) on the word's Huffman path: loss, dL/dh, dL/dU[point]."""
-    return binary_logistic_loss(h, U, point, 1 - np.asarray(code, dtype=np.float64))
+    return binary_logistic_loss(h, U, point, 1 - np.asarray(code, dtype=np.float64), max_score)
 
 
 def hierarchical_softmax_probabilities(h: np.ndarray, U: np.ndarray, tree: HuffmanTree) -> np.ndarray:
@@ -312,9 +328,15 @@ def encode_corpus(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> Enco
 
 
 def init_weights(vocab_size: int, config: Word2VecConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Input vectors uniform in +-0.5/dim (word2vec.c), output vectors zero; float32."""
+    """Input vectors uniform in +-1/dim, output vectors zero; float32.
+
+    gensim's ``prep_vectors`` with the same seed, step by step (word2vec.c draws in +-0.5/dim).
+    """
     rng = np.random.default_rng(config.seed)
-    w_in = ((rng.random((vocab_size, config.dim)) - 0.5) / config.dim).astype(np.float32)
+    w_in = rng.random((vocab_size, config.dim), dtype=np.float32)  # [0, 1)
+    w_in *= 2.0
+    w_in -= 1.0  # [-1, 1)
+    w_in /= config.dim
     out_rows = vocab_size - 1 if config.output == "hierarchical" else vocab_size
     return w_in, np.zeros((max(out_rows, 1), config.dim), dtype=np.float32)
 
@@ -358,10 +380,10 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
                 if word != target:
                     negatives.append(word)
             rows = np.array([target] + negatives)
-            loss, grad_h, grad_rows = negative_sampling_loss(h, w_out, target, negatives)
+            loss, grad_h, grad_rows = negative_sampling_loss(h, w_out, target, negatives, MAX_EXP)
         elif config.output == "hierarchical":
             rows = tree.points[target]
-            loss, grad_h, grad_rows = hierarchical_softmax_loss(h, w_out, tree.codes[target], rows)
+            loss, grad_h, grad_rows = hierarchical_softmax_loss(h, w_out, tree.codes[target], rows, MAX_EXP)
         else:
             rows = np.arange(w_out.shape[0])
             loss, grad_h, grad_rows = full_softmax_loss(h, w_out, target)
@@ -378,10 +400,10 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
         for i, center in enumerate(kept):
             reach = config.window - draw() % config.window  # dynamic window: 1..window
             context = [kept[j] for j in range(max(0, i - reach), min(len(kept), i + reach + 1)) if j != i]
-            if config.sg:  # skip-gram: the centre word predicts each context word
-                for word in context:
-                    loss, delta = output_layer(w_in[center].copy(), word, lr)
-                    w_in[center] += delta
+            if config.sg:  # skip-gram: centre and context pairs; as in word2vec.c and gensim, each context
+                for word in context:  # word's vector is the input that predicts the centre word
+                    loss, delta = output_layer(w_in[word].copy(), center, lr)
+                    w_in[word] += delta
                     loss_sum, predictions = loss_sum + loss, predictions + 1
             elif context:  # CBOW: the mean of the context predicts the centre word
                 h = w_in[context].mean(axis=0, dtype=np.float32)
@@ -449,6 +471,9 @@ def _logistic_rows(h, w_out, rows, labels, n, lr, delta, err, compute_loss):
         e = np.exp(-x)
         if compute_loss:
             loss += np.log1p(np.float64(e)) + (0.0 if labels[k] == 1 else np.float64(x))
+        if abs(x) >= MAX_EXP:  # gensim skips a question already answered with |score| >= 6
+            err[k] = 0.0
+            continue
         err[k] = lr * (np.float32(1.0) / (np.float32(1.0) + e) - labels[k])  # lr * dL/dscore
         g = err[k]
         for j in range(dim):
@@ -559,19 +584,18 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
             reach = window - np.int64(bits % np.uint64(window))  # dynamic window: 1..window
             lo = max(0, i - reach)
             hi = min(n, i + reach + 1)
-            if sg:  # the centre word predicts each context word
-                center = kept[i]
+            if sg:  # each context word's vector predicts the centre word (word2vec.c, gensim)
                 for j in range(lo, hi):
                     if j == i:
                         continue
-                    # the centre's row is read, not written, until the prediction is done: no copy
-                    loss, state = _predict(w_in[center], kept[j], w_out, mode, negative, table, guide, scale, codes, points,
-                                           lengths, state,
-                                           lr, delta, rows, labels, err, scores, compute_loss)
+                    word = kept[j]
+                    # the context row is read, not written, until the prediction is done: no copy
+                    loss, state = _predict(w_in[word], kept[i], w_out, mode, negative, table, guide, scale, codes,
+                                           points, lengths, state, lr, delta, rows, labels, err, scores, compute_loss)
                     loss_sum += loss
                     predictions += 1
                     for d in range(dim):
-                        w_in[center, d] += delta[d]
+                        w_in[word, d] += delta[d]
             elif hi - lo > 1:  # CBOW: the mean of the context predicts the centre word
                 for d in range(dim):
                     h[d] = 0.0
@@ -583,8 +607,7 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
                 for d in range(dim):
                     h[d] *= inv
                 loss, state = _predict(h, kept[i], w_out, mode, negative, table, guide, scale, codes, points,
-                                           lengths, state,
-                                       lr, delta, rows, labels, err, scores, compute_loss)
+                                       lengths, state, lr, delta, rows, labels, err, scores, compute_loss)
                 loss_sum += loss
                 predictions += 1
                 for j in range(lo, hi):
