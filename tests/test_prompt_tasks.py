@@ -1,5 +1,5 @@
 """Chapter 09c's prompt-format tasks in nlpcourse.data: exact formats (hand-written strings),
-rules checked against spell_number, disjoint splits, determinism, bad input."""
+rules checked by hand, disjoint splits, determinism, bad input."""
 
 import re
 
@@ -27,16 +27,17 @@ def test_rules_give_the_expected_answers():
     items = {task: data.prompt_task_items(task, 60, seed=1) for task in data.PROMPT_TASKS}
     for item in items["reverse"]:
         assert item.answer.split() == item.query.split()[::-1]
-    for item in items["upper"]:
-        assert item.answer == item.query.upper() and item.answer != item.query
-    for item in items["first_letters"]:
-        assert item.answer.split() == [w[0] for w in item.query.split()]
     for item in items["copy"]:
         assert item.answer == item.query
-    for item in items["to_digits"]:  # chapter 07's translation, checked against spell_number
-        assert data.spell_number(int(item.answer)) == item.query.split()
-    for item in items["to_words"]:
-        assert item.answer.split() == data.spell_number(int(item.query))
+    for item in items["first"]:
+        assert item.answer == item.query.split()[0]
+    for item in items["last"]:
+        assert item.answer == item.query.split()[-1]
+    for item in items["translate"]:  # word by word, in order
+        words, french = item.query.split(), item.answer.split()
+        assert len(words) == len(french) and all(data.PHRASE_FRENCH[w] == f for w, f in zip(words, french))
+    for task in data.ARROW_TASKS:
+        assert all(len(set(i.query.split())) == len(i.query.split()) in (2, 3) for i in items[task])
     for item in items["qa"]:
         name = item.query.split()[2]
         assert re.search(rf"\b{name} lives in {item.answer} \.", item.context)
@@ -47,43 +48,32 @@ def test_rules_give_the_expected_answers():
 
 
 def test_the_rule_is_ambiguous_without_examples():
-    # one input, five rules that accept it, five different answers: only examples tell them apart
-    query = "four hundred twelve"
-    answers = {task: data._apply_rule(task, query) for task, domains in data.ARROW_TASKS.items()
-               if "number_words" in domains}
-    assert answers == {"copy": "four hundred twelve", "reverse": "twelve hundred four",
-                       "upper": "FOUR HUNDRED TWELVE", "first_letters": "f h t", "to_digits": "412"}
-    assert data._apply_rule("to_words", "412") == query
-    inputs_by_task = {task: {i.query for i in data.prompt_task_items(task, 200, seed=0)} for task in data.ARROW_TASKS}
-    assert inputs_by_task["copy"] & inputs_by_task["reverse"] & inputs_by_task["upper"]  # shared inputs
+    # one input, five rules, five different answers: only examples tell them apart
+    answers = {task: data._apply_rule(task, "red cat dog") for task in data.ARROW_TASKS}
+    assert answers == {"copy": "red cat dog", "reverse": "dog cat red", "first": "red", "last": "dog",
+                       "translate": "rouge chat chien"}
+    inputs_by_task = {task: {i.query for i in data.prompt_task_items(task, 300, seed=0)} for task in data.ARROW_TASKS}
+    assert set.intersection(*inputs_by_task.values())  # the same inputs appear under every rule
 
 
-SPELLED = {" ".join(data.spell_number(v)): v for v in range(1000)}
-
-
-def _number(query: str):
-    """The number an input names, spelled or in digits; None for other inputs."""
-    return int(query) if query.isdigit() else SPELLED.get(query)
+def test_phrase_words_are_single_tokens_with_distinct_french():
+    tokenizer = data.gpt_bpe_tokenizer()
+    assert all(len(tokenizer.encode(" " + w)) == 1 for w in data.PHRASE_FRENCH)
+    assert len(set(data.PHRASE_FRENCH.values())) == len(data.PHRASE_FRENCH)
 
 
 @pytest.mark.parametrize("task", data.PROMPT_TASKS)
-def test_splits_share_no_item_and_no_number(task):
+def test_splits_share_no_input(task):
     train = data.prompt_task_items(task, 400, seed=0, split="train")
     test = data.prompt_task_items(task, 150, seed=0, split="test")
-    train_inputs = {(i.context, i.query) for i in train}
-    assert not train_inputs & {(i.context, i.query) for i in test}
-    assert len(set(test)) == len(test) or task in ("to_digits", "to_words")  # the digit splits hold ~200 numbers
-    if task in ("copy", "to_digits", "to_words"):
-        train_numbers = {_number(i.query) for i in train} - {None}
-        test_numbers = {_number(i.query) for i in test} - {None}
-        assert test_numbers and not train_numbers & test_numbers  # 412 and "four hundred twelve" split together
+    assert not {(i.context, i.query) for i in train} & {(i.context, i.query) for i in test}
+    assert len(set(test)) == len(test)
 
 
-def test_number_splits_agree_across_tasks():
-    test_values = {_number(i.query) for t in ("to_digits", "to_words") for i in data.prompt_task_items(t, 100, 0, "test")}
-    train_values = {_number(i.query) for t in ("to_digits", "to_words", "copy")
-                    for i in data.prompt_task_items(t, 300, 0, "train")} - {None}
-    assert not test_values & train_values
+def test_an_input_is_in_one_split_for_every_rule():
+    test_inputs = {i.query for t in data.ARROW_TASKS for i in data.prompt_task_items(t, 100, 0, "test")}
+    train_inputs = {i.query for t in data.ARROW_TASKS for i in data.prompt_task_items(t, 300, 0, "train")}
+    assert test_inputs and not test_inputs & train_inputs
 
 
 def test_items_are_deterministic_with_seed():
@@ -113,14 +103,14 @@ def test_training_episodes_have_the_asked_shots_and_only_train_items():
 
 
 def test_eval_set_keeps_the_queries_and_varies_the_examples():
-    sets = {k: data.prompt_eval_set("first_letters", 12, k, seed=0) for k in (0, 1, 4)}
+    sets = {k: data.prompt_eval_set("last", 12, k, seed=0) for k in (0, 1, 4)}
     for k, pairs in sets.items():
         assert len(pairs) == 12
         for prompt, answer in pairs:
             assert prompt.endswith("=> out:") and prompt.count("\n") == k
     assert [p.split("\n")[-1] for p, _a in sets[0]] == [p.split("\n")[-1] for p, _a in sets[4]]
     assert [a for _p, a in sets[1]] == [a for _p, a in sets[4]]
-    test_queries = {i.query for i in data.prompt_task_items("first_letters", 12, seed=0, split="test")}
+    test_queries = {i.query for i in data.prompt_task_items("last", 12, seed=0, split="test")}
     assert {p.split("\n")[-1][len("in: "):-len(" => out:")] for p, _a in sets[0]} == test_queries
 
 
@@ -133,9 +123,25 @@ def test_score_completion_is_exact_match_up_to_the_first_newline():
     assert not data.score_completion("c  k", "c k")  # inner spacing counts
 
 
+def test_rules_applied_names_the_rule_a_completion_follows():
+    assert data.rules_applied("red cat dog", " dog cat red\nin: x") == ("reverse",)
+    assert data.rules_applied("red cat dog", " rouge chat chien") == ("translate",)
+    assert data.rules_applied("red cat", "cat") == ("last",)
+    assert data.rules_applied("red cat", " red") == ("first",)
+    assert data.rules_applied("red cat", " chat rouge") == ()
+    for item in data.prompt_task_items("reverse", 30, seed=2):  # two-word reverse is never copy, first or last
+        assert data.rules_applied(item.query, item.answer) == ("reverse",)
+    with pytest.raises(ValueError, match="query must be two or three of the arrow tasks' words"):
+        data.rules_applied("red sun", "red")
+    with pytest.raises(ValueError, match="query must be two or three"):
+        data.rules_applied("red", "red")
+    with pytest.raises(TypeError, match="query must be a str, got NoneType"):
+        data.rules_applied(None, "red")
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="task must be one of"):
-        data.prompt_task_items("translate", 3)
+        data.prompt_task_items("poetry", 3)
     with pytest.raises(ValueError, match="n must be >= 1"):
         data.prompt_task_items("copy", 0)
     with pytest.raises(ValueError, match="seed must be >= 0"):

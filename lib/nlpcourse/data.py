@@ -363,7 +363,7 @@ def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
 
 # --------------------------------------------------------------------------- chapter 09c: prompt-format tasks
 # In-context learning at small scale. The "arrow" tasks share one surface format
-# ("in: ... => out: ...") but differ in the rule, and most inputs fit several rules, so with no
+# ("in: ... => out: ...") but differ in the rule, and every input fits every rule, so with no
 # example in the prompt the rule is a guess and one or more examples of the same rule settle it.
 # "qa" (the notes' d1..dN "Q:" q "A:") and "tldr" ("TL;DR:") have formats of their own.
 
@@ -378,15 +378,9 @@ class PromptItem(_NamedTuple):
     answer: str
 
 
-#: The rules that share the "in: ... => out: ..." format, and which inputs each applies to.
-ARROW_TASKS = {
-    "copy": ("words", "number_words", "digits"),
-    "reverse": ("words", "number_words"),  # the words in reverse order
-    "upper": ("words", "number_words"),
-    "first_letters": ("words", "number_words"),  # "red cat sun" -> "r c s"
-    "to_digits": ("number_words",),  # chapter 07's toy translation: "four hundred twelve" -> "412"
-    "to_words": ("digits",),  # and back: "412" -> "four hundred twelve"
-}
+#: The rules that share the "in: ... => out: ..." format. Every rule applies to every input (two or
+#: three words), so with no example in the prompt nothing says which rule is meant.
+ARROW_TASKS = ("copy", "reverse", "first", "last", "translate")
 #: Every task and the format its prompts are written in.
 TASK_FORMATS = {**{task: "arrow" for task in ARROW_TASKS}, "qa": "qa", "tldr": "tldr"}
 PROMPT_TASKS = tuple(TASK_FORMATS)
@@ -394,40 +388,38 @@ PROMPT_FORMATS = ("arrow", "qa", "tldr")
 #: How each format ends right before the answer (the answer follows after one space).
 ANSWER_CUES = {"arrow": "=> out:", "qa": "A:", "tldr": "TL;DR:"}
 
-_PHRASE_WORDS = tuple("red blue green cat dog sun moon tree fish bird car road book door hat cup "
-                      "king queen rain snow star ship box key".split())
-_MAX_NUMBER = 999
+#: The arrow tasks' words and their French, for the word-by-word "translate" rule (translation by
+#: examples). Each English word is one token of chapter 09c's byte-pair merges, so copying or
+#: reordering a word moves exactly one token; the French words take one to four tokens.
+PHRASE_FRENCH = {
+    "red": "rouge", "cat": "chat", "dog": "chien", "fish": "poisson", "bird": "oiseau", "car": "voiture",
+    "book": "livre", "man": "homme", "land": "terre", "war": "guerre", "horse": "cheval", "key": "clef",
+    "world": "monde", "time": "temps", "year": "an", "new": "nouveau", "high": "haut", "one": "un",
+    "two": "deux", "three": "trois", "four": "quatre", "five": "cinq", "seven": "sept", "nine": "neuf",
+}
+_PHRASE_WORDS = tuple(PHRASE_FRENCH)
 _QA_NAMES = tuple("anna bob carl dora emil fay gus hana".split())
 _QA_CITIES = tuple("paris rome oslo lima cairo delhi tokyo quito".split())
 _TLDR_ANIMALS = tuple("cat dog bird fish horse cow fox bear".split())
 _TLDR_VERBS = tuple("runs eats sleeps swims sings jumps reads waits".split())
-_NUMBER_WORDS = frozenset(_ONES) | frozenset(_TENS[2:]) | {"hundred"}
 _TEST_SHARE = 5  # one input in five (by a hash of its text) belongs to the test split
 
 
 def _split_of(item: PromptItem) -> str:
     """'test' for about one input in five, chosen by a CRC-32 of the input text (stable everywhere).
 
-    A number counts as one input whether spelled or in digits, so 412 is in the same split as
-    "four hundred twelve" (no test number is ever seen in training in either form).
+    The split depends on the input only, never on the rule, so a test input is unseen in training
+    under every rule.
     """
     import zlib
 
-    query = item.query
-    if query.isdigit():
-        query = str(int(query))
-    elif query and all(w in _NUMBER_WORDS for w in query.split()):
-        query = str(_spelled_value(query.split()))
-    key = f"{item.context}|{query}".encode("utf-8")
+    key = f"{item.context}|{item.query}".encode("utf-8")
     return "test" if zlib.crc32(key) % _TEST_SHARE == 0 else "train"
 
 
-def _draw_input(domain: str, rng) -> str:
-    if domain == "words":
-        size = int(rng.integers(2, 4))
-        return " ".join(_PHRASE_WORDS[i] for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
-    value = int(rng.integers(0, _MAX_NUMBER + 1))
-    return " ".join(spell_number(value)) if domain == "number_words" else str(value)
+def _draw_phrase(rng) -> str:
+    size = int(rng.integers(2, 4))
+    return " ".join(_PHRASE_WORDS[i] for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
 
 
 def _apply_rule(task: str, text: str) -> str:
@@ -436,28 +428,16 @@ def _apply_rule(task: str, text: str) -> str:
         return text
     if task == "reverse":
         return " ".join(reversed(words))
-    if task == "upper":
-        return text.upper()
-    if task == "first_letters":
-        return " ".join(w[0] for w in words)
-    if task == "to_digits":
-        return str(_spelled_value(words))
-    return " ".join(spell_number(int(text)))  # to_words
-
-
-def _spelled_value(words: list[str]) -> int:
-    ones = {w: i for i, w in enumerate(_ONES)}
-    tens = {w: 10 * i for i, w in enumerate(_TENS) if w != "_"}
-    total = 0
-    for w in words:
-        total = total * 100 if w == "hundred" else total + ones.get(w, 0) + tens.get(w, 0)
-    return total
+    if task == "first":
+        return words[0]
+    if task == "last":
+        return words[-1]
+    return " ".join(PHRASE_FRENCH[w] for w in words)  # translate, word by word
 
 
 def _draw_item(task: str, rng) -> PromptItem:
     if task in ARROW_TASKS:
-        domains = ARROW_TASKS[task]
-        text = _draw_input(domains[int(rng.integers(len(domains)))], rng)
+        text = _draw_phrase(rng)
         return PromptItem("", text, _apply_rule(task, text))
     if task == "qa":
         names = rng.choice(len(_QA_NAMES), size=2, replace=False)
@@ -600,6 +580,20 @@ def score_completion(predicted: str, expected: str) -> bool:
     if not isinstance(expected, str):
         raise TypeError(f"expected must be a str, got {type(expected).__name__}")
     return predicted.split("\n", 1)[0].strip() == expected.strip()
+
+
+def rules_applied(query: str, predicted: str) -> tuple[str, ...]:
+    """The arrow rules whose answer to ``query`` the completion ``predicted`` is (by
+    ``score_completion``), in ``ARROW_TASKS`` order: which rule a model applied, () for none.
+
+    ``rules_applied("red cat", " cat red")`` is ``("reverse",)``.
+    """
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, got {type(query).__name__}")
+    words = query.split()
+    if not 2 <= len(words) <= 3 or any(w not in PHRASE_FRENCH for w in words):
+        raise ValueError(f"query must be two or three of the arrow tasks' words (PHRASE_FRENCH), got {query!r}")
+    return tuple(rule for rule in ARROW_TASKS if score_completion(predicted, _apply_rule(rule, query)))
 
 
 def _check_nonempty(name: str, values) -> list:
