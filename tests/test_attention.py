@@ -582,3 +582,81 @@ def test_left_padding_with_is_causal_empties_rows_without_nan(need_weights):
     torch.testing.assert_close(out, ref, **F64)
     torch.testing.assert_close(at.fused_attention(q, k, v, keep, is_causal=True), ref, **F64)
     assert all(torch.isfinite(g).all() for g in torch.autograd.grad(out.sum(), (q, k, v)))
+
+
+# --------------------------------------------------------------------------- blocks: tiling, scale, strides, no-grad weights
+
+@pytest.mark.parametrize("batch,t_q,t_k,elements", [((3, 5), 7, 4, 10), ((2, 3), 6, 6, 40), ((4,), 3, 5, 1),
+                                                     ((2, 2, 3), 4, 4, 1 << 18), ((1,), 9, 2, 8)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_tile_every_score_once(monkeypatch, batch, t_q, t_k, elements, threads):
+    monkeypatch.setattr(at, "BLOCK_ELEMENTS", elements)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        n_heads, n_queries = at._block_shape(torch.Size(batch), t_q, t_k)
+        count = torch.zeros(*batch, t_q, dtype=torch.int64)
+        out = torch.zeros(*batch, t_q, 3)
+        for heads, queries in at._blocks(torch.Size(batch), t_q, t_k):
+            count[heads][:, queries] += 1
+            block = out[heads][:, queries]
+            assert block.is_contiguous() and block.shape[0] <= n_heads and block.shape[1] <= n_queries
+        assert torch.all(count == 1)
+        assert n_heads * n_queries * t_k <= max(elements * threads, t_k)  # at least one row per block
+        assert n_queries == t_q or n_heads == 1  # several heads only with all their rows
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["blocks", "weights"])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, F64), (torch.float32, F32)])
+def test_blocks_with_a_given_scale_and_strided_inputs_equal_torch(block_elements, need_weights, dtype, tol):
+    b, t, h, d = 2, 7, 3, 4
+    # q, k, v as multi-head attention makes them: (B, T, H, d) transposed to (B, H, T, d), not contiguous
+    q, k, v = (rand(b, t, h, d, dtype=dtype, seed=s).transpose(1, 2).requires_grad_(True) for s in range(3))
+    mask = at.padding_mask([7, 3], t)
+    with torch.no_grad():
+        out_ng, w_ng = at.scaled_dot_product_attention(q, k, v, mask, scale=0.3, need_weights=need_weights)
+    out, _ = at.scaled_dot_product_attention(q, k, v, mask, scale=0.3, need_weights=need_weights)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.3)
+    torch.testing.assert_close(out, ref, **tol)
+    torch.testing.assert_close(out_ng, ref, **tol)
+    upstream = rand(b, t, h, d, dtype=dtype, seed=7).transpose(1, 2)  # a strided upstream gradient
+    for a, r in zip(torch.autograd.grad(out, (q, k, v), upstream), torch.autograd.grad(ref, (q, k, v), upstream)):
+        torch.testing.assert_close(a, r, **tol)
+
+
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
+@pytest.mark.parametrize("is_causal", [False, True], ids=["", "is_causal"])
+def test_weights_without_autograd_are_computed_in_blocks_and_equal_the_autograd_path(
+        block_elements, mask_name, as_additive, is_causal):
+    b, h, t, d = 3, 2, 6, 8
+    q, k, v = (rand(b, h, t, d, seed=s, grad=True) for s in range(3))
+    mask = MASKS[mask_name](b, t)
+    if as_additive:
+        mask = additive(mask, torch.float64)
+    out, w = at.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)  # autograd: full weights
+    with torch.no_grad():  # the blocks, each block's weights written into the full tensor
+        out_ng, w_ng = at.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)
+    assert w_ng.shape == w.shape == (b, h, t, t) and out_ng.shape == (b, h, t, d)
+    torch.testing.assert_close(out_ng, out.detach(), **F64)
+    torch.testing.assert_close(w_ng, w.detach(), **F64)
+    if not is_causal:  # (the autograd path with is_causal is checked against torch above)
+        torch.testing.assert_close(out_ng, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), **F64)
+
+
+def test_weights_without_autograd_fully_masked_rows_broadcast_and_no_batch(block_elements):
+    keep = at.padding_mask([3, 0], 3).expand(2, 1, 3, 3).clone()
+    keep[0, 0, 1] = False  # one empty row in the first sequence, an empty second sequence
+    q = rand(2, 4, 3, 5, seed=1)
+    k, v = rand(1, 4, 3, 5, seed=2), rand(1, 4, 3, 2, seed=3)  # shared by the batch
+    out, w = at.scaled_dot_product_attention(q, k, v, keep)
+    assert out.shape == (2, 4, 3, 2) and w.shape == (2, 4, 3, 3)
+    assert torch.all(out[1] == 0) and torch.all(w[1] == 0) and torch.all(out[0, :, 1] == 0) and torch.all(w[0, :, 1] == 0)
+    ref = F.scaled_dot_product_attention(q[:1, :, [0, 2]], k, v, attn_mask=keep[:1, :, [0, 2]])  # rows with a key
+    torch.testing.assert_close(out[:1, :, [0, 2]], ref, **F64)
+    q2, k2, v2 = rand(4, 3, seed=4), rand(7, 3, seed=5), rand(7, 5, seed=6)  # no batch dimension at all
+    out2, w2 = at.scaled_dot_product_attention(q2, k2, v2, is_causal=True)
+    assert out2.shape == (4, 5) and w2.shape == (4, 7)
+    torch.testing.assert_close(out2, F.scaled_dot_product_attention(q2[None], k2[None], v2[None], is_causal=True)[0], **F64)

@@ -14,6 +14,7 @@ as torch does. ``torch.nn.MultiheadAttention`` uses the opposite boolean convent
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
@@ -236,12 +237,23 @@ def scaled_dot_product_attention(
     dropout = dropout_p > 0.0 and training
 
     if not need_weights and not dropout:
-        out = _BlockwiseAttention.apply(*_broadcast_batch(q * scale, k, v), mask).reshape(*scores_shape[:-1], v.shape[-1])
+        out = _BlockwiseAttention.apply(*_broadcast_batch(q, k, v), mask, scale).reshape(*scores_shape[:-1], v.shape[-1])
         return (out if empty_rows is None else out.masked_fill(empty_rows, 0.0)), None
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (q, k, v, mask))
+    if not needs_grad and not dropout:
+        # no gradient to keep: the same steps one block at a time, each block's weights written
+        # into the full (..., T_q, T_k) tensor and used while still in cache (equal bit for bit)
+        q_, k_, v_ = _broadcast_batch(q * scale, k, v)
+        weights = q_.new_empty(*q_.shape[:-1], k_.shape[-2])  # (*batch, T_q, T_k)
+        out = _attend_in_blocks(q_, k_, v_, _block_mask(mask, q_, k_), 1.0, weights)  # (*batch, T_q, d_v)
+        out, weights = out.reshape(*scores_shape[:-1], v.shape[-1]), weights.reshape(scores_shape)
+        if empty_rows is not None:
+            out, weights = out.masked_fill_(empty_rows, 0.0), weights.masked_fill_(empty_rows, 0.0)
+        return out, (weights if need_weights else None)
     scores = _apply_mask_(torch.matmul(q * scale, k.transpose(-2, -1)), mask)  # (..., T_q, T_k)
-    if torch.is_grad_enabled() and scores.requires_grad:
+    if needs_grad:
         weights = torch.softmax(scores, dim=-1)
-    else:  # no gradient to keep: the weights overwrite the scores (one (T_q, T_k) buffer, not two)
+    else:  # dropout without autograd: the weights overwrite the scores (one buffer, not two)
         weights = torch.softmax(scores, dim=-1, out=scores)
     if empty_rows is not None:
         weights = weights.masked_fill(empty_rows, 0.0)
@@ -252,72 +264,116 @@ def scaled_dot_product_attention(
 
 # --------------------------------------------------------------------------- attention in blocks
 
-#: Scores per block when ``need_weights=False``: 2**19 float32 numbers are 2 MiB, so a block's
-#: scores are written, soft-maxed and read while still in cache (L2/L3); of 2**15 ... 2**20 this
-#: was the fastest in benchmarks/attention_vs_torch.py on a 2-core AMD EPYC (1 MiB L2 per core).
-BLOCK_ELEMENTS = 1 << 19
+#: Scores per block when ``need_weights=False``, per thread: 2**18 float32 numbers are 1 MiB, one
+#: core's L2 cache on the 2-core AMD EPYC we benchmark on, so a block's scores are written,
+#: soft-maxed and multiplied by v while they are still in cache. With ``n`` threads a block holds
+#: ``n`` times as many (each thread works on its share of it), which also keeps the number of
+#: parallel regions (each one a wait for every thread) small. Chosen with
+#: benchmarks/attention_vs_torch.py.
+BLOCK_ELEMENTS = 1 << 18
 
 
 def _broadcast_batch(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """q, k, v expanded (views) to one batch shape of at least one dimension: (N, ..., T, d)."""
+    """q, k, v expanded (views) to one batch shape of at least one dimension: (..., N, T, d)."""
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]) or torch.Size([1])
     return tuple(t.expand(*batch, *t.shape[-2:]) for t in (q, k, v))
 
 
-def _blocks(q_shape: torch.Size, t_k: int):
-    """(batch slice, query slice) pairs that tile q (N, ..., T_q, d) into blocks whose scores
-    (n_batch, ..., n_queries, T_k) hold about ``BLOCK_ELEMENTS`` numbers."""
-    n, t_q = q_shape[0], q_shape[-2]
-    per_query = math.prod(q_shape[1:-2]) * t_k  # scores of one query row across the inner batch dims
-    n_queries = min(t_q, max(1, BLOCK_ELEMENTS // per_query))
-    n_batch = max(1, BLOCK_ELEMENTS // (per_query * n_queries))
-    for b in range(0, n, n_batch):
-        for i in range(0, t_q, n_queries):
-            yield slice(b, b + n_batch), slice(i, i + n_queries)
+def _block_shape(batch: torch.Size, t_q: int, t_k: int) -> tuple[int, int]:
+    """(n_heads, n_queries) of a block of scores (n_heads, n_queries, T_k): about
+    ``BLOCK_ELEMENTS`` numbers per thread, whole rows of one head or all rows of several heads."""
+    block = BLOCK_ELEMENTS * max(1, torch.get_num_threads())
+    n_queries = min(t_q, max(1, block // t_k))
+    n_heads = min(batch[-1], max(1, block // (n_queries * t_k)))  # > 1 only when n_queries == t_q
+    return n_heads, n_queries
 
 
-def _mask_block(mask: Tensor | None, ndim: int, rows: slice, queries: slice) -> Tensor | None:
-    """The part of a broadcastable mask that covers one block (a view, never a copy)."""
+def _blocks(batch: torch.Size, t_q: int, t_k: int):
+    """Tile the scores (*batch, T_q, T_k) into blocks of ``_block_shape``.
+
+    Yields (heads, queries): ``heads`` indexes one entry of every batch dimension but the last
+    and a slice of the last (the heads), ``queries`` is a slice of query rows. A block's part of
+    a contiguous (*batch, T_q, d) tensor is contiguous, so a matmul can write it in place."""
+    n_heads, n_queries = _block_shape(batch, t_q, t_k)
+    *outer, n_last = batch
+    for outer_index in itertools.product(*map(range, outer)):
+        for h in range(0, n_last, n_heads):
+            for i in range(0, t_q, n_queries):
+                yield (*outer_index, slice(h, h + n_heads)), slice(i, i + n_queries)
+
+
+def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, heads: tuple, queries: slice,
+                   buffer: Tensor) -> Tensor:
+    """One block's weights softmax(scale q k^T + mask), shape (n_heads, n_queries, T_k), in ``buffer``.
+
+    q (*batch, T_q, d_k) and k (*batch, T_k, d_k); ``mask`` is None or from ``_block_mask``;
+    ``buffer`` is contiguous, at least the block's size (a smaller last block uses its front)."""
+    q_b, k_b = q[heads][:, queries], k[heads]  # (n_heads, n_queries, d_k), (n_heads, T_k, d_k)
+    scores = buffer[: q_b.shape[0], : q_b.shape[1]]  # contiguous: a block is whole rows or heads
+    # the scale rides in the matmul (alpha), as torch scales q k^T; beta=0 ignores the old contents
+    torch.baddbmm(scores, q_b, k_b.transpose(-2, -1), beta=0, alpha=scale, out=scores)
+    if mask is not None:
+        mask_b = mask[heads][:, queries]  # (n_heads, n_queries, T_k), a view
+        scores.masked_fill_(mask_b, float("-inf")) if mask.dtype == torch.bool else scores.add_(mask_b)
+    return torch.softmax(scores, dim=-1, out=scores)  # in place
+
+
+def _block_mask(mask: Tensor | None, q: Tensor, k: Tensor) -> Tensor | None:
+    """The mask as ``_block_weights`` takes it: expanded (a view) to (*batch, T_q, T_k), a
+    boolean one inverted once (True = drop), an additive one as it is."""
     if mask is None:
         return None
-    mask = mask[(None,) * (ndim - mask.dim())]  # as many dimensions as the scores
-    return mask[rows if mask.shape[0] > 1 else slice(None), ..., queries if mask.shape[-2] > 1 else slice(None), :]
+    return (~mask if mask.dtype == torch.bool else mask).expand(*q.shape[:-1], k.shape[-2])
+
+
+def _attend_in_blocks(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float,
+                      weights: Tensor | None = None) -> Tensor:
+    """softmax(scale q k^T + mask) v, one block (``_blocks``) at a time: q, k, v (*batch, T, d)
+    with one batch shape, ``mask`` from ``_block_mask``. Each block's weights go into ``weights``
+    (*batch, T_q, T_k) if given, else into one reused block-sized buffer; returns (*batch, T_q, d_v)."""
+    batch, t_q, t_k = q.shape[:-2], q.shape[-2], k.shape[-2]
+    out = q.new_empty(*q.shape[:-1], v.shape[-1])  # (*batch, T_q, d_v)
+    buffer = q.new_empty(*_block_shape(batch, t_q, t_k), t_k) if weights is None else None
+    for heads, queries in _blocks(batch, t_q, t_k):
+        into = buffer if weights is None else weights[heads][:, queries]
+        block = _block_weights(q, k, mask, scale, heads, queries, into)  # (n_heads, n_queries, T_k)
+        torch.bmm(block, v[heads], out=out[heads][:, queries])  # written in place
+    return out
 
 
 class _BlockwiseAttention(torch.autograd.Function):
-    """softmax(q k^T + mask) v for q already scaled, one block of queries at a time.
+    """softmax(scale q k^T + mask) v one block at a time (see ``_blocks``), never all the weights.
 
-    The forward keeps only the output; the backward recomputes each block's weights W from
-    q and k and uses, with dO the output's gradient and O the output,
-    dV = W^T dO, dS = W * (dO V^T - rowsum(dO * O)), dQ = dS K, dK = dS^T Q.
+    q, k, v: (*batch, T, d) with one batch shape (expanded views); the forward keeps only the
+    output O; the backward recomputes each block's weights W and uses, with dO the output's
+    gradient, dV = W^T dO, dS = W * (dO V^T - rowsum(dO * O)), dQ = scale dS K, dK = scale dS^T Q.
     """
 
     @staticmethod
-    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
-        out = q.new_empty(*q.shape[:-1], v.shape[-1])
-        for rows, queries in _blocks(q.shape, k.shape[-2]):
-            scores = torch.matmul(q[rows, ..., queries, :], k[rows].transpose(-2, -1))  # (n, ..., n_q, T_k)
-            _apply_mask_(scores, _mask_block(mask, q.dim(), rows, queries))
-            weights = torch.softmax(scores, dim=-1, out=scores)
-            out[rows, ..., queries, :] = torch.matmul(weights, v[rows])
+    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
+        mask = _block_mask(mask, q, k)
+        out = _attend_in_blocks(q, k, v, mask, scale)  # (*batch, T_q, d_v)
         ctx.save_for_backward(q, k, v, mask, out)
+        ctx.scale = scale
         return out
 
     @staticmethod
     def backward(ctx, d_out: Tensor):
         q, k, v, mask, out = ctx.saved_tensors
-        dq, dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
-        for rows, queries in _blocks(q.shape, k.shape[-2]):
-            q_b, d_out_b = q[rows, ..., queries, :], d_out[rows, ..., queries, :]
-            scores = torch.matmul(q_b, k[rows].transpose(-2, -1))
-            _apply_mask_(scores, _mask_block(mask, q.dim(), rows, queries))
-            weights = torch.softmax(scores, dim=-1, out=scores)
-            dv[rows] += torch.matmul(weights.transpose(-2, -1), d_out_b)
-            d_scores = torch.matmul(d_out_b, v[rows].transpose(-2, -1))  # dW, then dS in place
-            d_scores.sub_((d_out_b * out[rows, ..., queries, :]).sum(-1, keepdim=True)).mul_(weights)
-            dq[rows, ..., queries, :] = torch.matmul(d_scores, k[rows])
-            dk[rows] += torch.matmul(d_scores.transpose(-2, -1), q_b)
-        return dq, dk, dv, None
+        scale = ctx.scale
+        dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)  # every block writes its rows
+        dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (k, v))  # sums over blocks
+        buffer = q.new_empty(*_block_shape(q.shape[:-2], q.shape[-2], k.shape[-2]), k.shape[-2])
+        for heads, queries in _blocks(q.shape[:-2], q.shape[-2], k.shape[-2]):
+            weights = _block_weights(q, k, mask, scale, heads, queries, buffer)  # W: (n_heads, n_queries, T_k)
+            q_b, d_out_b = q[heads][:, queries], d_out[heads][:, queries]  # (n_heads, n_queries, d)
+            dv[heads].baddbmm_(weights.transpose(-2, -1), d_out_b)  # dV += W^T dO
+            d_scores = torch.bmm(d_out_b, v[heads].transpose(-2, -1))  # dW = dO V^T, then dS in place
+            d_scores.sub_((d_out_b * out[heads][:, queries]).sum(-1, keepdim=True)).mul_(weights)
+            dq_b = dq[heads][:, queries]
+            torch.baddbmm(dq_b, d_scores, k[heads], beta=0, alpha=scale, out=dq_b)  # dQ = scale dS K
+            dk[heads].baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)  # dK += scale dS^T Q
+        return dq, dk, dv, None, None
 
 
 def fused_attention(
