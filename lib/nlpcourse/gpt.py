@@ -209,19 +209,28 @@ def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, te
     return out
 
 
+def complete_prompts(model: GPT, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 12) -> list[str]:
+    """The greedy completion of each prompt, up to and including its first newline (or
+    ``max_new_tokens`` tokens). Prompts longer than the context keep their last ``context`` tokens."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a sequence of str, got one str (wrap it in a list)")
+    newline = tokenizer.encode("\n")
+    completions = []
+    for prompt in prompts:
+        ids = tokenizer.encode(prompt)
+        out = generate(model, ids, max_new_tokens, greedy=True, truncate=True, stop_ids=newline)
+        completions.append(tokenizer.decode(out[min(len(ids), model.config.context):]))
+    return completions
+
+
 def score_prompts(model: GPT, tokenizer, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 12) -> list[bool]:
     """In-context accuracy item by item: for each (prompt, answer), is the greedy completion up to
     its first newline the answer (``data.score_completion``)? Prompts longer than the context keep
     their last ``context`` tokens."""
     from nlpcourse.data import score_completion
 
-    newline = tokenizer.encode("\n")
-    results = []
-    for prompt, answer in pairs:
-        ids = tokenizer.encode(prompt)
-        out = generate(model, ids, max_new_tokens, greedy=True, truncate=True, stop_ids=newline)
-        results.append(score_completion(tokenizer.decode(out[min(len(ids), model.config.context):]), answer))
-    return results
+    completions = complete_prompts(model, tokenizer, [prompt for prompt, _answer in pairs], max_new_tokens=max_new_tokens)
+    return [score_completion(c, answer) for c, (_prompt, answer) in zip(completions, pairs)]
 
 
 # --------------------------------------------------------------------------- training

@@ -699,7 +699,7 @@ def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *, tit
     ax.set_xlabel("examples in the prompt (shots)")
     ax.set_ylabel("accuracy on unseen items")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend()
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes: the lines cross the middle
     if title:
         ax.set_title(title)
     return ax
