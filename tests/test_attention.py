@@ -584,26 +584,28 @@ def test_left_padding_with_is_causal_empties_rows_without_nan(need_weights):
     assert all(torch.isfinite(g).all() for g in torch.autograd.grad(out.sum(), (q, k, v)))
 
 
-# --------------------------------------------------------------------------- blocks: tiling, scale, strides, no-grad weights
+# --------------------------------------------------------------------------- blocks: tiling, scale, strides; weights without autograd
 
-@pytest.mark.parametrize("batch,t_q,t_k,elements", [((3, 5), 7, 4, 10), ((2, 3), 6, 6, 40), ((4,), 3, 5, 1),
-                                                     ((2, 2, 3), 4, 4, 1 << 18), ((1,), 9, 2, 8)])
+@pytest.mark.parametrize("shape,elements", [((3, 5, 7, 4), 10), ((2, 3, 6, 6), 40), ((1, 4, 3, 5), 1),
+                                            ((4, 3, 4, 4), 1 << 18), ((1, 1, 9, 2), 8), ((5, 2, 3, 3), 20)])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_blocks_tile_every_score_once(monkeypatch, batch, t_q, t_k, elements, threads):
+def test_blocks_tile_every_score_once(monkeypatch, shape, elements, threads):
     monkeypatch.setattr(at, "BLOCK_ELEMENTS", elements)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        n_heads, n_queries = at._block_shape(torch.Size(batch), t_q, t_k)
-        count = torch.zeros(*batch, t_q, dtype=torch.int64)
-        out = torch.zeros(*batch, t_q, 3)
-        for heads, queries in at._blocks(torch.Size(batch), t_q, t_k):
-            count[heads][:, queries] += 1
-            block = out[heads][:, queries]
-            assert block.is_contiguous() and block.shape[0] <= n_heads and block.shape[1] <= n_queries
+        n, h, t_q, t_k = shape
+        n_rows, n_heads, n_queries = at._block_shape(torch.Size(shape))
+        count = torch.zeros(n, h, t_q, dtype=torch.int64)
+        out = torch.zeros(n, h, t_q, 3)
+        for rows, heads, queries in at._blocks(torch.Size(shape)):
+            count[rows, heads, queries] += 1
+            block = out[rows, heads, queries]
+            assert block.is_contiguous() and all(a <= b for a, b in zip(block.shape, (n_rows, n_heads, n_queries)))
+            assert at._flat(out, (rows, heads, queries)).data_ptr() == block.data_ptr()  # a view, not a copy
         assert torch.all(count == 1)
-        assert n_heads * n_queries * t_k <= max(elements * threads, t_k)  # at least one row per block
-        assert n_queries == t_q or n_heads == 1  # several heads only with all their rows
+        assert n_rows * n_heads * n_queries * t_k <= max(elements * threads, t_k)  # at least one row per block
+        assert (n_queries == t_q or n_heads == 1) and (n_heads == h or n_rows == 1)
     finally:
         torch.set_num_threads(previous)
 
@@ -629,7 +631,7 @@ def test_blocks_with_a_given_scale_and_strided_inputs_equal_torch(block_elements
 @pytest.mark.parametrize("mask_name", MASKS)
 @pytest.mark.parametrize("as_additive", [False, True], ids=["bool", "additive"])
 @pytest.mark.parametrize("is_causal", [False, True], ids=["", "is_causal"])
-def test_weights_without_autograd_are_computed_in_blocks_and_equal_the_autograd_path(
+def test_weights_without_autograd_equal_the_autograd_path(
         block_elements, mask_name, as_additive, is_causal):
     b, h, t, d = 3, 2, 6, 8
     q, k, v = (rand(b, h, t, d, seed=s, grad=True) for s in range(3))
@@ -637,7 +639,7 @@ def test_weights_without_autograd_are_computed_in_blocks_and_equal_the_autograd_
     if as_additive:
         mask = additive(mask, torch.float64)
     out, w = at.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)  # autograd: full weights
-    with torch.no_grad():  # the blocks, each block's weights written into the full tensor
+    with torch.no_grad():  # the softmax overwrites the scores in place
         out_ng, w_ng = at.scaled_dot_product_attention(q, k, v, mask, is_causal=is_causal)
     assert w_ng.shape == w.shape == (b, h, t, t) and out_ng.shape == (b, h, t, d)
     torch.testing.assert_close(out_ng, out.detach(), **F64)

@@ -219,8 +219,10 @@ def scaled_dot_product_attention(
     attend) or additive (float, 0 or -inf); a row with every key masked gives zeros.
     ``is_causal=True`` also applies the causal mask (query i sees keys 0..i), combined with ``mask``.
     ``need_weights=False`` returns (output, None) and computes the same maths one block of
-    queries at a time (the idea of FlashAttention), never holding all the weights at once;
-    with dropout in training it falls back to the full weights (and still returns None).
+    rows at a time (the idea of FlashAttention), never holding all the weights at once: our
+    fast path, within 1.5x of torch's fused kernel in benchmarks/attention_vs_torch.py (the
+    course path, which builds all the weights, is not). With dropout in training it falls back
+    to the full weights (and still returns None).
     """
     scores_shape = _check_qkv(q, k, v)
     dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
@@ -237,23 +239,13 @@ def scaled_dot_product_attention(
     dropout = dropout_p > 0.0 and training
 
     if not need_weights and not dropout:
-        out = _BlockwiseAttention.apply(*_broadcast_batch(q, k, v), mask, scale).reshape(*scores_shape[:-1], v.shape[-1])
+        out = _BlockwiseAttention.apply(*_as_blocks_input(q, k, v, mask), scale)  # (N, H, T_q, d_v)
+        out = out.reshape(*scores_shape[:-1], v.shape[-1])
         return (out if empty_rows is None else out.masked_fill(empty_rows, 0.0)), None
-    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (q, k, v, mask))
-    if not needs_grad and not dropout:
-        # no gradient to keep: the same steps one block at a time, each block's weights written
-        # into the full (..., T_q, T_k) tensor and used while still in cache (equal bit for bit)
-        q_, k_, v_ = _broadcast_batch(q * scale, k, v)
-        weights = q_.new_empty(*q_.shape[:-1], k_.shape[-2])  # (*batch, T_q, T_k)
-        out = _attend_in_blocks(q_, k_, v_, _block_mask(mask, q_, k_), 1.0, weights)  # (*batch, T_q, d_v)
-        out, weights = out.reshape(*scores_shape[:-1], v.shape[-1]), weights.reshape(scores_shape)
-        if empty_rows is not None:
-            out, weights = out.masked_fill_(empty_rows, 0.0), weights.masked_fill_(empty_rows, 0.0)
-        return out, (weights if need_weights else None)
     scores = _apply_mask_(torch.matmul(q * scale, k.transpose(-2, -1)), mask)  # (..., T_q, T_k)
-    if needs_grad:
+    if torch.is_grad_enabled() and scores.requires_grad:
         weights = torch.softmax(scores, dim=-1)
-    else:  # dropout without autograd: the weights overwrite the scores (one buffer, not two)
+    else:  # no gradient to keep: the weights overwrite the scores (one (T_q, T_k) buffer, not two)
         weights = torch.softmax(scores, dim=-1, out=scores)
     if empty_rows is not None:
         weights = weights.masked_fill(empty_rows, 0.0)
@@ -273,86 +265,93 @@ def scaled_dot_product_attention(
 BLOCK_ELEMENTS = 1 << 18
 
 
-def _broadcast_batch(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """q, k, v expanded (views) to one batch shape of at least one dimension: (..., N, T, d)."""
+def _as_blocks_input(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None):
+    """q, k, v as (N, H, T, d) with one batch shape, and the mask as ``_block_weights`` takes it.
+
+    Expanded views; the batch dimensions before the last are merged into N (a view unless
+    broadcasting forbids it) and (T, d) inputs become (1, 1, T, d). The mask becomes
+    (N, H, T_q, T_k), a boolean one inverted first (True = drop), so nothing of the scores' size is made."""
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]) or torch.Size([1])
-    return tuple(t.expand(*batch, *t.shape[-2:]) for t in (q, k, v))
+
+    def four_d(t: Tensor, last: torch.Size) -> Tensor:
+        return t.expand(*batch, *last).reshape(-1, batch[-1], *last)
+
+    q4, k4, v4 = (four_d(t, t.shape[-2:]) for t in (q, k, v))
+    if mask is not None:
+        mask = four_d(~mask if mask.dtype == torch.bool else mask, torch.Size((q.shape[-2], k.shape[-2])))
+    return q4, k4, v4, mask
 
 
-def _block_shape(batch: torch.Size, t_q: int, t_k: int) -> tuple[int, int]:
-    """(n_heads, n_queries) of a block of scores (n_heads, n_queries, T_k): about
-    ``BLOCK_ELEMENTS`` numbers per thread, whole rows of one head or all rows of several heads."""
+def _block_shape(shape: torch.Size) -> tuple[int, int, int]:
+    """(n_rows, n_heads, n_queries) of a block of the scores (N, H, T_q, T_k): about
+    ``BLOCK_ELEMENTS`` numbers per thread; several heads only with all their query rows, several
+    batch rows only with all their heads, so a block of a contiguous tensor is contiguous."""
+    n, h, t_q, t_k = shape
     block = BLOCK_ELEMENTS * max(1, torch.get_num_threads())
     n_queries = min(t_q, max(1, block // t_k))
-    n_heads = min(batch[-1], max(1, block // (n_queries * t_k)))  # > 1 only when n_queries == t_q
-    return n_heads, n_queries
+    n_heads = min(h, max(1, block // (t_q * t_k))) if n_queries == t_q else 1
+    n_rows = min(n, max(1, block // (h * t_q * t_k))) if n_heads == h else 1
+    return n_rows, n_heads, n_queries
 
 
-def _blocks(batch: torch.Size, t_q: int, t_k: int):
-    """Tile the scores (*batch, T_q, T_k) into blocks of ``_block_shape``.
-
-    Yields (heads, queries): ``heads`` indexes one entry of every batch dimension but the last
-    and a slice of the last (the heads), ``queries`` is a slice of query rows. A block's part of
-    a contiguous (*batch, T_q, d) tensor is contiguous, so a matmul can write it in place."""
-    n_heads, n_queries = _block_shape(batch, t_q, t_k)
-    *outer, n_last = batch
-    for outer_index in itertools.product(*map(range, outer)):
-        for h in range(0, n_last, n_heads):
-            for i in range(0, t_q, n_queries):
-                yield (*outer_index, slice(h, h + n_heads)), slice(i, i + n_queries)
+def _blocks(shape: torch.Size):
+    """Tile the scores (N, H, T_q, T_k) into blocks of ``_block_shape``: yield (rows, heads,
+    queries) slices. A block's part of a contiguous (N, H, T_q, d) tensor is contiguous, so a
+    matmul can write it in place (``out=``)."""
+    n_rows, n_heads, n_queries = _block_shape(shape)
+    for r in range(0, shape[0], n_rows):
+        for h in range(0, shape[1], n_heads):
+            for i in range(0, shape[2], n_queries):
+                yield slice(r, r + n_rows), slice(h, h + n_heads), slice(i, i + n_queries)
 
 
-def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, heads: tuple, queries: slice,
+def _flat(t: Tensor, block: tuple[slice, ...]) -> Tensor:
+    """The block's part of t (N, H, T, d), rows and heads merged: (n_rows * n_heads, n_t, d)."""
+    return t[block].flatten(0, 1)  # a view for our own contiguous tensors; may copy an input's block
+
+
+def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, block: tuple[slice, slice, slice],
                    buffer: Tensor) -> Tensor:
-    """One block's weights softmax(scale q k^T + mask), shape (n_heads, n_queries, T_k), in ``buffer``.
+    """One block's weights softmax(scale q k^T + mask), (n_rows * n_heads, n_queries, T_k), in ``buffer``.
 
-    q (*batch, T_q, d_k) and k (*batch, T_k, d_k); ``mask`` is None or from ``_block_mask``;
-    ``buffer`` is contiguous, at least the block's size (a smaller last block uses its front)."""
-    q_b, k_b = q[heads][:, queries], k[heads]  # (n_heads, n_queries, d_k), (n_heads, T_k, d_k)
-    scores = buffer[: q_b.shape[0], : q_b.shape[1]]  # contiguous: a block is whole rows or heads
+    q (N, H, T_q, d_k), k (N, H, T_k, d_k) and ``mask`` from ``_as_blocks_input``; ``buffer``
+    is contiguous, at least the block's size (a smaller last block uses its front)."""
+    rows, heads, queries = block
+    q_b, k_b = _flat(q, block), _flat(k, (rows, heads))  # (n, n_queries, d_k), (n, T_k, d_k)
+    scores = buffer.view(-1)[: q_b.shape[0] * q_b.shape[1] * k_b.shape[1]].view(q_b.shape[0], q_b.shape[1], -1)
     # the scale rides in the matmul (alpha), as torch scales q k^T; beta=0 ignores the old contents
     torch.baddbmm(scores, q_b, k_b.transpose(-2, -1), beta=0, alpha=scale, out=scores)
     if mask is not None:
-        mask_b = mask[heads][:, queries]  # (n_heads, n_queries, T_k), a view
-        scores.masked_fill_(mask_b, float("-inf")) if mask.dtype == torch.bool else scores.add_(mask_b)
+        mask_b = mask[block]  # (n_rows, n_heads, n_queries, T_k), a view
+        scores_4d = scores.view(mask_b.shape)
+        scores_4d.masked_fill_(mask_b, float("-inf")) if mask.dtype == torch.bool else scores_4d.add_(mask_b)
     return torch.softmax(scores, dim=-1, out=scores)  # in place
 
 
-def _block_mask(mask: Tensor | None, q: Tensor, k: Tensor) -> Tensor | None:
-    """The mask as ``_block_weights`` takes it: expanded (a view) to (*batch, T_q, T_k), a
-    boolean one inverted once (True = drop), an additive one as it is."""
-    if mask is None:
-        return None
-    return (~mask if mask.dtype == torch.bool else mask).expand(*q.shape[:-1], k.shape[-2])
-
-
-def _attend_in_blocks(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float,
-                      weights: Tensor | None = None) -> Tensor:
-    """softmax(scale q k^T + mask) v, one block (``_blocks``) at a time: q, k, v (*batch, T, d)
-    with one batch shape, ``mask`` from ``_block_mask``. Each block's weights go into ``weights``
-    (*batch, T_q, T_k) if given, else into one reused block-sized buffer; returns (*batch, T_q, d_v)."""
-    batch, t_q, t_k = q.shape[:-2], q.shape[-2], k.shape[-2]
-    out = q.new_empty(*q.shape[:-1], v.shape[-1])  # (*batch, T_q, d_v)
-    buffer = q.new_empty(*_block_shape(batch, t_q, t_k), t_k) if weights is None else None
-    for heads, queries in _blocks(batch, t_q, t_k):
-        into = buffer if weights is None else weights[heads][:, queries]
-        block = _block_weights(q, k, mask, scale, heads, queries, into)  # (n_heads, n_queries, T_k)
-        torch.bmm(block, v[heads], out=out[heads][:, queries])  # written in place
+def _attend_in_blocks(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
+    """softmax(scale q k^T + mask) v one block (``_blocks``) at a time, for inputs from
+    ``_as_blocks_input``, each block's weights in one reused buffer; returns (N, H, T_q, d_v)."""
+    shape = torch.Size((*q.shape[:-1], k.shape[-2]))  # the scores' (N, H, T_q, T_k)
+    out = q.new_empty(*q.shape[:-1], v.shape[-1])  # (N, H, T_q, d_v)
+    n_rows, n_heads, n_queries = _block_shape(shape)
+    buffer = q.new_empty(n_rows * n_heads, n_queries, shape[-1])
+    for block in _blocks(shape):
+        w_b = _block_weights(q, k, mask, scale, block, buffer)  # (n, n_queries, T_k)
+        torch.bmm(w_b, _flat(v, block[:2]), out=_flat(out, block))  # written in place
     return out
 
 
 class _BlockwiseAttention(torch.autograd.Function):
     """softmax(scale q k^T + mask) v one block at a time (see ``_blocks``), never all the weights.
 
-    q, k, v: (*batch, T, d) with one batch shape (expanded views); the forward keeps only the
+    q, k, v: (N, H, T, d) and the mask from ``_as_blocks_input``; the forward keeps only the
     output O; the backward recomputes each block's weights W and uses, with dO the output's
     gradient, dV = W^T dO, dS = W * (dO V^T - rowsum(dO * O)), dQ = scale dS K, dK = scale dS^T Q.
     """
 
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
-        mask = _block_mask(mask, q, k)
-        out = _attend_in_blocks(q, k, v, mask, scale)  # (*batch, T_q, d_v)
+        out = _attend_in_blocks(q, k, v, mask, scale)  # (N, H, T_q, d_v)
         ctx.save_for_backward(q, k, v, mask, out)
         ctx.scale = scale
         return out
@@ -361,18 +360,21 @@ class _BlockwiseAttention(torch.autograd.Function):
     def backward(ctx, d_out: Tensor):
         q, k, v, mask, out = ctx.saved_tensors
         scale = ctx.scale
+        shape = torch.Size((*q.shape[:-1], k.shape[-2]))
         dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)  # every block writes its rows
         dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (k, v))  # sums over blocks
-        buffer = q.new_empty(*_block_shape(q.shape[:-2], q.shape[-2], k.shape[-2]), k.shape[-2])
-        for heads, queries in _blocks(q.shape[:-2], q.shape[-2], k.shape[-2]):
-            weights = _block_weights(q, k, mask, scale, heads, queries, buffer)  # W: (n_heads, n_queries, T_k)
-            q_b, d_out_b = q[heads][:, queries], d_out[heads][:, queries]  # (n_heads, n_queries, d)
-            dv[heads].baddbmm_(weights.transpose(-2, -1), d_out_b)  # dV += W^T dO
-            d_scores = torch.bmm(d_out_b, v[heads].transpose(-2, -1))  # dW = dO V^T, then dS in place
-            d_scores.sub_((d_out_b * out[heads][:, queries]).sum(-1, keepdim=True)).mul_(weights)
-            dq_b = dq[heads][:, queries]
-            torch.baddbmm(dq_b, d_scores, k[heads], beta=0, alpha=scale, out=dq_b)  # dQ = scale dS K
-            dk[heads].baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)  # dK += scale dS^T Q
+        n_rows, n_heads, n_queries = _block_shape(shape)
+        buffer = q.new_empty(n_rows * n_heads, n_queries, shape[-1])
+        for block in _blocks(shape):
+            rows_heads = block[:2]
+            weights = _block_weights(q, k, mask, scale, block, buffer)  # W: (n, n_queries, T_k)
+            q_b, d_out_b, out_b = _flat(q, block), _flat(d_out, block), _flat(out, block)  # (n, n_queries, d)
+            _flat(dv, rows_heads).baddbmm_(weights.transpose(-2, -1), d_out_b)  # dV += W^T dO
+            d_scores = torch.bmm(d_out_b, _flat(v, rows_heads).transpose(-2, -1))  # dW = dO V^T, then dS in place
+            d_scores.sub_((d_out_b * out_b).sum(-1, keepdim=True)).mul_(weights)
+            dq_b = _flat(dq, block)
+            torch.baddbmm(dq_b, d_scores, _flat(k, rows_heads), beta=0, alpha=scale, out=dq_b)  # dQ = scale dS K
+            _flat(dk, rows_heads).baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)  # dK += scale dS^T Q
         return dq, dk, dv, None, None
 
 
