@@ -617,8 +617,11 @@ GPT_BPE_PROMPT_DOCS = 2000
 def gpt_bpe_texts() -> list[str]:
     """The text chapter 09c's merges are learned from: the language model's training documents
     (``english_lm_split()[0]``, so held-out text never shapes the tokenizer) and
-    ``prompt_training_text(GPT_BPE_PROMPT_DOCS, seed=0)``."""
-    return english_lm_split()[0] + prompt_training_text(GPT_BPE_PROMPT_DOCS, seed=0)
+    ``GPT_BPE_PROMPT_DOCS`` prompt episodes of the first prompt-task family, frozen in
+    ``nlpcourse._bpe_prompts_v1`` (both GPT checkpoints read these merges' token ids)."""
+    from nlpcourse._bpe_prompts_v1 import prompt_episodes
+
+    return english_lm_split()[0] + prompt_episodes(GPT_BPE_PROMPT_DOCS, seed=0)
 
 
 def gpt_bpe_tokenizer():
