@@ -132,6 +132,33 @@ def test_lcg_is_word2vec_c():
     assert w2v.lcg_next(2**64 - 1) == (-25214903917 + 11) % 2**64
 
 
+
+def _draws(state, n):
+    out = []
+    for _ in range(n):
+        state = w2v.lcg_next(state)
+        out.append((state >> 16) & 0xFFFFFFFF)
+    return np.array(out, dtype=np.int64)
+
+
+def test_job_seeds_are_fixed_48_bit_and_unrelated():
+    grid = [[w2v._job_seed(3, epoch, job) for job in range(12)] for epoch in range(6)]
+    flat = [s for row in grid for s in row]
+    assert len(set(flat)) == len(flat) and all(0 <= s < 2**48 for s in flat)
+    assert grid == [[w2v._job_seed(3, epoch, job) for job in range(12)] for epoch in range(6)]
+    assert w2v._job_seed(4, 0, 0) != w2v._job_seed(3, 0, 0)
+    # Not a progression along jobs or epochs: a constant step would make every pair of
+    # neighbouring jobs' LCG streams differ by the same sequence (a counted seed's flaw).
+    job_steps = {(b - a) % 2**64 for row in grid for a, b in zip(row, row[1:])}
+    epoch_steps = {(grid[e + 1][j] - grid[e][j]) % 2**64 for e in range(5) for j in range(12)}
+    assert len(job_steps) == 11 * 6 and len(epoch_steps) == 5 * 12
+    diffs = [tuple((_draws(b, 8) - _draws(a, 8)) % 2**32) for a, b in zip(grid[0], grid[0][1:])]
+    assert len(set(diffs)) == len(diffs)
+    # and the draws of neighbouring jobs are uncorrelated
+    u = np.array([_draws(s, 200) for s in grid[0]], dtype=np.float64) / 2**32
+    r = [np.corrcoef(u[j], u[j + 1])[0, 1] for j in range(11)]
+    assert max(abs(x) for x in r) < 0.25
+
 # --------------------------------------------------------------------------- output layers vs autograd
 
 

@@ -684,8 +684,13 @@ def _jobs(starts: np.ndarray, job_words: int = JOB_WORDS) -> list[tuple[int, int
 
 
 def _job_seed(seed: int, epoch: int, job: int) -> int:
-    """The random state a job starts from: fixed by (seed, epoch, job), whichever thread runs it."""
-    return (seed * 1_000_003 + epoch * 7919 + job * 104_729 + 1) & _MASK64
+    """The random state a job starts from: fixed by (seed, epoch, job), whichever thread runs it.
+
+    Hashed, not counted: LCG streams started from states that differ by a constant stay
+    correlated, so neighbouring jobs would draw related negatives and subsampling coins.
+    Like gensim's per-job ``next_random``, the state has 48 random bits.
+    """
+    return int(np.random.SeedSequence([seed, epoch, job]).generate_state(1, np.uint64)[0]) & (2**48 - 1)
 
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
