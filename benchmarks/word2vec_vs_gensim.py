@@ -98,6 +98,13 @@ def _mean_sd(values):
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def _difference(ours, theirs):
+    """Difference of the means (ours - theirs) and its standard error (Welch: runs are not paired,
+    two Hogwild threads make every run different even with the same seed)."""
+    (m1, s1), (m2, s2) = _mean_sd(ours), _mean_sd(theirs)
+    return m1 - m2, (s1**2 / len(ours) + s2**2 / len(theirs)) ** 0.5
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -145,10 +152,13 @@ def main() -> None:
         wall = sum(r["wall"] for r in ours) / sum(r["wall"] for r in theirs)
         cpu = sum(r["cpu"] for r in ours) / sum(r["cpu"] for r in theirs)
         rounds = ", ".join(f"{o['wall'] / t['wall']:.2f}" for o, t in zip(ours, theirs))
-        ws = _mean_sd([r["wordsim353"] for r in ours])[0] - _mean_sd([r["wordsim353"] for r in theirs])[0]
-        sl = _mean_sd([r["simlex999"] for r in ours])[0] - _mean_sd([r["simlex999"] for r in theirs])[0]
+        ws, ws_se = _difference([r["wordsim353"] for r in ours], [r["wordsim353"] for r in theirs])
+        sl, sl_se = _difference([r["simlex999"] for r in ours], [r["simlex999"] for r in theirs])
         print(f"ratio ours/gensim, {name}: wall {wall:.2f} (rounds {rounds}), cpu {cpu:.2f}, "
               f"WordSim-353 {ws:+.3f}, SimLex-999 {sl:+.3f} (differences of the means)")
+        if len(ours) > 1:
+            print(f"  standard error of those differences (seed-to-seed spread / sqrt(seeds)): WordSim-353 {ws_se:.3f}, "
+                  f"SimLex-999 {sl_se:.3f}")
 
 
 if __name__ == "__main__":
