@@ -629,23 +629,67 @@ def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None
 # --------------------------------------------------------------------------- chapter 12: projections
 
 
+class ClassProjection:
+    """Projected points coloured by class, drawn once and then updated in place.
+
+    A 2-D projection is a scatter, a 1-D one a histogram per class on shared bins (one filled
+    step outline each, so classes compare bin by bin). ``update`` moves the existing artists
+    instead of clearing the axes, which keeps a widget's redraw short.
+    """
+
+    def __init__(self, ax: Axes, class_names: Sequence[str], bins: int = 30):
+        self.ax, self.class_names, self.bins = ax, list(class_names), bins
+        self.scatters, self.steps = [], []
+        for slot in range(len(self.class_names)):
+            colour = PALETTE[slot % len(PALETTE)]
+            self.scatters.append(ax.scatter(np.empty(0), np.empty(0), s=8, alpha=0.7, color=colour))
+            self.steps.append(ax.stairs(np.zeros(bins), np.arange(bins + 1.0), fill=True, alpha=0.6, color=colour))
+
+    def update(self, Z: np.ndarray, labels: np.ndarray, *, method: str, title: str | None = None) -> "ClassProjection":
+        Z = np.asarray(Z, dtype=float)
+        labels = np.asarray(labels)
+        if Z.ndim != 2 or Z.shape[1] not in (1, 2) or len(labels) != len(Z):
+            raise ValueError(f"Z must be (n, 1) or (n, 2) with one label per row, got Z {Z.shape} and "
+                             f"{len(labels)} labels")
+        classes = np.unique(labels)
+        if len(classes) > len(self.class_names):
+            raise ValueError(f"labels hold {len(classes)} classes, more than the {len(self.class_names)} class names")
+        one_d = Z.shape[1] == 1
+        edges = np.histogram_bin_edges(Z[:, 0], bins=self.bins) if one_d else None
+        shown, top = [], 0.0
+        for slot, (scatter, step) in enumerate(zip(self.scatters, self.steps)):
+            used = slot < len(classes)
+            scatter.set_visible(used and not one_d)
+            step.set_visible(used and one_d)
+            if not used:
+                continue
+            rows = labels == classes[slot]
+            artist = step if one_d else scatter
+            artist.set_label(self.class_names[classes[slot]])
+            if one_d:
+                counts, _ = np.histogram(Z[rows, 0], bins=edges)
+                step.set_data(counts, edges)
+                top = max(top, counts.max())
+            else:
+                scatter.set_offsets(Z[rows])
+            shown.append(artist)
+        ax = self.ax
+        lo, hi = Z.min(axis=0), Z.max(axis=0)
+        pad = 0.05 * np.maximum(hi - lo, 1e-12)
+        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+        ax.set_ylim((0.0, 1.08 * max(top, 1.0)) if one_d else (lo[1] - pad[1], hi[1] + pad[1]))
+        ax.set_xlabel(f"{method} component 1")
+        ax.set_ylabel("count" if one_d else f"{method} component 2")
+        ax.legend(handles=shown, loc="upper right", fontsize=8)
+        if title:
+            ax.set_title(title)
+        return self
+
+
 def class_projection(ax: Axes, Z: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *, method: str,
                      title: str | None = None) -> Axes:
-    """Projected points coloured by class: histograms for a 1-D projection, a scatter for 2-D."""
-    Z = np.asarray(Z, dtype=float)
-    labels = np.asarray(labels)
-    for j, label in enumerate(np.unique(labels)):
-        colour = PALETTE[j % len(PALETTE)]
-        if Z.shape[1] == 1:
-            ax.hist(Z[labels == label, 0], bins=30, alpha=0.6, color=colour, label=class_names[label])
-        else:
-            ax.scatter(Z[labels == label, 0], Z[labels == label, 1], s=8, alpha=0.7, color=colour,
-                       label=class_names[label])
-    ax.set_xlabel(f"{method} component 1")
-    ax.set_ylabel("count" if Z.shape[1] == 1 else f"{method} component 2")
-    ax.legend(loc="upper right", fontsize=8)
-    if title:
-        ax.set_title(title)
+    """Projected points coloured by class: histograms (shared bins) for a 1-D projection, a scatter for 2-D."""
+    ClassProjection(ax, class_names).update(Z, labels, method=method, title=title)
     return ax
 
 

@@ -647,6 +647,16 @@ def mask_explorer(lengths: Sequence[int] = (6, 4, 2), max_len: int = 6, *, paddi
 # --------------------------------------------------------------------------- chapter 12: PCA / LDA projection
 
 
+def _nearest_mean_accuracy(Z: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows whose nearest class mean (Euclidean) is their own class's: scikit-learn's
+    ``NearestCentroid().fit(Z, y).score(Z, y)`` (tested) without its pairwise-distance machinery,
+    which took about 30 ms a call here, a tenth of the redraw."""
+    classes, index = np.unique(y, return_inverse=True)
+    means = np.stack([Z[index == k].mean(axis=0) for k in range(len(classes))])
+    distances = ((Z[:, None, :] - means[None]) ** 2).sum(axis=-1)
+    return float(np.mean(distances.argmin(axis=1) == index))
+
+
 def projection_explorer(X, y, class_names: Sequence[str], *, method: str = "PCA", classes: Sequence[int] = (0, 1, 7),
                         components: int = 2) -> widgets.VBox:
     """Project labelled data with PCA or LDA onto 1 or 2 components; see how well classes separate.
@@ -654,8 +664,6 @@ def projection_explorer(X, y, class_names: Sequence[str], *, method: str = "PCA"
     The title reports the accuracy of a nearest-class-mean classifier in the projected space
     (fitted and scored on the shown points). ``.accuracy`` and ``.projection`` hold the numbers drawn.
     """
-    from sklearn.neighbors import NearestCentroid
-
     from nlpcourse import decomposition
 
     X = np.asarray(X, dtype=float)
@@ -677,13 +685,11 @@ def projection_explorer(X, y, class_names: Sequence[str], *, method: str = "PCA"
         else:
             Z = decomposition.lda(Xs, ys, k, reg=1e-3).projection
         box.projection, box.labels = Z, ys
-        box.accuracy = float(NearestCentroid().fit(Z, ys).score(Z, ys))
-        if not fig.axes:
-            fig.add_subplot()
-        ax = fig.axes[0]
-        ax.cla()
-        plots.class_projection(ax, Z, ys, class_names, method=method_control.value,
-                               title=f"{method_control.value}, {Z.shape[1]}-D: nearest-mean accuracy {box.accuracy:.3f}")
+        box.accuracy = _nearest_mean_accuracy(Z, ys)
+        if not fig.axes:  # first call: the artists, moved in place afterwards
+            box.artists = plots.ClassProjection(fig.add_subplot(), class_names)
+        box.artists.update(Z, ys, method=method_control.value,
+                           title=f"{method_control.value}, {Z.shape[1]}-D: nearest-mean accuracy {box.accuracy:.3f}")
 
     view = FigureView(plots.new_figure(6.4, 4.2), draw)
     _on_change([method_control, class_control, component_control], view.redraw)
