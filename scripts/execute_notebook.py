@@ -4,7 +4,10 @@
 
 The kernel runs in this interpreter's environment with PYTHONHASHSEED=0 and the notebooks/
 folder as its working directory; execution-timing metadata is dropped so that re-running
-an unchanged notebook leaves the file unchanged. Prints the wall time of each notebook.
+an unchanged notebook leaves the file unchanged. The notebook's metadata records
+``nlpcourse.outputs_made_on``, the numerics signature of this machine: cells tagged
+``cpu-dependent`` are compared exactly only on a machine with the same signature
+(tests/conftest.py). Prints the wall time of each notebook.
 """
 
 import os
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from nlpcourse.reproducibility import numerics_signature
 
 os.environ["PYTHONHASHSEED"] = "0"
 
@@ -27,6 +32,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    nb.metadata.setdefault("nlpcourse", {})["outputs_made_on"] = numerics_signature()
     nbformat.write(nb, path)
     return elapsed
 

@@ -31,3 +31,36 @@ def seed_everything(seed: int = 0, threads: int = 2) -> np.random.Generator:
         torch.set_num_threads(threads)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     return np.random.default_rng(seed)
+
+
+def numerics_signature() -> str:
+    """Name the hardware and library versions that decide a trained model's last digits.
+
+    Two machines with the same signature give bit-identical results for the course's
+    notebooks (fixed seeds, deterministic torch, fixed threads). Different CPUs take different
+    vectorised code paths in torch, MKL and oneDNN (AVX2 or AVX-512 kernels, other blocking
+    of sums), so float32 training drifts apart in the last bits and a long run can end with
+    visibly different accuracies. The notebooks record this string when they are executed;
+    the test configuration compares it with the machine it runs on.
+    """
+    import platform
+
+    import torch
+
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("vendor_id", "cpu family", "model") and key not in cpu:
+                    cpu[key] = value.strip()
+                if len(cpu) == 3:
+                    break
+    except OSError:  # not Linux: fall back to what the platform module knows
+        cpu["vendor_id"] = platform.processor() or "unknown"
+    described = " ".join(
+        f"{key.split()[-1]} {cpu[key]}" if key != "vendor_id" else cpu[key]
+        for key in ("vendor_id", "cpu family", "model") if key in cpu)
+    return (f"{platform.machine()} {described}, torch {torch.__version__} "
+            f"{torch.backends.cpu.get_cpu_capability()}, numpy {np.__version__}")
