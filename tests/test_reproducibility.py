@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CPU_DEPENDENT, relax_cpu_dependent
+from cpu_dependent import CPU_DEPENDENT, relax_cpu_dependent
 from nlpcourse.reproducibility import numerics_signature, seed_everything
 
 

@@ -1,0 +1,51 @@
+"""nbval and CPU-dependent cells: compare a cell tagged ``cpu-dependent`` exactly only on a
+machine with the numerics signature that made the notebook's saved outputs.
+
+A cell tagged "cpu-dependent" prints the result of a long float32 training run. Its last
+digits (and, after thousands of steps, sometimes the second one) depend on which vectorised
+kernels torch/MKL/oneDNN pick for this CPU, so its saved output is compared exactly only when
+the notebook was executed (scripts/execute_notebook.py) on a machine with the same signature.
+Elsewhere the cell still runs and its asserts, which check the claims with margins, decide.
+scripts/find_cpu_dependent.py finds and tags such cells. The hooks are registered by the
+repository's root conftest.py.
+"""
+
+from __future__ import annotations
+
+CPU_DEPENDENT = "cpu-dependent"
+_relaxed: list[str] = []
+_signatures: dict[str, str] = {}
+
+
+def relax_cpu_dependent(items, here: str) -> list:
+    """Turn off the output comparison of cpu-dependent cells made on another machine."""
+    relaxed = []
+    for item in items:
+        cell = getattr(item, "cell", None)
+        if cell is None or CPU_DEPENDENT not in cell.metadata.get("tags", []):
+            continue
+        made_on = item.parent.nb.metadata.get("nlpcourse", {}).get("outputs_made_on")
+        if made_on != here:
+            item.options["check"] = False
+            relaxed.append(item)
+            _signatures[made_on] = item.parent.name
+    return relaxed
+
+
+def pytest_collection_modifyitems(config, items):
+    if not any(CPU_DEPENDENT in getattr(item, "cell", {}).get("metadata", {}).get("tags", [])
+               for item in items):
+        return
+    from nlpcourse.reproducibility import numerics_signature
+
+    _signatures["here"] = numerics_signature()
+    _relaxed.extend(item.nodeid for item in relax_cpu_dependent(items, _signatures["here"]))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _relaxed:
+        made_on = sorted(str(k) for k in _signatures if k != "here")
+        terminalreporter.write_line(
+            f"{len(_relaxed)} cells tagged {CPU_DEPENDENT!r} ran with their asserts but without "
+            f"comparing outputs: the saved outputs were made on {made_on}, this machine is "
+            f"{_signatures['here']!r}")
