@@ -31,6 +31,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "cpu-dependent"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+_ERROR = "\n<cell raised> "  # marks an error output inside a cell's text, after anything it printed
 
 
 def _sanitizers() -> list[tuple[re.Pattern, str]]:
@@ -53,7 +54,7 @@ def cell_texts(nb: nbformat.NotebookNode, sanitizers) -> list[str | None]:
             elif out.output_type in ("execute_result", "display_data"):
                 parts.append(out.get("data", {}).get("text/plain", ""))
             elif out.output_type == "error":
-                parts.append(f"ERROR {out.ename}: {out.evalue}")
+                parts.append(f"{_ERROR}{out.ename}: {out.evalue}")
         text = "".join(parts)
         for pattern, replacement in sanitizers:
             text = pattern.sub(replacement, text)
@@ -99,7 +100,7 @@ def main() -> None:
             outputs = {name: texts[index] for name, texts in runs.items()}
             if cell.cell_type == "code" and len(set(outputs.values())) > 1:
                 differing.append(index)
-                errors = [name for name, o in outputs.items() if o.startswith("ERROR")]
+                errors = [name for name, o in outputs.items() if _ERROR in o]
                 print(f"{path.name} cell {index}: {cell.source.splitlines()[0][:70]!r}"
                       + (f" (raises in: {', '.join(errors)})" if errors else ""))
         print(f"{path.name}: {len(differing)} cpu-dependent cells {differing}")
