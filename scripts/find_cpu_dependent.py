@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "cpu-dependent"
@@ -63,20 +62,18 @@ def cell_texts(nb: nbformat.NotebookNode, sanitizers) -> list[str | None]:
 
 
 def execute_copy(path: Path, capability: str | None) -> nbformat.NotebookNode:
-    """Run a copy of the notebook in a fresh kernel, with ``ATEN_CPU_CAPABILITY`` set if given."""
-    if capability is None:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        return nb
-    # a fresh interpreter, so the kernel it starts inherits the variable from the beginning
+    """Run a copy of the notebook in a fresh interpreter and kernel; ``capability`` sets
+    ``ATEN_CPU_CAPABILITY`` for it (None: the machine's own kernels)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env.pop("ATEN_CPU_CAPABILITY", None)
+    if capability is not None:
+        env["ATEN_CPU_CAPABILITY"] = capability
+    code = ("import sys, nbformat; from nbclient import NotebookClient; "
+            "nb = nbformat.read(sys.argv[1], as_version=4); "
+            "NotebookClient(nb, timeout=900, kernel_name='python3', allow_errors=True, "
+            "resources={'metadata': {'path': sys.argv[3]}}).execute(); nbformat.write(nb, sys.argv[2])")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        code = ("import sys, nbformat; from nbclient import NotebookClient; "
-                "nb = nbformat.read(sys.argv[1], as_version=4); "
-                "NotebookClient(nb, timeout=900, kernel_name='python3', allow_errors=True, "
-                "resources={'metadata': {'path': sys.argv[3]}}).execute(); nbformat.write(nb, sys.argv[2])")
-        env = dict(os.environ, ATEN_CPU_CAPABILITY=capability, PYTHONHASHSEED="0")
         subprocess.run([sys.executable, "-c", code, str(path), str(out), str(path.parent)], env=env, check=True)
         return nbformat.read(out, as_version=4)
 
@@ -88,7 +85,6 @@ def main() -> None:
                         help="ATEN_CPU_CAPABILITY values to compare with (default: avx2 default)")
     parser.add_argument("--tag", action="store_true", help=f"tag exactly the differing cells {TAG!r}")
     args = parser.parse_args()
-    os.environ["PYTHONHASHSEED"] = "0"
     sanitizers = _sanitizers()
     for path in args.notebooks:
         saved = nbformat.read(path, as_version=4)
