@@ -7,7 +7,7 @@ folder as its working directory; execution-timing metadata is dropped so that re
 an unchanged notebook leaves the file unchanged. The notebook's metadata records
 ``nlpcourse.outputs_made_on``, the numerics signature of this machine: cells tagged
 ``cpu-dependent`` are compared exactly only on a machine with the same signature
-(tests/conftest.py). Prints the wall time of each notebook.
+(tests/cpu_dependent.py). Prints the wall time of each notebook.
 """
 
 import os
