@@ -9,7 +9,7 @@ script executes the notebook once with the machine's own kernels and once per va
 compares every code cell's text output (stdout, text/plain, errors) after the nbval sanitize
 patterns. It also compares with the outputs saved in the file, which may come from yet
 another machine. It prints the cells that differ and, with ``--tag``, tags exactly those cells
-``cpu-dependent`` in the notebook (tests/conftest.py then compares them exactly only on a
+``cpu-dependent`` in the notebook (tests/cpu_dependent.py then compares them exactly only on a
 machine with the numerics signature that made the saved outputs). The notebook's outputs are
 not changed: run scripts/execute_notebook.py for that, before or after.
 """
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import nbformat
 
+from nlpcourse.reproducibility import CPU_DEPENDENT_TAG as TAG
+
 ROOT = Path(__file__).resolve().parents[1]
-TAG = "cpu-dependent"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 _ERROR = "\n<cell raised> "  # marks an error output inside a cell's text, after anything it printed
 

@@ -12,19 +12,23 @@ repository's root conftest.py.
 
 from __future__ import annotations
 
-CPU_DEPENDENT = "cpu-dependent"
+from nlpcourse.reproducibility import CPU_DEPENDENT_TAG as CPU_DEPENDENT, numerics_signature
+
 _relaxed: list[str] = []  # node ids of the cells compared without their outputs
 _made_on: set[str] = set()  # the signatures those notebooks were executed on
 _here = ""  # this machine's signature, once a tagged cell was collected
 
 
+def is_cpu_dependent(item) -> bool:
+    """Whether a collected item is a notebook cell tagged cpu-dependent."""
+    cell = getattr(item, "cell", None)
+    return cell is not None and CPU_DEPENDENT in cell.metadata.get("tags", [])
+
+
 def relax_cpu_dependent(items, here: str) -> list:
     """Turn off the output comparison of cpu-dependent cells made on another machine."""
     relaxed = []
-    for item in items:
-        cell = getattr(item, "cell", None)
-        if cell is None or CPU_DEPENDENT not in cell.metadata.get("tags", []):
-            continue
+    for item in filter(is_cpu_dependent, items):
         made_on = item.parent.nb.metadata.get("nlpcourse", {}).get("outputs_made_on")
         if made_on != here:
             item.options["check"] = False
@@ -34,14 +38,12 @@ def relax_cpu_dependent(items, here: str) -> list:
 
 
 def pytest_collection_modifyitems(config, items):
-    if not any(CPU_DEPENDENT in getattr(item, "cell", {}).get("metadata", {}).get("tags", [])
-               for item in items):
+    tagged = [item for item in items if is_cpu_dependent(item)]
+    if not tagged:  # numerics_signature imports torch: not for runs without tagged cells
         return
-    from nlpcourse.reproducibility import numerics_signature
-
     global _here
     _here = numerics_signature()
-    _relaxed.extend(item.nodeid for item in relax_cpu_dependent(items, _here))
+    _relaxed.extend(item.nodeid for item in relax_cpu_dependent(tagged, _here))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -33,6 +33,11 @@ def seed_everything(seed: int = 0, threads: int = 2) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+#: Notebook cell tag: this cell's printed output depends on the CPU's float32 kernels, so nbval
+#: compares it exactly only on a machine with the signature that made the saved outputs.
+CPU_DEPENDENT_TAG = "cpu-dependent"
+
+
 def numerics_signature() -> str:
     """Name the hardware and library versions that decide a trained model's last digits.
 
