@@ -5,6 +5,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
+# PyPI's torch for Linux is a CUDA build (several GB); a course that runs on the CPU takes the
+# CPU build from PyTorch's own wheel index instead. macOS has no "+cpu" build: its PyPI wheel is
+# already CPU-only (Apple silicon). Where that index cannot be reached, pip falls back to any
+# torch==2.13.0+cpu it finds elsewhere (find-links, a local mirror) and never to a CUDA build.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+ifeq ($(shell uname -s),Darwin)
+TORCH_INSTALL := $(TORCH)
+else
+TORCH_INSTALL := $(TORCH)+cpu --extra-index-url $(TORCH_CPU_INDEX)
+endif
 # Extra papermill arguments for `make run`, e.g. make run PARAMS="-p epochs 1"
 PARAMS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
@@ -17,10 +27,14 @@ export PYTHONHASHSEED := 0
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "make: '$(PYTHON)' was not found. The course needs Python 3.11: install it (python.org," \
+	       "pyenv, or your system's packages), or name it: make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==26.3
 	# torch first, pinned, so pip takes the CPU wheel and never resolves a CUDA build
-	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet $(TORCH_INSTALL)
+	# the installed CPU build already satisfies pyproject's torch==2.13.0, so nothing else replaces it
 	$(BIN)/python -m pip install --quiet -e ".[test]" $(TORCH)
 	$(BIN)/python -m pip check
 	touch $(STAMP)
