@@ -263,3 +263,24 @@ def test_full_batch_path_equals_gradient_descent_and_small_batches_are_noisier()
     np.testing.assert_array_equal(again, optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 30, 1, seed=1))
     with pytest.raises(ValueError, match="batch_size must be <= 100"):
         optim.minibatch_path(grad_on_batch, 100, [0.0, 0.0], 0.1, 5, batch_size=101)
+
+
+def test_warmup_cosine_warms_up_linearly_then_follows_torchs_cosine_annealing():
+    import torch
+
+    from nlpcourse.optim import warmup_cosine
+
+    assert [warmup_cosine(s, 4, 20) for s in range(4)] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    # after the warm-up: torch's CosineAnnealingLR over the remaining steps, down to the floor
+    for floor in (0.0, 0.1):
+        param = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([param], lr=1.0)
+        annealing = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=16, eta_min=floor)
+        expected = []
+        for _ in range(17):
+            expected.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            annealing.step()
+        ours = [warmup_cosine(s, 4, 20, floor=floor) for s in range(4, 21)]
+        assert ours == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert warmup_cosine(100, 4, 20, floor=0.1) == pytest.approx(0.1)   # stays at the floor after the end

@@ -26,8 +26,10 @@ def test_seed_everything_repeats_draws_and_checks_arguments():
         seed_everything(0, threads=0)
 
 
-def _signature_in_subprocess(capability: str) -> str:
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
+def _signature_in_subprocess(capability: str | None = None, mkl: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
+    env.update({"ATEN_CPU_CAPABILITY": capability} if capability else {})
+    env.update({"MKL_CBWR": mkl} if mkl else {})
     code = "from nlpcourse.reproducibility import numerics_signature; print(numerics_signature())"
     return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
                           text=True).stdout.strip()
@@ -40,6 +42,11 @@ def test_signature_names_versions_and_the_kernels_torch_uses():
     scalar = _signature_in_subprocess("default")  # torch's non-vectorised kernels
     assert "DEFAULT" in scalar
     assert (scalar == here) == (torch.backends.cpu.get_cpu_capability() == "DEFAULT")
+
+
+def test_signature_names_a_forced_mkl_code_path():
+    plain, forced = _signature_in_subprocess(), _signature_in_subprocess(mkl="COMPATIBLE")
+    assert "MKL_CBWR" not in plain and "MKL_CBWR=COMPATIBLE" in forced and forced != plain
 
 
 def _item(tags, made_on):

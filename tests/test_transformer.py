@@ -1,6 +1,8 @@
 """nlpcourse.transformer against torch: encoder and decoder layers (post-LN and pre-LN) with
 copied weights, outputs and gradients; the model's masks, greedy decoding, training, bad input."""
 
+import math
+
 import pytest
 import torch
 
@@ -163,6 +165,28 @@ def test_bad_input():
     train = tf.encode_pairs(data.spelled_numbers(4))
     with pytest.raises(ValueError, match=r"epochs must be >= 1, got 0"):
         tf.train_transformer(small_model(), train, epochs=0)
+    with pytest.raises(ValueError, match=r"schedule must be one of 'constant', 'cosine'; got 'linear'"):
+        tf.train_transformer(small_model(), train, schedule="linear")
+
+
+def test_cosine_schedule_decays_the_rate_to_zero_over_the_run(monkeypatch):
+    """The rate the optimiser used at every step: warm-up, then the cosine down to 0 at the end."""
+    seen = []
+    original_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    train = tf.encode_pairs(data.spelled_numbers(40, seed=0, max_value=99))
+    model = small_model(src_vocab=len(train.src_vocab), tgt_vocab=len(train.tgt_vocab)).float()
+    tf.train_transformer(model, train, epochs=3, batch_size=8, lr=1e-2, warmup_steps=3, schedule="cosine")
+    total = 3 * 5
+    assert len(seen) == total
+    assert seen[:3] == pytest.approx([0.25e-2, 0.5e-2, 0.75e-2])
+    assert seen[3] == pytest.approx(1e-2) and seen == sorted(seen[:4]) + sorted(seen[4:], reverse=True)
+    assert seen[-1] == pytest.approx(1e-2 * 0.5 * (1 + math.cos(math.pi * 11 / 12)))
 
 
 # --------------------------------------------------------------------------- is_causal and the fused path

@@ -12,7 +12,6 @@ last ``context`` tokens of what it has written so far (a sliding window).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -23,6 +22,7 @@ from torch import Tensor, nn
 from nlpcourse import activations
 from nlpcourse._checks import check_float, check_int
 from nlpcourse.attention import causal_mask
+from nlpcourse.optim import warmup_cosine
 from nlpcourse.transformer import EncoderLayer
 
 __all__ = [
@@ -319,12 +319,8 @@ def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Se
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
 
-    def schedule(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / (warmup_steps + 1)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup_steps) / max(1, steps - warmup_steps)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: warmup_cosine(step, warmup_steps, steps, floor=0.1))
     log = TrainingLog() if log is None else log
     start = log.steps[-1] if log.steps else 0
     if not log.steps:

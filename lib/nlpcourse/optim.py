@@ -18,6 +18,23 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_float, check_int
 
+# --------------------------------------------------------------------------- learning-rate schedules
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float = 0.0) -> float:
+    """The learning-rate factor at ``step``: a linear warm-up over ``warmup_steps``, then a
+    cosine from 1 down to ``floor`` at ``total_steps`` (and ``floor`` after it).
+
+    Warm-up keeps Adam's first, badly estimated steps small; the decay lets the last steps settle
+    into a minimum instead of bouncing around it at full size (what GPT and BERT train with).
+    Use it with ``torch.optim.lr_scheduler.LambdaLR``.
+    """
+    if step < warmup_steps:
+        return (step + 1) / (warmup_steps + 1)
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 # --------------------------------------------------------------------------- the optimizers
 
 

@@ -67,5 +67,8 @@ def numerics_signature() -> str:
     described = " ".join(
         f"{key.split()[-1]} {cpu[key]}" if key != "vendor_id" else cpu[key]
         for key in ("vendor_id", "cpu family", "model") if key in cpu)
+    # MKL picks its matrix-product code path by CPU unless MKL_CBWR forces one (how the course
+    # emulates another vendor's CPU: scripts/sweep_claims.py)
+    mkl_path = f" MKL_CBWR={os.environ['MKL_CBWR']}" if os.environ.get("MKL_CBWR") else ""
     return (f"{platform.machine()} {described}, torch {torch.__version__} "
-            f"{torch.backends.cpu.get_cpu_capability()}, numpy {np.__version__}")
+            f"{torch.backends.cpu.get_cpu_capability()}{mkl_path}, numpy {np.__version__}")

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from nlpcourse._checks import check_choice, check_float, check_int
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
                                  causal_mask, combine_masks)
+from nlpcourse.optim import warmup_cosine
 
 __all__ = [
     "PositionwiseFeedForward",
@@ -296,19 +297,25 @@ def _pad(rows: list[list[int]]) -> Tensor:
 
 
 def train_transformer(model: Transformer, data: TranslationData, *, epochs: int = 10, batch_size: int = 64,
-                      lr: float = 1e-3, warmup_steps: int = 100, label_smoothing: float = 0.0, seed: int = 0,
-                      progress: bool = False) -> list[float]:
-    """Adam with linear warm-up, cross-entropy over non-pad target tokens; returns mean loss per epoch."""
+                      lr: float = 1e-3, warmup_steps: int = 100, label_smoothing: float = 0.0,
+                      schedule: str = "constant", seed: int = 0, progress: bool = False) -> list[float]:
+    """Adam with a linear warm-up, then a constant rate (``schedule="constant"``) or a cosine decay
+    to 0 over the run (``"cosine"``); cross-entropy over non-pad target tokens, with optional
+    label smoothing. Returns the mean loss per epoch."""
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
     label_smoothing = check_float("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0, max_inclusive=False)
+    check_choice("schedule", schedule, ("constant", "cosine"))
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup_steps + 1)))
-    loss_fn = nn.CrossEntropyLoss(ignore_index=model.config.pad_id, label_smoothing=label_smoothing)
     n = data.src.shape[0]
+    total_steps = epochs * math.ceil(n / batch_size)
+    factor = ((lambda step: warmup_cosine(step, warmup_steps, total_steps)) if schedule == "cosine"
+              else (lambda step: min(1.0, (step + 1) / (warmup_steps + 1))))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=model.config.pad_id, label_smoothing=label_smoothing)
     losses = []
     epoch_iter = range(epochs)
     if progress:
@@ -327,7 +334,7 @@ def train_transformer(model: Transformer, data: TranslationData, *, epochs: int 
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            schedule.step()
+            scheduler.step()
             count = int((target != model.config.pad_id).sum())
             total, tokens = total + loss.item() * count, tokens + count
         losses.append(total / tokens)
