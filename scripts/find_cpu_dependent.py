@@ -1,11 +1,13 @@
 """Find the cells of a notebook whose printed output depends on the CPU's vector kernels.
 
-    python scripts/find_cpu_dependent.py notebooks/04_activations.ipynb [--tag] [--variants avx2 default]
+    python scripts/find_cpu_dependent.py notebooks/04_activations.ipynb [--tag] \
+        [--variants aten-avx2 aten-default mkl-compatible mkl-avx2]
 
-torch picks its vectorised kernels (and so the order of float32 sums) by the CPU it runs on;
-a long training run amplifies those last-bit differences into other printed digits. This
-script executes the notebook once with the machine's own kernels and once per variant with
-``ATEN_CPU_CAPABILITY`` forced lower (what an older or another vendor's CPU would run), and
+torch picks its vectorised kernels (and so the order of float32 sums) by the CPU it runs on,
+and MKL its matrix-product code path; a long training run amplifies those last-bit differences
+into other printed digits. This script executes the notebook once with the machine's own
+kernels and once per variant of ``nlpcourse.reproducibility.KERNEL_VARIANTS`` (what an older or
+another vendor's CPU would run), and
 compares every code cell's text output (stdout, text/plain, errors) after the nbval sanitize
 patterns. It also compares with the outputs saved in the file, which may come from yet
 another machine. It prints the cells that differ and, with ``--tag``, tags exactly those cells
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 import nbformat
 
 from nlpcourse.reproducibility import CPU_DEPENDENT_TAG as TAG
+from nlpcourse.reproducibility import KERNEL_VARIANTS, kernel_variant_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -62,13 +64,10 @@ def cell_texts(nb: nbformat.NotebookNode, sanitizers) -> list[str | None]:
     return texts
 
 
-def execute_copy(path: Path, capability: str | None) -> nbformat.NotebookNode:
-    """Run a copy of the notebook in a fresh interpreter and kernel; ``capability`` sets
-    ``ATEN_CPU_CAPABILITY`` for it (None: the machine's own kernels)."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env.pop("ATEN_CPU_CAPABILITY", None)
-    if capability is not None:
-        env["ATEN_CPU_CAPABILITY"] = capability
+def execute_copy(path: Path, variant: str) -> nbformat.NotebookNode:
+    """Run a copy of the notebook in a fresh interpreter and kernel under one of
+    ``KERNEL_VARIANTS`` ("native": the machine's own kernels)."""
+    env = kernel_variant_environment(variant)
     code = ("import sys, nbformat; from nbclient import NotebookClient; "
             "nb = nbformat.read(sys.argv[1], as_version=4); "
             "NotebookClient(nb, timeout=900, kernel_name='python3', allow_errors=True, "
@@ -82,16 +81,17 @@ def execute_copy(path: Path, capability: str | None) -> nbformat.NotebookNode:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--variants", nargs="*", default=["avx2", "default"],
-                        help="ATEN_CPU_CAPABILITY values to compare with (default: avx2 default)")
+    parser.add_argument("--variants", nargs="*", choices=sorted(set(KERNEL_VARIANTS) - {"native"}),
+                        default=["aten-avx2", "aten-default", "mkl-compatible", "mkl-avx2"],
+                        help="kernel variants to compare with (default: all four)")
     parser.add_argument("--tag", action="store_true", help=f"tag exactly the differing cells {TAG!r}")
     args = parser.parse_args()
     sanitizers = _sanitizers()
     for path in args.notebooks:
         saved = nbformat.read(path, as_version=4)
-        runs = {"saved": cell_texts(saved, sanitizers), "native": cell_texts(execute_copy(path, None), sanitizers)}
-        for capability in args.variants:
-            runs[capability] = cell_texts(execute_copy(path, capability), sanitizers)
+        runs = {"saved": cell_texts(saved, sanitizers), "native": cell_texts(execute_copy(path, "native"), sanitizers)}
+        for variant in args.variants:
+            runs[variant] = cell_texts(execute_copy(path, variant), sanitizers)
         differing = []
         for index, cell in enumerate(saved.cells):
             outputs = {name: texts[index] for name, texts in runs.items()}

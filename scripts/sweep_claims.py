@@ -11,7 +11,7 @@ run lands elsewhere. This script executes each notebook with papermill, ``-p see
 seed, under each kernel variant below, each run in a fresh interpreter, and prints
 notebook x variant x seed -> pass, or the first failing cell and its error.
 
-Variants (environment given to the kernel):
+Variants (nlpcourse.reproducibility.KERNEL_VARIANTS, the environment given to the kernel):
     native          the machine's own kernels
     aten-avx2       ATEN_CPU_CAPABILITY=avx2  (torch's AVX2 kernels, as on most AMD/older Intel)
     aten-default    ATEN_CPU_CAPABILITY=default  (torch's non-vectorised kernels)
@@ -26,7 +26,7 @@ Notebook outputs are not changed (papermill writes to a temporary file). The exi
 from __future__ import annotations
 
 import argparse
-import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,35 +36,23 @@ from pathlib import Path
 
 import nbformat
 
+from nlpcourse.reproducibility import KERNEL_VARIANTS, kernel_variant_environment
+
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {
-    "native": {},
-    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
-    "aten-default": {"ATEN_CPU_CAPABILITY": "default"},
-    "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
-    "mkl-avx2": {"MKL_CBWR": "AVX2"},
-}
 DEFAULT_VARIANTS = ["native", "aten-avx2", "mkl-compatible", "mkl-avx2"]
-_CLEARED = ("ATEN_CPU_CAPABILITY", "MKL_CBWR")
-
-
-def variant_environment(variant: str) -> dict[str, str]:
-    """The process environment for one variant: this one's, less any inherited kernel choice."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
-    env["PYTHONHASHSEED"] = "0"
-    env.update(VARIANTS[variant])
-    return env
 
 
 def first_error(nb: nbformat.NotebookNode) -> str | None:
     """'cell N: ErrorName: message' for the first cell with an error output, else None."""
-    for index, cell in enumerate(nb.cells):
+    cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for index, cell in enumerate(cells):  # numbered as in the committed notebook
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                line = next((l for l in cell.source.splitlines() if l.strip()), "")
-                return f"cell {index} ({line[:40]!r}): {out.ename}: {str(out.evalue)[:160]}"
+                # the failing line: the last traceback frame's arrow, without colour codes
+                frames = [re.sub(r"\x1b\[[0-9;]*m", "", f) for f in out.get("traceback", [])]
+                arrow = [l.strip() for f in frames[-2:] for l in f.splitlines() if l.lstrip().startswith("---->")]
+                where = arrow[-1][:120] if arrow else next((l for l in cell.source.splitlines() if l.strip()), "")
+                return f"cell {index}: {out.ename}: {str(out.evalue)[:160]} at {where!r}"
     return None
 
 
@@ -76,7 +64,7 @@ def run_one(path: Path, variant: str, seed: int, extra: list[str]) -> tuple[str,
         proc = subprocess.run(
             [sys.executable, "-m", "papermill", "--cwd", str(path.parent), "--no-progress-bar",
              "-p", "seed", str(seed), *extra, str(path), str(out)],
-            env=variant_environment(variant), capture_output=True, text=True)
+            env=kernel_variant_environment(variant), capture_output=True, text=True)
         seconds = time.perf_counter() - start
         if proc.returncode == 0:
             return "pass", seconds
@@ -91,7 +79,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(KERNEL_VARIANTS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at the same time (default 2)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="another papermill parameter for every run")

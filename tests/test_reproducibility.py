@@ -64,3 +64,15 @@ def test_cpu_dependent_cells_are_compared_only_on_the_machine_that_made_them():
     assert tagged.options["check"] is False and plain.options["check"] is True
     unsigned = _item([CPU_DEPENDENT], None)  # executed before signatures were recorded: never exact
     assert relax_cpu_dependent([unsigned], here="cpu A") == [unsigned]
+
+
+def test_kernel_variant_environment_replaces_inherited_kernel_choices():
+    from nlpcourse.reproducibility import KERNEL_VARIANTS, kernel_variant_environment
+
+    base = {"PATH": "/bin", "ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "AVX2"}
+    assert kernel_variant_environment("native", base) == {"PATH": "/bin", "PYTHONHASHSEED": "0"}
+    assert kernel_variant_environment("mkl-compatible", base)["MKL_CBWR"] == "COMPATIBLE"
+    assert "MKL_CBWR" not in kernel_variant_environment("aten-avx2", base)
+    assert set(KERNEL_VARIANTS) >= {"native", "aten-avx2", "mkl-compatible", "mkl-avx2"}
+    with pytest.raises(ValueError, match="variant must be one of"):
+        kernel_variant_environment("avx512", base)

@@ -37,6 +37,29 @@ def seed_everything(seed: int = 0, threads: int = 2) -> np.random.Generator:
 #: compares it exactly only on a machine with the signature that made the saved outputs.
 CPU_DEPENDENT_TAG = "cpu-dependent"
 
+#: Environments that make this machine compute as other CPUs do (scripts/sweep_claims.py and
+#: scripts/find_cpu_dependent.py): torch's own kernels by ATEN_CPU_CAPABILITY, the matrix
+#: products by MKL's code path, which MKL otherwise picks by CPU vendor and model.
+KERNEL_VARIANTS = {
+    "native": {},                                         # this machine's own kernels
+    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},         # torch's AVX2 kernels (most AMD, older Intel)
+    "aten-default": {"ATEN_CPU_CAPABILITY": "default"},   # torch's non-vectorised kernels
+    "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},         # MKL's vendor-neutral path
+    "mkl-avx2": {"MKL_CBWR": "AVX2"},                     # MKL's AVX2 path (what it takes on many AMD CPUs)
+}
+
+
+def kernel_variant_environment(variant: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """A process environment for one of ``KERNEL_VARIANTS``: ``base`` (default: this process's)
+    without any inherited kernel choice, plus the variant's, and PYTHONHASHSEED=0."""
+    if variant not in KERNEL_VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(KERNEL_VARIANTS)}, got {variant!r}")
+    inherited = os.environ if base is None else base
+    env = {k: v for k, v in inherited.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
+    env["PYTHONHASHSEED"] = "0"
+    env.update(KERNEL_VARIANTS[variant])
+    return env
+
 
 def numerics_signature() -> str:
     """Name the hardware and library versions that decide a trained model's last digits.
