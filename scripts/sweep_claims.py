@@ -56,10 +56,11 @@ def first_error(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def run_one(path: Path, variant: str, seed: int, extra: list[str]) -> tuple[str, float]:
-    """Execute one notebook once; returns ('pass' or the failure, seconds)."""
+def run_one(path: Path, variant: str, seed: int, extra: list[str], keep: Path | None = None) -> tuple[str, float]:
+    """Execute one notebook once; returns ('pass' or the failure, seconds). With ``keep``, the
+    executed copy stays there as ``<notebook>_<variant>_seed<N>.ipynb``."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / path.name
+        out = (keep or Path(tmp)) / f"{path.stem}_{variant}_seed{seed}.ipynb"
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "papermill", "--cwd", str(path.parent), "--no-progress-bar",
@@ -83,12 +84,15 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at the same time (default 2)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="another papermill parameter for every run")
+    parser.add_argument("--keep", type=Path, help="keep the executed notebooks in this folder (to read their numbers)")
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     extra = [item for name, value in args.parameter for item in ("-p", name, value)]
     runs = [(nb, variant, seed) for nb in args.notebooks for variant in args.variants for seed in args.seeds]
     results: dict[tuple, tuple[str, float]] = {}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_one, nb, variant, seed, extra): (nb, variant, seed) for nb, variant, seed in runs}
+        futures = {pool.submit(run_one, nb, variant, seed, extra, args.keep): (nb, variant, seed) for nb, variant, seed in runs}
         for future, key in futures.items():
             results[key] = future.result()
             nb, variant, seed = key

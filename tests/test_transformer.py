@@ -167,18 +167,20 @@ def test_bad_input():
         tf.train_transformer(small_model(), train, epochs=0)
     with pytest.raises(ValueError, match=r"schedule must be one of 'constant', 'cosine'; got 'linear'"):
         tf.train_transformer(small_model(), train, schedule="linear")
+    with pytest.raises(ValueError, match=r"weight_decay must be >= 0"):
+        tf.train_transformer(small_model(), train, weight_decay=-0.1)
 
 
 def test_cosine_schedule_decays_the_rate_to_zero_over_the_run(monkeypatch):
     """The rate the optimiser used at every step: warm-up, then the cosine down to 0 at the end."""
     seen = []
-    original_step = torch.optim.Adam.step
+    original_step = torch.optim.AdamW.step
 
     def recording_step(self, *args, **kwargs):
         seen.append(self.param_groups[0]["lr"])
         return original_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
     train = tf.encode_pairs(data.spelled_numbers(40, seed=0, max_value=99))
     model = small_model(src_vocab=len(train.src_vocab), tgt_vocab=len(train.tgt_vocab)).float()
     tf.train_transformer(model, train, epochs=3, batch_size=8, lr=1e-2, warmup_steps=3, schedule="cosine")

@@ -298,10 +298,11 @@ def _pad(rows: list[list[int]]) -> Tensor:
 
 def train_transformer(model: Transformer, data: TranslationData, *, epochs: int = 10, batch_size: int = 64,
                       lr: float = 1e-3, warmup_steps: int = 100, label_smoothing: float = 0.0,
-                      schedule: str = "constant", seed: int = 0, progress: bool = False) -> list[float]:
-    """Adam with a linear warm-up, then a constant rate (``schedule="constant"``) or a cosine decay
-    to 0 over the run (``"cosine"``); cross-entropy over non-pad target tokens, with optional
-    label smoothing. Returns the mean loss per epoch."""
+                      weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                      progress: bool = False) -> list[float]:
+    """AdamW (Adam when ``weight_decay`` is 0) with a linear warm-up, then a constant rate
+    (``schedule="constant"``) or a cosine decay to 0 over the run (``"cosine"``); cross-entropy
+    over non-pad target tokens, with optional label smoothing. Returns the mean loss per epoch."""
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -309,7 +310,8 @@ def train_transformer(model: Transformer, data: TranslationData, *, epochs: int 
     label_smoothing = check_float("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0, max_inclusive=False)
     check_choice("schedule", schedule, ("constant", "cosine"))
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
+    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
     n = data.src.shape[0]
     total_steps = epochs * math.ceil(n / batch_size)
     factor = ((lambda step: warmup_cosine(step, warmup_steps, total_steps)) if schedule == "cosine"
