@@ -22,7 +22,7 @@ PORT ?= 8888
 
 export PYTHONHASHSEED := 0
 
-.PHONY: install lab test test-fast run execute benchmarks clean data
+.PHONY: install lab test test-fast run execute benchmarks clean data book
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ execute: $(STAMP)
 	for nb in $(NOTEBOOKS); do \
 	  $(BIN)/python scripts/execute_notebook.py $$nb || exit 1; \
 	done
+
+# The HTML edition (build/book/html/index.html): committed notebooks, not executed; offline; any
+# Sphinx warning fails it. .github/workflows/book.yml publishes it to GitHub Pages.
+book: $(STAMP)
+	$(BIN)/python scripts/build_book.py --out build/book
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py
