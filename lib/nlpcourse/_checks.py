@@ -86,6 +86,24 @@ def check_array(
     return array
 
 
+def check_ids(name: str, value: Any, size: int, *, ndim: int | None = None) -> np.ndarray:
+    """Return token or row ids as an int64 array, or raise naming ``name``: they must be integers
+    (not floats, bools or strings: ``1.7`` is not silently id 1) in ``[0, size)`` (a negative id
+    would wrap around to the end of a table and give a plausible wrong number)."""
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if array.size == 0 and array.dtype.kind == "f":  # [] is an empty list of ids, not of floats
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer ids, got {array.dtype} {_show(value)}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if array.size and (int(array.min()) < 0 or int(array.max()) >= size):
+        raise ValueError(f"{name} must lie in [0, {size}), got values in [{int(array.min())}, {int(array.max())}]")
+    return array.astype(np.int64)
+
+
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
     """Raise if ``a`` and ``b`` do not have the same length along their first axis."""
     if len(a) != len(b):

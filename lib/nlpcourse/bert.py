@@ -29,7 +29,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from nlpcourse._checks import check_float, check_int
+from nlpcourse._checks import check_float, check_ids, check_int
 from nlpcourse.text import Vocabulary, build_vocabulary, tokenize
 from nlpcourse.transformer import EncoderLayer
 
@@ -215,6 +215,9 @@ def nsp_pairs(documents: Sequence[Sequence[Sequence[str]]], generator: torch.Gen
     anchors = [(d, i) for d, doc in enumerate(documents) for i in range(len(doc) - 1)]
     if not anchors:
         raise ValueError("no document has two sentences: there is no next sentence to predict")
+    if sum(1 for doc in documents if doc) < 2:
+        raise ValueError("documents must hold at least 2 non-empty documents: a negative pair takes its "
+                         "sentence from a document other than the anchor's, and the others are empty")
     n = len(anchors)
     labels = torch.zeros(n, dtype=torch.long)
     labels[torch.randperm(n, generator=generator)[: (n + 1) // 2]] = 1
@@ -225,7 +228,7 @@ def nsp_pairs(documents: Sequence[Sequence[Sequence[str]]], generator: torch.Gen
             continue
         other = int(torch.randint(len(documents) - 1, (1,), generator=generator))
         other += other >= d  # any document but d
-        while not documents[other]:  # an empty document has no sentence to give
+        while not documents[other]:  # terminates: the check above found another non-empty one  # an empty document has no sentence to give
             other = int(torch.randint(len(documents), (1,), generator=generator))
             other = other if other != d else (other + 1) % len(documents)
         j = int(torch.randint(len(documents[other]), (1,), generator=generator))
@@ -282,6 +285,7 @@ def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: 
     mask_prob = check_float("mask_prob", mask_prob, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
     p_mask, p_random, _p_keep = _check_split(split)
     vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+    check_ids("ids", ids, vocab_size)
     mask_id = check_int("mask_id", mask_id, minimum=0, maximum=vocab_size - 1)
     first_word_id = check_int("first_word_id", first_word_id, minimum=0, maximum=vocab_size - 1)
     if not isinstance(generator, torch.Generator):
@@ -499,7 +503,8 @@ def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, l
     ``most_frequent_accuracy`` (always guess the commonest training word), ``unigram_loss``
     (cross-entropy of add-one unigram probabilities, nats) and ``unigram_sample_accuracy``
     (expected accuracy of guessing a word drawn from those probabilities)."""
-    if not labels:
+    labels = check_ids("labels", labels, len(vocab), ndim=1)
+    if labels.size == 0:
         raise ValueError("labels is empty: give the ids of the masked words to score")
     counts = torch.ones(len(vocab), dtype=torch.float64)  # add-one: no held-out word gets probability 0
     counts[: len(SPECIALS)] = 0.0  # never a label
@@ -508,7 +513,7 @@ def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, l
             if i >= len(SPECIALS):
                 counts[i] += 1
     probs = counts / counts.sum()
-    target = torch.tensor(list(labels), dtype=torch.long)
+    target = torch.from_numpy(labels)
     top = int(probs.argmax())
     return {"most_frequent_word": vocab.tokens[top],
             "most_frequent_accuracy": float((target == top).double().mean()),

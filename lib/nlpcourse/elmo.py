@@ -94,6 +94,12 @@ def context_vectors(sentences: Sequence[Sequence[str]], places: Sequence[tuple[i
     """
     sentences = _check_documents("sentences", sentences)
     window = check_int("window", window, minimum=1)
+    places = list(places)
+    for r, place in enumerate(places):
+        if not (isinstance(place, (tuple, list)) and len(place) == 2):
+            raise TypeError(f"places[{r}] must be a (sentence, position) pair, got {place!r}")
+        s = check_int(f"places[{r}][0] (sentence)", place[0], minimum=0, maximum=len(sentences) - 1)
+        check_int(f"places[{r}][1] (position)", place[1], minimum=0, maximum=len(sentences[s]) - 1)
     vocab = sorted({t for s in sentences for t in s})
     index = {w: i for i, w in enumerate(vocab)}
     sentence_frequency = collections.Counter(t for s in sentences for t in set(s))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -160,17 +160,53 @@ def init_parameters(vocab_size: int, dim: int, seed: int = 1) -> GloVeParameters
     return GloVeParameters(uniform(vocab_size, dim), uniform(vocab_size, dim), uniform(vocab_size), uniform(vocab_size))
 
 
+def _check_epoch_inputs(params: GloVeParameters, cooc: Any, order: Any) -> tuple[np.ndarray, ...]:
+    """Refuse what would make the compiled AdaGrad kernel read or write outside its arrays (a
+    crash of the whole Python process); returns the cells' rows, columns, counts and the order."""
+    if not isinstance(params, GloVeParameters):
+        raise TypeError(f"params must be GloVeParameters (init_parameters makes them), got {type(params).__name__}")
+    vocab_size, dim = params.W.shape if params.W.ndim == 2 else (0, 0)
+    for name in ("W", "W_tilde", "GW", "GW_tilde"):
+        array = getattr(params, name)
+        if not (array.dtype == np.float32 and array.shape == (vocab_size, dim) and array.flags.c_contiguous):
+            raise ValueError(f"params.{name} must be a C-contiguous float32 ({vocab_size}, {dim}) array like "
+                             f"params.W, got {array.dtype} {array.shape}")
+    for name in ("b", "b_tilde", "Gb", "Gb_tilde"):
+        array = getattr(params, name)
+        if not (array.dtype == np.float32 and array.shape == (vocab_size,)):
+            raise ValueError(f"params.{name} must be a float32 array of {vocab_size} biases, got {array.dtype} "
+                             f"{array.shape}")
+    if not sp.issparse(cooc) or cooc.format != "coo":
+        raise TypeError(f"cooc must be a scipy.sparse COO matrix (cooccurrence_matrix(...).tocoo()), "
+                        f"got {type(cooc).__name__}")
+    if cooc.shape[0] > vocab_size or cooc.shape[1] > vocab_size:
+        raise ValueError(f"cooc has shape {cooc.shape} but params hold {vocab_size} words")
+    rows, cols, values = cooc.row.astype(np.int64), cooc.col.astype(np.int64), cooc.data.astype(np.float64)
+    if values.size and not (np.all(np.isfinite(values)) and values.min() > 0):
+        raise ValueError("cooc must hold positive counts only, all finite (log X is undefined at 0)")
+    order = np.asarray(order)
+    if order.ndim != 1 or (order.size and order.dtype.kind not in "iu"):
+        raise TypeError(f"order must be a 1-D array of integer cell indices, got {order.dtype} {order.shape}")
+    order = order.astype(np.int64)
+    if order.size and (order.min() < 0 or order.max() >= values.size):
+        raise ValueError(f"order must index the {values.size} cells of cooc (0 to {values.size - 1}), "
+                         f"got values in [{order.min()}, {order.max()}]")
+    return rows, cols, values, order
+
+
 def adagrad_epoch(params: GloVeParameters, cooc: sp.coo_matrix, order: np.ndarray, learning_rate: float = 0.05,
                   x_max: float = 100.0, alpha: float = 0.75, threads: int = 1) -> float:
     """Visit the non-zero cells of ``cooc`` in ``order``, one AdaGrad step each; return the summed loss.
 
     With ``threads`` > 1 the order is split in parts that run at once on shared weights (Hogwild).
     """
-    rows, cols, values = cooc.row.astype(np.int64), cooc.col.astype(np.int64), cooc.data.astype(np.float64)
-    if values.size and values.min() <= 0:
-        raise ValueError("cooc must hold positive counts only (log X is undefined at 0)")
+    rows, cols, values, order = _check_epoch_inputs(params, cooc, order)
+    learning_rate = check_float("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+    x_max = check_float("x_max", x_max, minimum=0.0, min_inclusive=False)
+    alpha = check_float("alpha", alpha, minimum=0.0)
+    threads = check_int("threads", threads, minimum=1)
     p = params
-    parts = np.array_split(np.asarray(order, dtype=np.int64), threads)
+    parts = np.array_split(order, threads)
     losses = [0.0] * len(parts)
 
     def work(n: int) -> None:

@@ -12,6 +12,7 @@ last ``context`` tokens of what it has written so far (a sliding window).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse import activations
-from nlpcourse._checks import check_float, check_int
+from nlpcourse._checks import check_float, check_ids, check_int
 from nlpcourse.attention import causal_mask
 from nlpcourse.optim import warmup_cosine
 from nlpcourse.transformer import EncoderLayer
@@ -242,7 +243,11 @@ def _check_stream(name: str, stream: object, min_len: int) -> Tensor:
                             f"of shape {tuple(stream.shape)}")
         stream = stream.long()
     else:
-        stream = torch.as_tensor(list(stream), dtype=torch.long)
+        values = list(stream)
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+            kinds = sorted({type(v).__name__ for v in values})
+            raise TypeError(f"{name} must hold integer ids, got {', '.join(kinds)} values")
+        stream = torch.as_tensor(values, dtype=torch.long)
     if stream.numel() < min_len:
         raise ValueError(f"{name} must hold at least {min_len} tokens (context + 1), got {stream.numel()}")
     return stream
@@ -367,9 +372,7 @@ class BigramModel:
     def fit(self, ids: Sequence[int] | Tensor) -> "BigramModel":
         """Count every (previous, next) pair of the stream."""
         stream = _check_stream("ids", ids, 2)
-        if int(stream.min()) < 0 or int(stream.max()) >= self.vocab_size:
-            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got values in "
-                             f"[{int(stream.min())}, {int(stream.max())}]")
+        check_ids("ids", stream, self.vocab_size)
         pairs = stream[:-1] * self.vocab_size + stream[1:]
         self.counts += torch.bincount(pairs, minlength=self.vocab_size ** 2).view(self.vocab_size, -1).double()
         return self
@@ -382,6 +385,7 @@ class BigramModel:
     def loss(self, ids: Sequence[int] | Tensor) -> float:
         """Mean cross-entropy (nats per token) of the stream's next tokens."""
         stream = _check_stream("ids", ids, 2)
+        check_ids("ids", stream, self.vocab_size)
         return float(-self.probabilities[stream[:-1], stream[1:]].log().mean())
 
     def generate(self, ids: Sequence[int], max_new_tokens: int, *, temperature: float = 1.0,

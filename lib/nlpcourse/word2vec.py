@@ -30,12 +30,12 @@ import heapq
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from numba import njit
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_array, check_choice, check_float, check_ids, check_int
 from nlpcourse.evaluate import WordVectors
 from nlpcourse.text import Vocabulary, _check_documents, build_vocabulary
 
@@ -185,6 +185,22 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
+def _check_scoring_inputs(h: Any, U: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A hidden vector h (dim,) and an output matrix U (rows, dim) of real numbers. Arrays pass
+    as they are (no copy, no scan: training calls this once per prediction)."""
+    U = U if isinstance(U, np.ndarray) and U.dtype.kind == "f" else check_array("U", U, ndim=2)
+    h = h if isinstance(h, np.ndarray) and h.dtype.kind == "f" else check_array("h", h, ndim=1)
+    if U.ndim != 2 or h.ndim != 1:
+        raise ValueError(f"h must be a vector and U a matrix, got shapes {h.shape} and {U.shape}")
+    if h.shape[0] != U.shape[1]:
+        raise ValueError(f"h has {h.shape[0]} entries but the rows of U have {U.shape[1]}")
+    return h, U
+
+
+def _show_values(values: np.ndarray) -> str:
+    return np.array2string(values[:6], precision=3) + (" ..." if values.size > 6 else "")
+
+
 def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels: np.ndarray,
                          max_score: float | None = None):
     """Sum of logistic losses of the scores U[rows] @ h against 0/1 labels.
@@ -194,8 +210,12 @@ def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels:
     With ``max_score`` (training passes MAX_EXP), a row whose |score| >= max_score adds no gradient,
     as in gensim; its loss is still counted.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.float64)
+    h, U = _check_scoring_inputs(h, U)
+    rows = check_ids("rows", rows, U.shape[0], ndim=1)
+    labels = check_array("labels", labels, ndim=1)
+    if labels.shape != rows.shape or not np.all((labels == 0) | (labels == 1)):
+        raise ValueError(f"labels must be one 0/1 label per row ({rows.size}), got {labels.size} values "
+                         f"{_show_values(labels)}")
     scores = U[rows].astype(np.float64) @ h.astype(np.float64)  # (n,)
     scores = np.clip(scores, -30.0, 30.0)  # keeps exp() finite; only extreme scores change
     loss = float(np.sum(np.logaddexp(0.0, np.where(labels == 1, -scores, scores))))
@@ -210,7 +230,8 @@ def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels:
 def negative_sampling_loss(h: np.ndarray, U: np.ndarray, target: int, negatives: Sequence[int],
                            max_score: float | None = None):
     """-log s(u_t . h) - sum_n log s(-u_n . h): loss, dL/dh, dL/dU[[target, *negatives]]."""
-    rows = np.concatenate([[target], np.asarray(negatives, dtype=np.int64)])
+    target = int(check_ids("target", target, np.shape(U)[0], ndim=0))
+    rows = np.concatenate([[target], check_ids("negatives", negatives, np.shape(U)[0], ndim=1)])
     labels = np.zeros(rows.size)
     labels[0] = 1.0
     return binary_logistic_loss(h, U, rows, labels, max_score)
@@ -233,6 +254,8 @@ def hierarchical_softmax_probabilities(h: np.ndarray, U: np.ndarray, tree: Huffm
 
 def full_softmax_loss(h: np.ndarray, U: np.ndarray, target: int):
     """-log softmax(U @ h)[target]: loss, dL/dh, dL/dU (all V rows: this is the expensive part)."""
+    h, U = _check_scoring_inputs(h, U)
+    target = int(check_ids("target", target, U.shape[0], ndim=0))
     scores = U.astype(np.float64) @ h.astype(np.float64)  # (V,)
     scores -= scores.max()
     probs = np.exp(scores) / np.exp(scores).sum()
@@ -361,7 +384,9 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
     The slow, readable twin of the compiled kernel: the same random draws in the same order,
     so on one thread the two give the same weights. Returns (summed loss, predictions made).
     """
+    keep, table = check_epoch_inputs(corpus, w_in, w_out, config, keep, table, tree)
     config = config.checked()
+    seed = check_int("seed", seed, minimum=0)
     words_total = words_total or corpus.n_words * config.epochs
     state = seed & _MASK64
     loss_sum, predictions, words_done = 0.0, 0, 0
@@ -617,19 +642,86 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
     return loss_sum, predictions
 
 
+def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
+                       keep: Any, table: Any = None, tree: HuffmanTree | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Refuse what would make an epoch read or write outside its arrays; returns (keep, table) as
+    the kernels take them (float64, int64).
+
+    The compiled kernel trusts its indices: a corpus id past the rows of ``w_in``, a noise table
+    longer than ``w_out`` or a Huffman tree of another vocabulary would corrupt memory and kill
+    the Python process, so every epoch function checks first.
+    """
+    if not isinstance(config, Word2VecConfig):
+        raise TypeError(f"config must be a Word2VecConfig, got {type(config).__name__}")
+    config = config.checked()
+    if not isinstance(corpus, EncodedCorpus):
+        raise TypeError(f"corpus must be an EncodedCorpus (from encode_corpus), got {type(corpus).__name__}")
+    ids, starts = corpus.ids, corpus.starts
+    if not (isinstance(ids, np.ndarray) and ids.dtype == np.int32 and ids.ndim == 1):
+        raise TypeError("corpus.ids must be a 1-D int32 array (encode_corpus makes it)")
+    if not (isinstance(starts, np.ndarray) and starts.dtype == np.int64 and starts.ndim == 1 and starts.size >= 1
+            and starts[0] == 0 and starts[-1] == ids.size and np.all(np.diff(starts) >= 0)):
+        raise ValueError("corpus.starts must be int64 sentence offsets rising from 0 to len(corpus.ids)")
+    for name, w in (("w_in", w_in), ("w_out", w_out)):
+        if not (isinstance(w, np.ndarray) and w.dtype == np.float32 and w.ndim == 2):
+            kind = f"{w.dtype} array of shape {w.shape}" if isinstance(w, np.ndarray) else type(w).__name__
+            raise TypeError(f"{name} must be a 2-D float32 numpy array (init_weights makes it), got {kind}")
+        if not (w.flags.c_contiguous and w.flags.writeable):
+            raise ValueError(f"{name} must be C-contiguous and writeable: it is updated in place")
+    vocab_size, dim = w_in.shape
+    if vocab_size == 0 or dim == 0:
+        raise ValueError(f"w_in must have at least one row and one column, got shape {w_in.shape}")
+    if w_out.shape[1] != dim:
+        raise ValueError(f"w_out must have the same width as w_in ({dim}), got shape {w_out.shape}")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"corpus ids must lie in [0, {vocab_size}) (the rows of w_in), "
+                         f"got values in [{int(ids.min())}, {int(ids.max())}]")
+    keep = check_array("keep", keep, ndim=1, dtype=np.float64)
+    if keep.shape[0] != vocab_size or keep.min() < 0 or keep.max() > 1:
+        raise ValueError(f"keep must hold one probability in [0, 1] per row of w_in ({vocab_size}), "
+                         f"got {keep.shape[0]} values in [{keep.min()}, {keep.max()}]")
+    mode = OUTPUTS.index(config.output)
+    needed = {0: vocab_size, 1: vocab_size - 1, 2: vocab_size}[mode]
+    if w_out.shape[0] < max(needed, 1):
+        raise ValueError(f"w_out needs at least {max(needed, 1)} rows for output={config.output!r} and "
+                         f"{vocab_size} words, got {w_out.shape[0]}")
+    if mode == 0:
+        if table is None:
+            raise ValueError("table (cumulative_table of the word counts) is required for output='negative'")
+        table = check_array("table", table, ndim=1, dtype=np.float64)
+        if table.size == 0 or table.size > w_out.shape[0] or np.any(table != np.round(table)):
+            raise ValueError(f"table must be 1 to {w_out.shape[0]} whole numbers (one per word), got {table.size}")
+        if table[0] < 0 or np.any(np.diff(table) < 0) or table[-1] <= 0:
+            raise ValueError("table must be a non-decreasing cumulative count that ends above 0 (cumulative_table)")
+        table = table.astype(np.int64)
+    else:
+        table = np.ones(1, dtype=np.int64)
+    if mode == 1:
+        if not isinstance(tree, HuffmanTree):
+            raise TypeError(f"tree must be the HuffmanTree of the vocabulary for output='hierarchical', "
+                            f"got {type(tree).__name__}")
+        if tree.n_leaves != vocab_size:
+            raise ValueError(f"tree has {tree.n_leaves} leaves but w_in has {vocab_size} rows: use the same vocabulary")
+    return keep, table
+
+
 def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
                          keep: np.ndarray, table: np.ndarray | None = None, tree: HuffmanTree | None = None,
                          seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
     """``train_epoch_numpy`` with the compiled kernel: same arguments, same draws, same result (one thread)."""
+    keep, table = check_epoch_inputs(corpus, w_in, w_out, config, keep, table, tree)
     config = config.checked()
+    seed = check_int("seed", seed, minimum=0)
+    words_before = check_int("words_before", words_before, minimum=0)
+    words_total = corpus.n_words * config.epochs if words_total is None else check_int("words_total", words_total,
+                                                                                       minimum=1)
     mode = OUTPUTS.index(config.output)
     codes, points, lengths = _tree_arrays(tree if mode == 1 else None)
-    table = table if table is not None and mode == 0 else np.ones(1, dtype=np.int64)
     guide, scale = guide_table(table)
     return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, config.sg, mode,
                             config.window, config.negative, keep, table, guide, scale, codes, points, lengths,
-                            config.alpha, config.min_alpha, words_before,
-                            words_total or corpus.n_words * config.epochs, seed & _MASK64, config.compute_loss)
+                            config.alpha, config.min_alpha, words_before, max(words_total, 1), seed & _MASK64,
+                            config.compute_loss)
 
 
 def _tree_arrays(tree: HuffmanTree | None):
