@@ -158,7 +158,7 @@ def test_bad_input():
         small_model(positions="rotary")
     with pytest.raises(ValueError, match=r"max_len \+ 1 \(for <bos>\) must be <= the model's max_len=10, got 10"):
         tf.greedy_decode(model, torch.ones(1, 3, dtype=torch.long), 1, 2, max_len=10)
-    with pytest.raises(ValueError, match=r"pairs must hold at least one"):
+    with pytest.raises(ValueError, match=r"pairs is empty"):
         tf.encode_pairs([])
     with pytest.raises(TypeError, match=r"layer must be an EncoderLayer or DecoderLayer, got Linear"):
         tf.load_torch_layer(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))

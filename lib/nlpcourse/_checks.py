@@ -71,11 +71,29 @@ def check_array(
     finite: bool = True,
     min_rows: int | None = None,
 ) -> np.ndarray:
-    """Return ``value`` as a numpy array of ``dtype``; raise naming ``name`` on rank, NaN or size."""
+    """Return ``value`` as a numpy array of ``dtype``; raise naming ``name`` on rank, NaN or size.
+
+    Text is refused, not parsed ("1.5" is not a number here), and so are fractional values where
+    ``dtype`` is an integer type (labels 0.7 and 0.2 are not silently labels 0 and 0)."""
+    probe = value if isinstance(value, np.ndarray) else None
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be array-like of numbers, got text {_show(value)}")
+    if probe is None and not hasattr(value, "__array__"):
+        try:
+            probe = np.asarray(value)
+        except (TypeError, ValueError):
+            probe = None
+    if probe is not None and (probe.dtype.kind in "US" or (probe.dtype.kind == "O" and any(
+            isinstance(v, (str, bytes)) for v in probe.ravel()))):
+        raise TypeError(f"{name} must be array-like of numbers, got text {_show(value)}")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be array-like of numbers, got {type(value).__name__}: {error}") from None
+    if array.dtype.kind in "iu" and probe is not None and probe.dtype.kind == "f":
+        fractional = probe[np.isfinite(probe) & (probe != np.round(probe))]
+        if fractional.size:
+            raise TypeError(f"{name} must hold whole numbers (labels or ids), got {fractional.ravel()[0]}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if finite and array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
@@ -86,10 +104,11 @@ def check_array(
     return array
 
 
-def check_ids(name: str, value: Any, size: int, *, ndim: int | None = None) -> np.ndarray:
+def check_ids(name: str, value: Any, size: int | None, *, ndim: int | None = None) -> np.ndarray:
     """Return token or row ids as an int64 array, or raise naming ``name``: they must be integers
     (not floats, bools or strings: ``1.7`` is not silently id 1) in ``[0, size)`` (a negative id
-    would wrap around to the end of a table and give a plausible wrong number)."""
+    would wrap around to the end of a table and give a plausible wrong number); ``size=None``
+    checks only that they are >= 0."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     array = np.asarray(value)
@@ -99,7 +118,9 @@ def check_ids(name: str, value: Any, size: int, *, ndim: int | None = None) -> n
         raise TypeError(f"{name} must hold integer ids, got {array.dtype} {_show(value)}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
-    if array.size and (int(array.min()) < 0 or int(array.max()) >= size):
+    if size is None and array.size and int(array.min()) < 0:
+        raise ValueError(f"{name} must be ids >= 0, got {int(array.min())}")
+    if size is not None and array.size and (int(array.min()) < 0 or int(array.max()) >= size):
         raise ValueError(f"{name} must lie in [0, {size}), got values in [{int(array.min())}, {int(array.max())}]")
     return array.astype(np.int64)
 

@@ -149,6 +149,9 @@ def _softmax_torch(x: Any, temperature: float, axis: int) -> Any:
     if torch.isnan(x).any() or (x == float("inf")).any():
         raise ValueError("x must not contain NaN or +inf (-inf marks a masked entry)")
     z = x / temperature
+    if (~torch.isfinite(z) & torch.isfinite(x)).any():  # a tiny temperature: shift, then divide
+        shifted = x - x.amax(dim=axis, keepdim=True)
+        z = torch.where(shifted == 0, torch.zeros_like(shifted), shifted / temperature)
     top = z.amax(dim=axis, keepdim=True)
     if torch.isneginf(top).any():
         raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined there")
@@ -173,7 +176,12 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Any:
         raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim - 1}] for x of shape {x.shape}, got {axis}")
     if np.isnan(x).any() or np.isposinf(x).any():
         raise ValueError("x must not contain NaN or +inf (-inf marks a masked entry)")
-    z = x / temperature
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = x / temperature
+    if (~np.isfinite(z) & np.isfinite(x)).any():  # a tiny temperature: shift, then divide
+        shifted = x - x.max(axis=axis, keepdims=True)
+        with np.errstate(over="ignore", divide="ignore"):
+            z = np.where(shifted == 0, 0.0, shifted / temperature)
     top = z.max(axis=axis, keepdims=True)
     if np.isneginf(top).any():
         raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined there")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from nlpcourse import activations, losses
-from nlpcourse._checks import check_array, check_float
+from nlpcourse._checks import check_array, check_float, check_int
 
 ArrayLike = Any
 
@@ -284,11 +284,17 @@ def parameters(*values: Value) -> list[Value]:
 # --------------------------------------------------------------------------- a small MLP on the engine
 
 
+def _show_value(value) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
 def init_mlp(sizes: Iterable[int], rng: np.random.Generator, scale: str = "he") -> list[Value]:
     """Weights and biases [W1, b1, W2, b2, ...] of an MLP with layer ``sizes`` (inputs first):
     W_l (n_in, n_out) normal with variance 2 / n_in ("he") or 1 / n_in ("lecun"), biases zero."""
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a list of layer sizes such as [2, 8, 1], got {_show_value(sizes)}")
+    sizes = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
         raise ValueError(f"sizes must list at least two positive layer sizes, got {sizes}")
     gain = {"he": 2.0, "lecun": 1.0}
     if scale not in gain:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import collections
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -328,6 +328,19 @@ class BertConfig:
     n_segments: int = 2
     pad_id: int = 0
 
+    def __post_init__(self) -> None:
+        """Every size checked here, once: a bad value is refused when the config is made."""
+        check_int("vocab_size", self.vocab_size, minimum=len(SPECIALS) + 1)
+        for name in ("d_model", "n_heads", "d_ff", "n_layers"):
+            check_int(name, getattr(self, name), minimum=1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads: got d_model={self.d_model}, "
+                             f"n_heads={self.n_heads}")
+        check_int("max_len", self.max_len, minimum=3)  # [CLS] a [SEP]
+        check_float("dropout", self.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        check_int("n_segments", self.n_segments, minimum=2)  # sentence A and sentence B
+        check_int("pad_id", self.pad_id, minimum=0, maximum=self.vocab_size - 1)
+
 
 class Bert(nn.Module):
     """Encoder-only Transformer: (token + segment + position) embeddings -> LayerNorm -> N post-LN
@@ -336,10 +349,9 @@ class Bert(nn.Module):
 
     def __init__(self, config: BertConfig):
         super().__init__()
-        c = config
-        check_int("vocab_size", c.vocab_size, minimum=len(SPECIALS) + 1)
-        check_int("n_layers", c.n_layers, minimum=1)
-        check_int("max_len", c.max_len, minimum=3)
+        if not isinstance(config, BertConfig):
+            raise TypeError(f"config must be a BertConfig, got {type(config).__name__}")
+        c = replace(config)  # a checked copy: fields changed after construction are checked again
         self.config = c
         self.token_embed = nn.Embedding(c.vocab_size, c.d_model)
         self.segment_embed = nn.Embedding(c.n_segments, c.d_model)
@@ -470,6 +482,7 @@ def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], voc
     """Scores on held-out documents over ``repeats`` fixed draws of NSP pairs and masks (the same
     ``seed`` gives the same draws, so two models are compared on the same questions)."""
     repeats = check_int("repeats", repeats, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     was_training = model.training
     model.eval()
@@ -605,6 +618,7 @@ def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], 
     """Held-out MLM accuracy split by what the model was shown at the chosen position:
     ``{"[MASK]": (count, accuracy), "random": ..., "kept": ...}`` (the draws of ``evaluate_bert``)."""
     repeats = check_int("repeats", repeats, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     was_training = model.training
     model.eval()

@@ -32,6 +32,11 @@ def _check_input(x) -> torch.Tensor:
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Output length along one axis: floor((size + 2 padding - dilation (kernel - 1) - 1) / stride) + 1."""
+    size = check_int("size", size, minimum=1)
+    kernel = check_int("kernel", kernel, minimum=1)
+    stride = check_int("stride", stride, minimum=1)
+    padding = check_int("padding", padding, minimum=0)
+    dilation = check_int("dilation", dilation, minimum=1)
     span = dilation * (kernel - 1) + 1
     if size + 2 * padding < span:
         raise ValueError(
@@ -113,8 +118,12 @@ def max_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0, dilation=1)
 
 def parameter_count(layer: str, **sizes: int) -> int:
     """Weights + biases of a ``"conv"`` (c_in, c_out, k) or ``"dense"`` (n_in, n_out) layer."""
+    names = {"conv": ("c_in", "c_out", "k"), "dense": ("n_in", "n_out")}
+    if layer not in names:
+        raise ValueError(f"layer must be 'conv' or 'dense', got {layer!r}")
+    if set(sizes) != set(names[layer]):
+        raise TypeError(f"a {layer!r} layer takes the sizes {', '.join(names[layer])}, got {', '.join(sizes) or 'none'}")
+    sizes = {name: check_int(name, value, minimum=1) for name, value in sizes.items()}
     if layer == "conv":
         return sizes["c_out"] * sizes["c_in"] * sizes["k"] ** 2 + sizes["c_out"]
-    if layer == "dense":
-        return sizes["n_in"] * sizes["n_out"] + sizes["n_out"]
-    raise ValueError(f"layer must be 'conv' or 'dense', got {layer!r}")
+    return sizes["n_in"] * sizes["n_out"] + sizes["n_out"]

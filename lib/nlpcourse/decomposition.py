@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlpcourse._checks import check_array, check_int
+from nlpcourse._checks import check_array, check_float, check_int
 
 
 def _project(X, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
@@ -109,7 +109,7 @@ def lda(X, y, k: int, reg: float = 0.0) -> LDAResult:
     if classes.size < 2:
         raise ValueError(f"y must contain at least two classes for LDA, got {classes.size}")
     k = check_int("k", k, minimum=1, maximum=min(classes.size - 1, X.shape[1]))
-    reg = float(reg)
+    reg = check_float("reg", reg, minimum=0.0)
     if reg < 0:
         raise ValueError(f"reg must be >= 0, got {reg}")
     within, between = scatter_matrices(X, y)
@@ -173,7 +173,7 @@ def als(R, mask, rank: int, reg: float = 0.1, iterations: int = 30, seed: int = 
     predictions are 0: there is nothing to learn it from.
     """
     R, mask, rank = _check_mask(R, mask, rank)
-    reg = float(reg)
+    reg = check_float("reg", reg)
     if reg <= 0:
         raise ValueError(f"reg must be > 0 for ALS (it keeps each solve well-posed), got {reg}")
     iterations = check_int("iterations", iterations, minimum=1)
@@ -202,9 +202,8 @@ def mf_sgd(R, mask, rank: int, lr: float = 0.02, reg: float = 0.02, epochs: int 
     """Matrix factorisation R ~ U V^T by stochastic gradient descent over the observed entries
     in a random order each epoch (as in the Netflix-prize papers). Unobserved rows stay near 0."""
     R, mask, rank = _check_mask(R, mask, rank)
-    lr = float(lr)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    reg = check_float("reg", reg, minimum=0.0)
     epochs = check_int("epochs", epochs, minimum=1)
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     U = rng.normal(scale=0.1, size=(R.shape[0], rank))

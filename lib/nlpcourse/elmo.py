@@ -399,7 +399,8 @@ def lm_cross_entropy(model: BiLM, stream: torch.Tensor, direction: str, chunk: i
 
 def perplexity(cross_entropy: float) -> float:
     """exp(cross-entropy in nats): the number of equally likely choices the model is as unsure as."""
-    return math.exp(check_float("cross_entropy", cross_entropy, minimum=0.0))
+    cross_entropy = check_float("cross_entropy", cross_entropy, minimum=0.0)
+    return math.exp(cross_entropy) if cross_entropy < 709.78 else math.inf  # beyond that exp overflows a float
 
 
 def _count_ids(name: str, stream, vocab_size: int) -> np.ndarray:

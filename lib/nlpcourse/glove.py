@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from nlpcourse._checks import check_float, check_int
+from nlpcourse._checks import check_array, check_float, check_int
 from nlpcourse.evaluate import WordVectors
 from nlpcourse.word2vec import EncodedCorpus, encode_corpus, split_long_sentences, word2vec_vocabulary
 
@@ -77,7 +77,11 @@ def cooccurrence_matrix(corpus: EncodedCorpus, vocab_size: int, window: int = 10
 
 def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.ndarray:
     """f(x) = (x / x_max) ** alpha below x_max, 1 above: rare pairs count less, frequent ones are capped."""
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
+    if np.any(x < 0):
+        raise ValueError(f"x must hold co-occurrence counts >= 0, got a minimum of {x.min()}")
+    x_max = check_float("x_max", x_max, minimum=0.0, min_inclusive=False)
+    alpha = check_float("alpha", alpha, minimum=0.0)
     return np.where(x < x_max, (x / x_max) ** alpha, 1.0)
 
 

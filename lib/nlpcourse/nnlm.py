@@ -153,7 +153,8 @@ def cross_entropy(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor], batc
 
 def perplexity(loss: float) -> float:
     """exp(cross-entropy in nats): the model is as unsure as a uniform choice among this many words."""
-    return math.exp(check_float("loss", loss, minimum=0.0))
+    loss = check_float("loss", loss, minimum=0.0)
+    return math.exp(loss) if loss < 709.78 else math.inf  # beyond that exp overflows a float
 
 
 def unigram_cross_entropy(train_targets, eval_targets, vocab_size: int, smoothing: float = 1.0) -> float:

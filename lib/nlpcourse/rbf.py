@@ -63,7 +63,11 @@ def rbf_features(X, centres, width: float, bias: bool = True) -> np.ndarray:
         raise ValueError(f"X has {X.shape[1]} features but centres have {centres.shape[1]}")
     width = check_float("width", width, minimum=0.0, min_inclusive=False)
     d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(-1)  # (n, k)
-    phi = np.exp(-d2 / (2.0 * width**2))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        phi = np.exp(-d2 / (2.0 * width**2))
+    if not np.all(np.isfinite(phi)):  # width**2 underflowed: the same bumps, computed without it
+        with np.errstate(over="ignore"):
+            phi = np.exp(-0.5 * (np.sqrt(d2) / width) ** 2)
     return np.hstack([phi, np.ones((len(X), 1))]) if bias else phi
 
 

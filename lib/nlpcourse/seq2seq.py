@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_ids, check_int
 from nlpcourse.rnn import CELL_KINDS, Bidirectional, make_cell
-from nlpcourse.text import Vocabulary, build_vocabulary
+from nlpcourse.text import Vocabulary, build_vocabulary, check_token_pairs
 
 PAD, BOS, EOS, UNK = "[PAD]", "[BOS]", "[EOS]", "[UNK]"
 SPECIALS = (PAD, BOS, EOS)
@@ -37,29 +37,9 @@ Pair = tuple[Sequence[str], Sequence[str]]
 # --------------------------------------------------------------------------- data
 
 
-def _check_pairs(pairs: Sequence[Pair]) -> list[tuple[list[str], list[str]]]:
-    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
-        raise TypeError(f"pairs must be a sequence of (source tokens, target tokens), got {type(pairs).__name__}")
-    pairs = list(pairs)
-    if not pairs:
-        raise ValueError("pairs is empty: give at least one (source, target) pair")
-    out = []
-    for i, pair in enumerate(pairs):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise TypeError(f"pairs[{i}] must be a (source tokens, target tokens) pair, got {pair!r}")
-        src, tgt = pair
-        for side, tokens in (("source", src), ("target", tgt)):
-            if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
-                raise TypeError(f"pairs[{i}] {side} must be a list of str tokens, got {tokens!r}")
-            if len(tokens) == 0:
-                raise ValueError(f"pairs[{i}] {side} is empty: every sequence needs at least one token")
-        out.append((list(src), list(tgt)))
-    return out
-
-
 def make_vocabularies(pairs: Sequence[Pair]) -> tuple[Vocabulary, Vocabulary]:
     """Source and target vocabularies: [PAD]=0, [BOS]=1, [EOS]=2, [UNK]=3, then tokens by frequency."""
-    pairs = _check_pairs(pairs)
+    pairs = check_token_pairs(pairs)
     src = build_vocabulary([s for s, _t in pairs], specials=SPECIALS, unk_token=UNK)
     tgt = build_vocabulary([t for _s, t in pairs], specials=SPECIALS, unk_token=UNK)
     return src, tgt
@@ -95,6 +75,13 @@ def _fit_length(name: str, ids: list[int], max_len: int, truncate: bool) -> list
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad integer sequences: ids (B, T) long and mask (B, T) bool, True on real tokens."""
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"sequences must be a list of id lists, got {type(sequences).__name__}")
+    sequences = [check_ids(f"sequences[{i}]", list(seq), None, ndim=1).tolist() if len(seq) else []
+                 for i, seq in enumerate(sequences)]
+    if not sequences:
+        raise ValueError("sequences is empty: give at least one sequence of ids")
+    pad = check_int("pad", pad, minimum=0)
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), pad, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.bool)
@@ -135,7 +122,9 @@ def encode_pairs(pairs: Sequence[Pair], src_vocab: Vocabulary, tgt_vocab: Vocabu
     ``max_tgt_len`` counts the target tokens without [EOS]. Longer sequences are an error
     unless ``truncate=True``; unknown tokens are an error unless ``unknown="unk"``.
     """
-    pairs = _check_pairs(pairs)
+    pairs = check_token_pairs(pairs)
+    max_src_len = None if max_src_len is None else check_int("max_src_len", max_src_len, minimum=1)
+    max_tgt_len = None if max_tgt_len is None else check_int("max_tgt_len", max_tgt_len, minimum=1)
     bos, eos = tgt_vocab.index(BOS), tgt_vocab.index(EOS)
     sources, targets = [], []
     for i, (src, tgt) in enumerate(pairs):
@@ -432,7 +421,7 @@ def alignment(model: Seq2Seq, source: Sequence[str]) -> tuple[list[str], np.ndar
 
 
 def _predictions(model: Seq2Seq, pairs, batch_size: int = 256) -> list[tuple[list[str], list[str], list[str]]]:
-    pairs = _check_pairs(pairs)
+    pairs = check_token_pairs(pairs)
     out = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
@@ -467,7 +456,7 @@ def held_out_loss(model: Seq2Seq, pairs: Sequence[Pair]) -> float:
 
 def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.2, seed: int = 0):
     """Train and test lists with no source in both (duplicates stay on one side)."""
-    pairs = _check_pairs(pairs)
+    pairs = check_token_pairs(pairs)
     test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0,
                                 min_inclusive=False, max_inclusive=False)
     seed = check_int("seed", seed, minimum=0)

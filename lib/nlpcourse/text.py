@@ -64,7 +64,23 @@ class Vocabulary:
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.tokens)})
+        if isinstance(self.tokens, str) or not all(isinstance(t, str) for t in self.tokens):
+            raise TypeError("tokens must be a sequence of str")
+        object.__setattr__(self, "tokens", tuple(self.tokens))
+        object.__setattr__(self, "counts", tuple(self.counts))
+        if len(self.counts) != len(self.tokens):
+            raise ValueError(f"counts must hold one count per token: {len(self.tokens)} tokens, "
+                             f"{len(self.counts)} counts")
+        for i, count in enumerate(self.counts):
+            check_int(f"counts[{i}]", count, minimum=0)
+        index = {t: i for i, t in enumerate(self.tokens)}
+        if len(index) != len(self.tokens):
+            seen: set[str] = set()
+            twice = next(t for t in self.tokens if t in seen or seen.add(t))
+            raise ValueError(f"tokens must be distinct, got {twice!r} twice")
+        if self.unk_token is not None and self.unk_token not in index:
+            raise ValueError(f"unk_token {self.unk_token!r} must be one of the tokens")
+        object.__setattr__(self, "_index", index)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -375,3 +391,25 @@ def split_sentences(text: str) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def check_token_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[tuple[list[str], list[str]]]:
+    """(source tokens, target tokens) pairs as lists, or a TypeError/ValueError naming the pair:
+    each side a non-empty list of str tokens (a plain string would be split into characters)."""
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
+        raise TypeError(f"pairs must be a sequence of (source tokens, target tokens), got {type(pairs).__name__}")
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("pairs is empty: give at least one (source, target) pair")
+    out = []
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"pairs[{i}] must be a (source tokens, target tokens) pair, got {pair!r}")
+        src, tgt = pair
+        for side, tokens in (("source", src), ("target", tgt)):
+            if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+                raise TypeError(f"pairs[{i}] {side} must be a list of str tokens, got {tokens!r}")
+            if len(tokens) == 0:
+                raise ValueError(f"pairs[{i}] {side} is empty: every sequence needs at least one token")
+        out.append((list(src), list(tgt)))
+    return out

@@ -11,7 +11,7 @@ feed-forward linears live in ``feed_forward`` and the decoder's cross-attention 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
@@ -63,6 +63,7 @@ class EncoderLayer(nn.Module):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
+        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0, min_inclusive=False)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
@@ -92,6 +93,7 @@ class DecoderLayer(nn.Module):
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
+        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0, min_inclusive=False)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -155,6 +157,20 @@ class TransformerConfig:
     positions: str = "sinusoidal"  # or "learned"
     pad_id: int = 0
 
+    def __post_init__(self) -> None:
+        """Every size checked here, once: a bad value is refused when the config is made."""
+        for name in ("src_vocab", "tgt_vocab", "d_model", "n_heads", "d_ff", "n_encoder_layers",
+                     "n_decoder_layers", "max_len"):
+            check_int(name, getattr(self, name), minimum=1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads: got d_model={self.d_model}, "
+                             f"n_heads={self.n_heads}")
+        check_float("dropout", self.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        if not isinstance(self.norm_first, bool):
+            raise TypeError(f"norm_first must be True or False, got {self.norm_first!r}")
+        check_choice("positions", self.positions, ("sinusoidal", "learned"))
+        check_int("pad_id", self.pad_id, minimum=0, maximum=min(self.src_vocab, self.tgt_vocab) - 1)
+
 
 class Transformer(nn.Module):
     """Encoder-decoder Transformer: embeddings * sqrt(d) + positions, N encoder and N decoder
@@ -162,12 +178,9 @@ class Transformer(nn.Module):
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
-        c = config
-        check_int("src_vocab", c.src_vocab, minimum=1)
-        check_int("tgt_vocab", c.tgt_vocab, minimum=1)
-        check_int("n_encoder_layers", c.n_encoder_layers, minimum=1)
-        check_int("n_decoder_layers", c.n_decoder_layers, minimum=1)
-        check_choice("positions", c.positions, ("sinusoidal", "learned"))
+        if not isinstance(config, TransformerConfig):
+            raise TypeError(f"config must be a TransformerConfig, got {type(config).__name__}")
+        c = replace(config)  # a checked copy: fields changed after construction are checked again
         self.config = c
         self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
@@ -273,12 +286,10 @@ PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab=None, tgt_vocab=None) -> TranslationData:
     """Token pairs (e.g. ``data.spelled_numbers``) -> padded id tensors, building vocabularies
     (``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2) from these pairs unless they are given."""
-    from nlpcourse.text import build_vocabulary
+    from nlpcourse.text import build_vocabulary, check_token_pairs
 
-    pairs = list(pairs)
-    if not pairs:
-        raise ValueError("pairs must hold at least one (source, target) pair, got none")
-    sources, targets = [list(s) for s, _t in pairs], [list(t) for _s, t in pairs]
+    pairs = check_token_pairs(pairs)
+    sources, targets = [s for s, _t in pairs], [t for _s, t in pairs]
     specials = (PAD, BOS, EOS)
     if src_vocab is None:
         src_vocab = build_vocabulary(sources, specials=specials, unk_token=None)
@@ -352,6 +363,7 @@ def _trim(ids: Tensor) -> Tensor:
 
 def exact_match_accuracy(model: Transformer, data: TranslationData, batch_size: int = 256) -> float:
     """Share of sources whose greedy translation equals the reference exactly."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     bos, eos = data.tgt_vocab.index(BOS), data.tgt_vocab.index(EOS)
     correct = 0
     for start in range(0, data.src.shape[0], batch_size):

@@ -160,6 +160,8 @@ def noise_distribution(counts: Sequence[float], power: float = 0.75) -> np.ndarr
     """Negative-sampling distribution: count ** power, normalised."""
     counts = _check_counts(counts)
     power = check_float("power", power)
+    if power < 0 and counts.min() == 0:
+        raise ValueError(f"power must be >= 0 when a count is 0 (0 ** {power} is infinite), got {power}")
     weights = counts ** power
     if weights.sum() <= 0:
         raise ValueError("counts must have a positive sum")
