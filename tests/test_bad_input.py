@@ -11,8 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlpcourse import (activations, autograd, bert, conv, decomposition, elmo, generative, glove, logistic, nnlm,
-                       rbf, seq2seq, text, transformer, word2vec)
+from nlpcourse import (activations, autograd, bert, conv, decomposition, elmo, generative, glove, gpt, logistic,
+                       nnlm, rbf, seq2seq, text, transformer, word2vec)
 
 R = np.array([[5.0, 3.0, 0.0], [4.0, 0.0, 1.0]])
 MASK = R > 0
@@ -61,6 +61,15 @@ REFUSED = {  # call -> (error type, text the message must contain)
                             "layer_norm_eps must be > 0"),
     "exact_match batch_size=-1": (
         lambda: transformer.exact_match_accuracy(None, None, batch_size=-1), ValueError, "batch_size must be >= 1"),
+    "mlp_forward p_drop=2": (lambda: autograd.mlp_forward(autograd.init_mlp([2, 3, 1], np.random.default_rng(0)),
+                                                          np.ones((1, 2)), p_drop=2.0), ValueError, "p_drop must be < 1"),
+    "greedy_decode bos_id=99": (lambda: transformer.greedy_decode(transformer.Transformer(
+        transformer.TransformerConfig(5, 5, max_len=8)), torch.ones(1, 3, dtype=torch.long), 99, 2),
+        ValueError, "bos_id must be <= 4"),
+    "train_gpt eval_windows=0": (lambda: gpt.train_gpt(gpt.GPT(gpt.GPTConfig(vocab_size=8, context=4, d_model=8,
+                                                                            n_heads=2, d_ff=16)),
+                                                    list(range(8)) * 4, list(range(8)) * 4, eval_windows=0),
+                                 ValueError, "eval_windows must be >= 1"),
     "context_vectors place": (lambda: elmo.context_vectors([["a"]], [(0, 5)]), ValueError, "places[0][1] (position)"),
 }
 
@@ -95,8 +104,7 @@ def test_softmax_at_any_small_temperature_is_a_distribution_not_nan(temperature,
     for probs in (activations.softmax(x, temperature=temperature),
                   activations.softmax(torch.tensor(x, dtype=torch.float32), temperature=temperature).numpy()):
         assert np.all(np.isfinite(probs)) and math.isclose(float(np.sum(probs)), 1.0, rel_tol=1e-5)
-    winners = np.flatnonzero(np.asarray(x) == max(x))
-    assert activations.softmax(x, temperature=1e-320)[winners].sum() == pytest.approx(1.0)
+    assert activations.softmax([1.0, 2.0, 2.0], temperature=1e-320).tolist() == [0.0, 0.5, 0.5]  # the limit
 
 
 def test_rbf_features_with_a_tiny_width_are_the_limit_bumps():

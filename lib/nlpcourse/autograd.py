@@ -313,6 +313,7 @@ def mlp_forward(params: list[Value], X: ArrayLike, activation: str = "relu", *, 
         raise ValueError(f"activation must be 'relu', 'tanh' or 'sigmoid', got {activation!r}")
     if len(params) % 2 or not params:
         raise ValueError(f"params must be [W1, b1, W2, b2, ...], got {len(params)} entries")
+    p_drop = check_float("p_drop", p_drop, minimum=0.0, maximum=1.0, max_inclusive=False)
     h = as_value(X)  # (N, D)
     for layer in range(0, len(params), 2):
         W, b = params[layer], params[layer + 1]

@@ -314,6 +314,7 @@ def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Se
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
+    eval_windows = check_int("eval_windows", eval_windows, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
     train_ids = _check_stream("train_ids", train_ids, context + 1)
     valid_ids = _check_stream("valid_ids", valid_ids, context + 1)

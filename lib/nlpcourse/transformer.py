@@ -246,6 +246,10 @@ class Transformer(nn.Module):
 @torch.no_grad()
 def greedy_decode(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max_len: int | None = None) -> list[list[int]]:
     """Most likely next token at each step until <eos> (or ``max_len`` tokens); ids without <bos>/<eos>."""
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    check_int("bos_id", bos_id, minimum=0, maximum=model.config.tgt_vocab - 1)
+    check_int("eos_id", eos_id, minimum=0, maximum=model.config.tgt_vocab - 1)
     max_len = model.config.max_len - 1 if max_len is None else check_int("max_len", max_len, minimum=1)
     if max_len + 1 > model.config.max_len:
         raise ValueError(f"max_len + 1 (for <bos>) must be <= the model's max_len={model.config.max_len}, got {max_len}")
