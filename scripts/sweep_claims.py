@@ -44,7 +44,8 @@ DEFAULT_VARIANTS = ["native", "aten-avx2", "mkl-compatible", "mkl-avx2"]
 
 def first_error(nb: nbformat.NotebookNode) -> str | None:
     """'cell N: ErrorName: message' for the first cell with an error output, else None."""
-    cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    added = {"injected-parameters", "papermill-error-cell-tag"}  # papermill's own cells
+    cells = [c for c in nb.cells if not added & set(c.metadata.get("tags", []))]
     for index, cell in enumerate(cells):  # numbered as in the committed notebook
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
