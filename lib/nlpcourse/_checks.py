@@ -76,9 +76,7 @@ def check_array(
     Text is refused, not parsed ("1.5" is not a number here), and so are fractional values where
     ``dtype`` is an integer type (labels 0.7 and 0.2 are not silently labels 0 and 0)."""
     probe = value if isinstance(value, np.ndarray) else None
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be array-like of numbers, got text {_show(value)}")
-    if probe is None and not hasattr(value, "__array__"):
+    if probe is None and not hasattr(value, "__array__"):  # lists and scalars, text included
         try:
             probe = np.asarray(value)
         except (TypeError, ValueError):
