@@ -34,6 +34,7 @@ TORCH_CASES = {
     "softplus": (A.softplus, A.softplus_grad, F.softplus),
     "softplus_beta3": (lambda x: A.softplus(x, 3.0), lambda x: A.softplus_grad(x, 3.0),
                        lambda t: F.softplus(t, beta=3.0)),
+    "gelu": (A.gelu, A.gelu_grad, F.gelu),  # torch's default, the exact x * Phi(x)
 }
 
 
@@ -276,3 +277,12 @@ def test_activation_explorer_draws_the_chosen_function_and_derivative():
 
     with pytest.raises(TraitError, match="Invalid selection"):
         box.controls["function"].value = "no such function"  # the dropdown refuses unknown names
+
+
+def test_gelu_tanh_approximation_is_close_but_not_equal():
+    """GELU is exact x * Phi(x); the tanh form (GPT-2's) differs from it by less than 1e-3."""
+    x = np.linspace(-6, 6, 1201)
+    approx = F.gelu(torch.tensor(x), approximate="tanh").numpy()
+    gap = np.abs(A.gelu(x) - approx).max()
+    assert 1e-6 < gap < 1e-3
+

@@ -137,6 +137,25 @@ def softplus_grad(x: Any, beta: float = 1.0) -> np.ndarray:
     return sigmoid(beta * _as_input(x))
 
 
+def gelu(x: Any) -> np.ndarray:
+    """Gaussian error linear unit x * Phi(x) (Hendrycks & Gimpel 2016), Phi the standard normal CDF.
+
+    The exact form, as ``torch.nn.functional.gelu`` by default and as BERT and GPT in chapter 09 use it.
+    """
+    from scipy.special import ndtr
+
+    x = _as_input(x)
+    return x * ndtr(x)
+
+
+def gelu_grad(x: Any) -> np.ndarray:
+    """Phi(x) + x phi(x), phi the standard normal density."""
+    from scipy.special import ndtr
+
+    x = _as_input(x)
+    return ndtr(x) + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+
+
 # --------------------------------------------------------------------------- softmax
 
 def _softmax_torch(x: Any, temperature: float, axis: int) -> Any:
@@ -218,4 +237,5 @@ ACTIVATIONS: dict[str, tuple[Callable[[Any], np.ndarray], Callable[[Any], np.nda
     "ELU": (elu, elu_grad),
     "SELU": (selu, selu_grad),
     "softplus": (softplus, softplus_grad),
+    "GELU": (gelu, gelu_grad),
 }
