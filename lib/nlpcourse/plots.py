@@ -844,3 +844,125 @@ def bilm_diagram(words: Sequence[str] = ("</s>", "the", "west", "bank", "town", 
     ax.axis("off")
     ax.set_title("biLM: the backward layers read the same x from right to left (they feed their own layer 2)", fontsize=9)
     return fig
+
+
+# --------------------------------------------------------------------------- architecture diagrams (chapters 02-09)
+
+
+def _box_colour(colour, name: str):
+    if colour is None:
+        return PALETTE[0]
+    if isinstance(colour, (int, np.integer)) and not isinstance(colour, bool):
+        return PALETTE[int(colour) % len(PALETTE)]
+    if isinstance(colour, str) and matplotlib.colors.is_color_like(colour):
+        return colour
+    raise ValueError(f"boxes[{name!r}] colour must be a palette index or a colour name, got {colour!r}")
+
+
+def _arrow_ends(kind: str, arrows, boxes) -> list[tuple[str, str, str]]:
+    ends = []
+    for i, arrow in enumerate(arrows):
+        if not isinstance(arrow, (tuple, list)) or len(arrow) not in (2, 3):
+            raise ValueError(f"{kind}[{i}] must be (from, to) or (from, to, text), got {arrow!r}")
+        for end in arrow[:2]:
+            if end not in boxes:
+                raise ValueError(f"{kind}[{i}] names an unknown box {end!r}; boxes are {sorted(boxes)}")
+        ends.append((arrow[0], arrow[1], str(arrow[2]) if len(arrow) == 3 else ""))
+    return ends
+
+
+def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequence = (), groups: Sequence = (),
+                  width: float = 1.6, height: float = 0.5, fontsize: float = 9, title: str | None = None) -> Axes:
+    """Draw an architecture as labelled boxes joined by arrows, with a tensor shape written on each arrow.
+
+    boxes:  name -> (x, y, label) or (x, y, label, options); options may set "width", "height"
+            and "colour" (a palette index or a colour name). x, y is the box centre in data units.
+    arrows: (from, to) or (from, to, text) pairs of box names, drawn solid.
+    skips:  the same, drawn dashed and curved (skip or residual connections).
+    groups: (box names, label) pairs, each drawn as a dashed frame around its boxes, e.g. "x N layers".
+    """
+    if not isinstance(boxes, dict) or not boxes:
+        raise ValueError(f"boxes must be a non-empty dict name -> (x, y, label), got {boxes!r}")
+    width = float(width)
+    height = float(height)
+    if not (width > 0 and height > 0):
+        raise ValueError(f"width and height must be positive, got {width} and {height}")
+    solid, dashed = _arrow_ends("arrows", arrows, boxes), _arrow_ends("skips", skips, boxes)
+    for i, group in enumerate(groups):
+        if not isinstance(group, (tuple, list)) or len(group) != 2 or isinstance(group[0], str) or not group[0]:
+            raise ValueError(f"groups[{i}] must be (box names, label), got {group!r}")
+        missing = [n for n in group[0] if n not in boxes]
+        if missing:
+            raise ValueError(f"groups[{i}] names unknown boxes {missing}; boxes are {sorted(boxes)}")
+    patches, extents = {}, []
+    for name, spec in boxes.items():
+        if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
+            raise ValueError(f"boxes[{name!r}] must be (x, y, label) or (x, y, label, options), got {spec!r}")
+        x, y, label = spec[:3]
+        options = dict(spec[3]) if len(spec) == 4 else {}
+        unknown = set(options) - {"width", "height", "colour"}
+        if unknown:
+            raise ValueError(f"boxes[{name!r}] has unknown options {sorted(unknown)}; use width, height, colour")
+        if not all(isinstance(v, (int, float, np.number)) and np.isfinite(v) for v in (x, y)):
+            raise ValueError(f"boxes[{name!r}] position must be two finite numbers, got {(x, y)!r}")
+        w, h = float(options.get("width", width)), float(options.get("height", height))
+        if not (w > 0 and h > 0):
+            raise ValueError(f"boxes[{name!r}] width and height must be positive, got {w} and {h}")
+        colour = _box_colour(options.get("colour"), name)
+        patch = matplotlib.patches.FancyBboxPatch(
+            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08", facecolor=colour,
+            alpha=0.3, edgecolor=colour, linewidth=1.5, gid=f"box:{name}")
+        ax.add_patch(patch)
+        ax.text(x, y, str(label), ha="center", va="center", fontsize=fontsize, gid=f"label:{name}")
+        patches[name] = patch
+        extents.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
+
+    centre = {name: (float(boxes[name][0]), float(boxes[name][1])) for name in boxes}
+    for start, end, text in solid:
+        ax.annotate("", xy=centre[end], xytext=centre[start], gid=f"arrow:{start}->{end}",
+                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, patchA=patches[start],
+                                    patchB=patches[end], shrinkA=2, shrinkB=2))
+        if text:
+            (x0, y0), (x1, y1) = centre[start], centre[end]
+            if abs(y1 - y0) >= abs(x1 - x0):  # mostly vertical: the shape beside the arrow
+                ax.text((x0 + x1) / 2 + 0.08, (y0 + y1) / 2, text, ha="left", va="center", fontsize=fontsize - 1,
+                        family="monospace")
+            else:  # mostly horizontal: the shape above it
+                ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.06, text, ha="center", va="bottom", fontsize=fontsize - 1,
+                        family="monospace")
+    for start, end, text in dashed:
+        (x0, y0), (x1, y1) = centre[start], centre[end]
+        (a0, b0, a1, b1), (c0, d0, c1, d1) = (extents[list(boxes).index(n)] for n in (start, end))
+        if abs(y1 - y0) >= abs(x1 - x0):  # round the right-hand side of a vertical stack
+            tail, head, angle, offset = (a1, y0), (c1, y1), 0, dict(xytext=(30, 0), ha="left", va="center")
+        else:  # over the top of a row
+            tail, head, angle, offset = (x0, b1), (x1, d1), 90, dict(xytext=(0, 30), ha="center", va="bottom")
+        ax.annotate("", xy=head, xytext=tail, gid=f"skip:{start}->{end}",
+                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, linestyle="--", shrinkA=0,
+                                    shrinkB=0, connectionstyle=f"arc,angleA={angle},angleB={angle},armA=25,armB=25,rad=6"))
+        if text:
+            ax.annotate(text, xy=((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2), textcoords="offset points",
+                        fontsize=fontsize - 1, family="monospace", **offset)
+        extents.append((min(tail[0], head[0]), min(tail[1], head[1]), max(tail[0], head[0]) + 0.6,
+                        max(tail[1], head[1]) + 0.6))
+
+    for i, (names, label) in enumerate(groups):
+        inside = [extents[list(boxes).index(n)] for n in names]
+        pad = 0.15
+        x0, y0 = min(e[0] for e in inside) - pad, min(e[1] for e in inside) - pad
+        x1, y1 = max(e[2] for e in inside) + pad, max(e[3] for e in inside) + pad
+        ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--",
+                                                  edgecolor="0.4", linewidth=1.0, gid=f"group:{i}"))
+        ax.text(x1 + 0.08, y1, str(label), ha="left", va="top", fontsize=fontsize, style="italic")
+        extents.append((x0, y0, x1 + 0.2 + 0.09 * fontsize / 9 * len(str(label)), y1))
+
+    lo_x, lo_y = min(e[0] for e in extents), min(e[1] for e in extents)
+    hi_x, hi_y = max(e[2] for e in extents), max(e[3] for e in extents)
+    margin = 0.3
+    ax.set_xlim(lo_x - margin, hi_x + margin)
+    ax.set_ylim(lo_y - margin, hi_y + margin)
+    ax.set_aspect("equal", adjustable="box")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    return ax
