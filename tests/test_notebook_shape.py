@@ -86,6 +86,33 @@ class TestShape:
             assert cell.metadata.get("jupyter", {}).get("source_hidden"), "solution cells are collapsed"
             assert "assert" in cell.source, "each worked solution asserts its answer"
 
+    def test_check_cells_are_collapsed_and_say_what_they_check(self, path):
+        # issue 26: multi-line asserts and widget-driving code sit in a collapsed cell after the cell they check
+        for i, cell in enumerate(_load(path).cells):
+            if "check" in cell.metadata.get("tags", []):
+                assert cell.cell_type == "code", f"cell {i} is tagged 'check' but is not code"
+                assert cell.metadata.get("jupyter", {}).get("source_hidden"), f"check cell {i} must be collapsed"
+                assert cell.source.startswith("# Check:"), f"check cell {i} must start with '# Check: <what>'"
+
+    def test_hint_cells_are_collapsed_markdown(self, path):
+        # issue 26: each exercise offers a collapsed hint before its collapsed solution
+        for i, cell in enumerate(_load(path).cells):
+            if "hint" in cell.metadata.get("tags", []):
+                assert cell.cell_type == "markdown", f"cell {i} is tagged 'hint' but is not markdown"
+                assert cell.metadata.get("jupyter", {}).get("source_hidden"), f"hint cell {i} must be collapsed"
+                assert cell.source.startswith("**Hint.**"), f"hint cell {i} must start with '**Hint.**'"
+
+    def test_once_a_notebook_has_hints_every_solution_has_one_before_it(self, path):
+        cells = _load(path).cells
+        tags = [c.metadata.get("tags", []) for c in cells]
+        if not any("hint" in t for t in tags):
+            return  # chapters gain hints one at a time (issue 26)
+        last = -1
+        for i, t in enumerate(tags):
+            if "solution" in t:
+                assert any("hint" in u for u in tags[last + 1:i]), f"solution cell {i} has no hint cell before it"
+                last = i
+
 
 def _function_bodies(path):
     bodies = {}
