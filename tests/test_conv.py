@@ -71,7 +71,7 @@ def test_bad_shapes_are_named():
         conv.conv2d(x, torch.randn(3, 1, 3, 3), groups=3)
     with pytest.raises(ValueError, match="weight expects 6 input channels"):
         conv.conv2d(x, torch.randn(2, 3, 3, 3), groups=2)
-    with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\), got shape \(4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\), got \(4, 5, 5\)"):
         conv.conv2d(x[0], torch.randn(2, 4, 3, 3))
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         conv.conv2d([[1.0]], torch.randn(2, 4, 3, 3))

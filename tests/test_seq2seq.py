@@ -211,7 +211,7 @@ def test_bad_model_inputs(vocabs):
         model.encode(torch.ones(2, 3), torch.ones(2, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"src ids must lie in \[0, "):
         model.encode(torch.full((1, 2), 999), torch.ones(1, 2, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"tgt_in must have shape \(2, steps\) like src's batch, got \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"tgt_in must have shape \(2, steps\) like src's batch, with steps >= 1, got \(3, 2\)"):
         model(torch.ones(2, 2, dtype=torch.long), torch.ones(2, 2, dtype=torch.bool), torch.ones(3, 2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"sources\[0\]\[0\] = 'zwei' is not in the vocabulary"):
         s2s.translate(model, [["zwei"]])

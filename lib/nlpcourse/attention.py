@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse._checks import check_float, check_int
+from nlpcourse._tensor_checks import check_tensor
 
 __all__ = [
     "scaled_dot_product_attention",
@@ -42,11 +43,7 @@ __all__ = [
 # --------------------------------------------------------------------------- masks
 
 def _check_tensor(name: str, value: object, ndim_min: int = 1) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if value.dim() < ndim_min:
-        raise ValueError(f"{name} must have at least {ndim_min} dimension(s), got shape {tuple(value.shape)}")
-    return value
+    return check_tensor(name, value, min_ndim=ndim_min)
 
 
 def padding_mask(lengths: Sequence[int] | Tensor, max_len: int | None = None) -> Tensor:
@@ -141,7 +138,9 @@ def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
 def _check_qkv(q: Tensor, k: Tensor, v: Tensor) -> torch.Size:
     """Check q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); return the scores' shape."""
     for name, t in (("q", q), ("k", k), ("v", v)):
-        _check_tensor(name, t, ndim_min=2)
+        check_tensor(name, t, min_ndim=2, floating=True)
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(f"q, k and v must share one dtype, got q {q.dtype}, k {k.dtype}, v {v.dtype}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and k {tuple(k.shape)}")
     if k.shape[-2] != v.shape[-2]:
@@ -461,9 +460,10 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key
         value = key if value is None else value
         for name, t in (("query", query), ("key", key), ("value", value)):
-            _check_tensor(name, t)
-            if t.dim() != 3 or t.shape[-1] != self.d_model:
+            check_tensor(name, t, shape=("B", "T", f"d_model={self.d_model}"))
+            if t.shape[-1] != self.d_model:
                 raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(t.shape)}")
+            check_tensor(name, t, dtype=self.in_proj_weight.dtype)
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(f"query, key and value must share the batch size and key/value the length; got "
                              f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
@@ -560,7 +560,7 @@ class LearnedPositionalEncoding(nn.Module):
 
 
 def _check_positions_input(x: Tensor, d_model: int, max_len: int) -> None:
-    _check_tensor("x", x)
+    check_tensor("x", x, floating=True)
     if x.dim() != 3 or x.shape[-1] != d_model:
         raise ValueError(f"x must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}")
     if x.shape[1] > max_len:

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse._checks import check_float, check_ids, check_int
+from nlpcourse._tensor_checks import check_id_tensor
 from nlpcourse.text import Vocabulary, build_vocabulary, tokenize
 from nlpcourse.transformer import EncoderLayer
 
@@ -40,6 +41,9 @@ __all__ = [
     "MaskedTokens", "mask_tokens", "nsp_pairs",
     "BertConfig", "Bert", "bert_loss", "train_bert", "BertScores", "evaluate_bert", "mlm_baselines",
     "accuracy_by_kind", "layer_states", "fill_mask", "save_checkpoint", "load_checkpoint",
+    "SubwordVocabulary", "subword_vocabulary", "text_windows", "mlm_loss", "train_mlm",
+    "MlmScores", "evaluate_mlm", "neighbour_baselines", "encode_texts", "ClsClassifier", "fine_tune_cls",
+    "cls_accuracy", "source_task", "balanced_sample",
 ]
 
 PAD, CLS, SEP, MASK, UNK = "[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"
@@ -371,9 +375,12 @@ class Bert(nn.Module):
         if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
             raise TypeError(f"ids must be an integer tensor of shape (B, T), got "
                             f"{tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__}")
+        if ids.shape[1] == 0:
+            raise ValueError(f"ids must hold at least one token, got shape {tuple(ids.shape)}")
         if not isinstance(segments, Tensor) or segments.shape != ids.shape:
             raise ValueError(f"segments must be a tensor of the ids' shape {tuple(ids.shape)}, got "
                              f"{tuple(segments.shape) if isinstance(segments, Tensor) else type(segments).__name__}")
+        check_id_tensor("segments", segments, self.config.n_segments, what="segment ids (0 = sentence A, 1 = B)")
         if ids.shape[1] > self.config.max_len:
             raise ValueError(f"ids has length {ids.shape[1]} but the model's max_len is {self.config.max_len}; "
                              f"encode the pair with truncate=True to crop it")
@@ -538,7 +545,9 @@ def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, l
 
 def _sentence_ids(sentence: str | Sequence[str], vocab: Vocabulary, max_len: int) -> tuple[list[str], Tensor]:
     """Tokens of a sentence that may hold ``[MASK]``, and the ids (1, T) of ``[CLS] tokens [SEP]``."""
-    if isinstance(sentence, str):
+    if isinstance(sentence, str) and isinstance(vocab, SubwordVocabulary):
+        tokens = vocab.tokenize(sentence)
+    elif isinstance(sentence, str):
         tokens = []
         for i, piece in enumerate(sentence.split(MASK)):
             if i:
@@ -595,8 +604,13 @@ def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: 
 def save_checkpoint(path: str | Path, model: Bert, vocab: Vocabulary, metadata: dict | None = None) -> None:
     """Save the weights as float16 (half the size), the config, the vocabulary and ``metadata``."""
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    torch.save({"config": asdict(model.config), "state": state, "tokens": list(vocab.tokens),
-                "counts": list(vocab.counts), "metadata": dict(metadata or {})}, Path(path))
+    saved = {"config": asdict(model.config), "state": state, "tokens": list(vocab.tokens),
+             "counts": list(vocab.counts), "metadata": dict(metadata or {})}
+    if isinstance(vocab, SubwordVocabulary):  # the BPE merges rebuild the tokenizer and the names
+        saved["bpe_merges"] = torch.tensor(vocab.tokenizer.merges, dtype=torch.int32).reshape(-1, 2)
+        saved["bpe_pattern"] = vocab.tokenizer.pattern
+        del saved["tokens"], saved["counts"]
+    torch.save(saved, Path(path))
 
 
 def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
@@ -608,7 +622,13 @@ def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
     model = Bert(BertConfig(**saved["config"]))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
     model.eval()
-    vocab = Vocabulary(tuple(saved["tokens"]), tuple(saved["counts"]), unk_token=UNK)
+    if "bpe_merges" in saved:
+        from nlpcourse.tokenize import BytePairTokenizer
+
+        merges = tuple(tuple(pair) for pair in saved["bpe_merges"].tolist())
+        vocab = subword_vocabulary(BytePairTokenizer(merges=merges, pattern=saved["bpe_pattern"]))
+    else:
+        vocab = Vocabulary(tuple(saved["tokens"]), tuple(saved["counts"]), unk_token=UNK)
     return model, vocab, saved["metadata"]
 
 
@@ -638,3 +658,350 @@ def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], 
     model.train(was_training)
     names = {TO_MASK: MASK, TO_RANDOM: "random", TO_SAME: "kept"}
     return {names[k]: (counts[k], hits[k] / max(counts[k], 1)) for k in (TO_MASK, TO_RANDOM, TO_SAME)}
+
+
+# --------------------------------------------------------------------------- the checkpoint's recipe: sub-words, MLM only
+# RoBERTa's lessons at small scale (Liu et al. 2019): a sub-word vocabulary (no [UNK]), full
+# windows of running text instead of sentence pairs, MLM only (no NSP), dynamic masking, larger
+# batches, AdamW with warm-up and a cosine decay.
+
+@dataclass(frozen=True)
+class SubwordVocabulary(Vocabulary):
+    """A ``Vocabulary`` over byte-level BPE tokens (chapter 09c's ``BytePairTokenizer``):
+    id = 5 + BPE id after the five special tokens, so every text encodes without ``[UNK]``.
+
+    ``tokenize(text)`` lower-cases, joins white space and gives every word its leading space
+    (" the", as in the middle of a document). Token names are the tokens' text; a byte that is
+    not valid UTF-8 alone is named ``<0xNN>``."""
+
+    tokenizer: object = field(default=None, compare=False, repr=False)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Sub-word tokens of ``text`` (may hold ``[MASK]``, kept as one token)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        tokens: list[str] = []
+        for i, piece in enumerate(text.split(MASK)):
+            if i:
+                tokens.append(MASK)
+            piece = " ".join(piece.lower().split())
+            if piece:
+                tokens += [self.tokens[len(SPECIALS) + j] for j in self.tokenizer.encode(" " + piece)]
+        return tokens
+
+    def text(self, tokens: Sequence[str]) -> str:
+        """Tokens back to text (special tokens in brackets), without the leading space."""
+        return "".join(tokens).strip()
+
+
+def subword_vocabulary(tokenizer) -> SubwordVocabulary:
+    """The five special tokens, then one entry per BPE id of ``tokenizer`` (counts all 0)."""
+    from nlpcourse.tokenize import BytePairTokenizer
+
+    if not isinstance(tokenizer, BytePairTokenizer):
+        raise TypeError(f"tokenizer must be a BytePairTokenizer, got {type(tokenizer).__name__}")
+    names: list[str] = list(SPECIALS)
+    seen = set(names)
+    for i in range(tokenizer.vocab_size):
+        raw = tokenizer.token_bytes(i)
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            name = "<0x" + raw.hex() + ">"
+        while name in seen:  # never in practice; keeps the names distinct
+            name = name + "\u2060"
+        seen.add(name)
+        names.append(name)
+    return SubwordVocabulary(tuple(names), (0,) * len(names), unk_token=UNK, tokenizer=tokenizer)
+
+
+def text_windows(documents: Sequence[str], vocab: SubwordVocabulary, max_len: int = 64, min_tokens: int = 8
+                 ) -> PairBatch:
+    """RoBERTa's "full sentences" input at small scale: each document's sub-word tokens cut into
+    consecutive windows of ``max_len - 2`` tokens, each as ``[CLS] window [SEP]`` (segment 0;
+    a document's last window is kept if it has at least ``min_tokens`` tokens)."""
+    if isinstance(documents, str):
+        raise TypeError("documents must be a list of document strings, got a str")
+    if not isinstance(vocab, SubwordVocabulary):
+        raise TypeError(f"vocab must be a SubwordVocabulary, got {type(vocab).__name__}")
+    max_len = check_int("max_len", max_len, minimum=3)
+    min_tokens = check_int("min_tokens", min_tokens, minimum=1)
+    width = max_len - 2
+    rows = []
+    for document in documents:
+        ids = vocab.encode(vocab.tokenize(document))
+        for start in range(0, len(ids), width):
+            piece = ids[start: start + width]
+            if len(piece) >= min_tokens:
+                rows.append([SPECIALS.index(CLS)] + piece + [SPECIALS.index(SEP)])
+    if not rows:
+        raise ValueError("no document gives a window of min_tokens tokens")
+    out = torch.zeros((len(rows), max(len(r) for r in rows)), dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row)
+    return PairBatch(out, torch.zeros_like(out), torch.zeros(len(rows), dtype=torch.long))
+
+
+def mlm_loss(model: Bert, inputs: Tensor, segments: Tensor, labels: Tensor) -> Tensor:
+    """The MLM cross-entropy alone (mean over chosen positions)."""
+    hidden = model(inputs, segments)
+    chosen = labels != IGNORE
+    if not bool(chosen.any()):
+        raise ValueError("labels choose no position: the MLM loss has nothing to count")
+    return nn.functional.cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen])
+
+
+def train_mlm(model: Bert, windows: PairBatch, *, steps: int, batch_size: int = 128, lr: float = 1e-3,
+              warmup_steps: int = 200, weight_decay: float = 0.01, clip: float = 1.0, seed: int = 0,
+              log_every: int = 50, log=None) -> list[float]:
+    """Pre-train on MLM alone for ``steps`` AdamW steps (warm-up then cosine decay to 0,
+    ``nlpcourse.optim.warmup_cosine``), batches drawn from a new shuffle of ``windows`` each
+    pass and masked anew every time (dynamic masking). Returns the mean training loss of each
+    ``log_every`` steps; ``log(step, loss, lr)`` is called after each of them if given."""
+    from nlpcourse.optim import warmup_cosine
+
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
+    log_every = check_int("log_every", log_every, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup_steps, steps))
+    history, running, order, at = [], 0.0, torch.empty(0, dtype=torch.long), 0
+    model.train()
+    for step in range(steps):
+        if at + batch_size > len(order):
+            order, at = torch.randperm(len(windows), generator=generator), 0
+        batch = windows[order[at: at + batch_size]]
+        at += batch_size
+        masked = _mask_batch(batch, model.config.vocab_size, generator, 0.15, (0.8, 0.1, 0.1))
+        loss = mlm_loss(model, masked.inputs, batch.segments, masked.labels)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        schedule.step()
+        running += loss.item()
+        if (step + 1) % log_every == 0:
+            history.append(running / log_every)
+            if log is not None:
+                log(step + 1, history[-1], schedule.get_last_lr()[0])
+            running = 0.0
+    model.eval()
+    return history
+
+
+@dataclass
+class MlmScores:
+    """Held-out masked-LM scores over fixed draws of masks: ``loss`` (nats per chosen position),
+    ``accuracy`` (all chosen positions), ``mask_accuracy`` and ``mask_top5`` (the positions shown
+    as ``[MASK]``, 80 % of them), with their counts. ``contexts`` (N, 3) holds each chosen
+    position's original (left, word, right) ids and ``kinds`` (N,) what the model was shown, so a
+    baseline can be scored on the same positions."""
+
+    loss: float
+    accuracy: float
+    mask_accuracy: float
+    mask_top5: float
+    n_chosen: int
+    n_mask: int
+    contexts: Tensor = field(repr=False, default=None)
+    kinds: Tensor = field(repr=False, default=None)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("contexts", "kinds")}
+
+
+@torch.no_grad()
+def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int = 3, batch_size: int = 256
+                 ) -> MlmScores:
+    """Masked-LM scores of ``model`` on ``windows`` over ``repeats`` draws of BERT's masks (the
+    same ``seed`` gives the same masks, so models and baselines answer the same questions)."""
+    repeats = check_int("repeats", repeats, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    was_training = model.training
+    model.eval()
+    loss_sum, hits, contexts, kinds, top5 = 0.0, [], [], [], []
+    for _ in range(repeats):
+        for start in range(0, len(windows), batch_size):
+            batch = windows[start: start + batch_size]
+            masked = _mask_batch(batch, model.config.vocab_size, generator, 0.15, (0.8, 0.1, 0.1))
+            chosen = masked.chosen
+            logits = model.mlm_logits(model(masked.inputs, batch.segments)[chosen])
+            logits[:, : len(SPECIALS)] = -torch.inf  # a special token is never the answer
+            target = masked.labels[chosen]
+            loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+            hits.append(logits.argmax(-1) == target)
+            top5.append((logits.topk(5, -1).indices == target[:, None]).any(-1))
+            padded = nn.functional.pad(batch.ids, (1, 1))  # position j of ids is j + 1 here
+            rows, cols = chosen.nonzero(as_tuple=True)
+            contexts.append(torch.stack([padded[rows, cols], padded[rows, cols + 1], padded[rows, cols + 2]], 1))
+            kinds.append(masked.kind[chosen])
+    model.train(was_training)
+    hits, top5, kinds = torch.cat(hits), torch.cat(top5), torch.cat(kinds)
+    at_mask = kinds == TO_MASK
+    return MlmScores(loss_sum / len(hits), float(hits.float().mean()), float(hits[at_mask].float().mean()),
+                     float(top5[at_mask].float().mean()), int(len(hits)), int(at_mask.sum()),
+                     torch.cat(contexts), kinds)
+
+
+def neighbour_baselines(train_windows: PairBatch, scores: MlmScores, only_mask: bool = True) -> dict[str, float]:
+    """Count-based guesses scored on the positions of ``scores`` (the ``[MASK]`` ones if
+    ``only_mask``), from counts over ``train_windows``:
+
+    - ``constant``: always the commonest training token;
+    - ``left_neighbour``: the commonest token after the left neighbour (a bigram);
+    - ``two_neighbours``: the commonest token between the two original neighbours in the training
+      text, falling back to ``left_neighbour`` and then ``constant`` for an unseen pair.
+
+    The neighbours are the original tokens even where the model saw them masked (generous to
+    the baselines)."""
+    if not isinstance(train_windows, PairBatch) or not isinstance(scores, MlmScores):
+        raise TypeError("train_windows must be a PairBatch and scores an MlmScores (from evaluate_mlm)")
+    ids = train_windows.ids
+    v = int(max(int(ids.max()), int(scores.contexts.max()))) + 1
+    left, mid, right = ids[:, :-2].reshape(-1), ids[:, 1:-1].reshape(-1), ids[:, 2:].reshape(-1)
+    word = mid >= len(SPECIALS)
+    left, mid, right = left[word], mid[word], right[word]
+    constant = int(torch.bincount(mid, minlength=v).argmax())
+
+    def best_by(key: Tensor) -> dict[int, int]:
+        pairs, counts = torch.unique(key * v + mid, return_counts=True)
+        keys, words = (pairs // v).tolist(), (pairs % v).tolist()
+        best: dict[int, tuple[int, int]] = {}
+        for k, w, c in zip(keys, words, counts.tolist()):
+            if k not in best or c > best[k][1]:
+                best[k] = (w, c)
+        return {k: w for k, (w, _c) in best.items()}
+
+    after_left = best_by(left)
+    between = best_by(left * v + right)
+    ctx = scores.contexts[scores.kinds == TO_MASK] if only_mask else scores.contexts
+    l, target, r = ctx[:, 0].tolist(), ctx[:, 1].tolist(), ctx[:, 2].tolist()
+    guess_left = [after_left.get(a, constant) for a in l]
+    guess_two = [between.get(a * v + b, g) for a, b, g in zip(l, r, guess_left)]
+    n = len(target)
+    return {"constant_token": constant,
+            "constant": sum(t == constant for t in target) / n,
+            "left_neighbour": sum(t == g for t, g in zip(target, guess_left)) / n,
+            "two_neighbours": sum(t == g for t, g in zip(target, guess_two)) / n,
+            "n": n}
+
+
+# --------------------------------------------------------------------------- fine-tuning the [CLS] vector
+
+def encode_texts(texts: Sequence[str], vocab: SubwordVocabulary, max_len: int) -> PairBatch:
+    """Single texts as ``[CLS] tokens [SEP]`` (cut at ``max_len``), padded into one batch."""
+    if isinstance(texts, str) or not texts:
+        raise ValueError("texts must be a non-empty list of strings")
+    return encode_pairs([(vocab.tokenize(t), None, 0) for t in texts], vocab, max_len, truncate=True)
+
+
+class ClsClassifier(nn.Module):
+    """A BERT encoder with a linear layer on its last-layer ``[CLS]`` vector (dropout before it)."""
+
+    def __init__(self, encoder: Bert, n_classes: int, dropout: float = 0.1):
+        super().__init__()
+        if not isinstance(encoder, Bert):
+            raise TypeError(f"encoder must be a Bert, got {type(encoder).__name__}")
+        n_classes = check_int("n_classes", n_classes, minimum=2)
+        self.encoder = encoder
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+        self.head = nn.Linear(encoder.config.d_model, n_classes)
+
+    def forward(self, ids: Tensor, segments: Tensor) -> Tensor:
+        return self.head(self.dropout(self.encoder(ids, segments)[:, 0]))
+
+
+def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_classes: int = 2, steps: int = 60,
+                  batch_size: int = 16, lr: float = 5e-4, warmup_steps: int = 6, seed: int = 0) -> ClsClassifier:
+    """Fine-tune a copy of ``encoder`` with a new [CLS] head on (``inputs``, ``labels``):
+    ``steps`` AdamW steps of ``batch_size`` examples (a new shuffle each pass), warm-up then
+    cosine decay. ``encoder`` itself is left unchanged."""
+    import copy
+
+    from nlpcourse.optim import warmup_cosine
+
+    labels = torch.as_tensor(check_ids("labels", labels, n_classes, ndim=1), dtype=torch.long)
+    if len(labels) != len(inputs):
+        raise ValueError(f"labels must hold one label per input: {len(inputs)} inputs, {len(labels)} labels")
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    torch.manual_seed(seed)  # the head's initial weights and dropout
+    model = ClsClassifier(copy.deepcopy(encoder), n_classes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=check_float("lr", lr, minimum=0.0, min_inclusive=False),
+                                  weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup_steps, steps))
+    order, at = torch.empty(0, dtype=torch.long), 0
+    model.train()
+    for _ in range(steps):
+        if at >= len(order):
+            order, at = torch.randperm(len(inputs), generator=generator), 0
+        index = order[at: at + batch_size]
+        at += batch_size
+        batch = inputs[index]
+        loss = nn.functional.cross_entropy(model(batch.ids, batch.segments), labels[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def cls_accuracy(model: ClsClassifier, inputs: PairBatch, labels: Sequence[int], batch_size: int = 256) -> float:
+    """Share of ``inputs`` whose predicted class is the label."""
+    labels = torch.as_tensor(list(labels), dtype=torch.long)
+    was_training = model.training
+    model.eval()
+    hits = 0
+    for start in range(0, len(inputs), batch_size):
+        batch = inputs[start: start + batch_size]
+        hits += int((model(batch.ids, batch.segments).argmax(-1) == labels[start: start + batch_size]).sum())
+    model.train(was_training)
+    return hits / len(inputs)
+
+
+def source_task(min_words: int = 8, max_words: int = 40) -> dict[str, tuple[list[str], list[int]]]:
+    """A small labelled task from shipped text: is a sentence from a news story (label 0, the
+    Lee stories) or from Wikipedia (label 1)? Sentences of ``min_words``..``max_words`` words
+    from ``data.english_lm_split``'s documents: ``"train"`` holds every one from the training
+    documents (draw the labelled examples from it), ``"test"`` every news sentence of the
+    held-out documents and as many Wikipedia ones drawn at random (fixed seed 0), so chance is
+    1/2. Independent of any notebook seed."""
+    from nlpcourse import data
+
+    min_words = check_int("min_words", min_words, minimum=1)
+    max_words = check_int("max_words", max_words, minimum=min_words)
+    n_news = len(data.lee_documents("background"))
+    every = 20  # english_lm_split's default
+    pools: dict[str, list[list[str]]] = {"train": [[], []], "test": [[], []]}
+    for i, document in enumerate(data.english_documents()):
+        split = "test" if i % every == 0 else "train"
+        for sentence in split_sentences(" ".join(document.split())):
+            if min_words <= len(sentence.split()) <= max_words:
+                pools[split][int(i >= n_news)].append(sentence)
+    news, wiki = pools["test"]
+    pick = torch.randperm(len(wiki), generator=torch.Generator().manual_seed(0))[: len(news)].sort().values
+    test = news + [wiki[j] for j in pick.tolist()]
+    train = pools["train"][0] + pools["train"][1]
+    return {"train": (train, [0] * len(pools["train"][0]) + [1] * len(pools["train"][1])),
+            "test": (test, [0] * len(news) + [1] * len(news))}
+
+
+def balanced_sample(labels: Sequence[int], n: int, seed: int) -> list[int]:
+    """Indices of ``n`` examples, ``n // n_classes`` from each class, drawn at random with ``seed``."""
+    labels = torch.as_tensor(list(labels), dtype=torch.long)
+    n_classes = int(labels.max()) + 1
+    n = check_int("n", n, minimum=n_classes)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    picked = []
+    for c in range(n_classes):
+        members = (labels == c).nonzero(as_tuple=True)[0]
+        picked += members[torch.randperm(len(members), generator=generator)[: n // n_classes]].tolist()
+    return sorted(picked)

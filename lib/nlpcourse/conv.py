@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from nlpcourse._checks import check_int
+from nlpcourse._tensor_checks import check_tensor
 
 
 def _pair(name: str, value, minimum: int) -> tuple[int, int]:
@@ -22,12 +23,8 @@ def _pair(name: str, value, minimum: int) -> tuple[int, int]:
     return value, value
 
 
-def _check_input(x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got shape {tuple(x.shape)}")
-    return x
+def _check_input(x, *, floating: bool = True) -> torch.Tensor:
+    return check_tensor("x", x, shape=("N", "C", "H", "W"), floating=floating)
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -61,7 +58,7 @@ def _patches(x, kernel, stride, padding, dilation, fill: float) -> torch.Tensor:
 
 def im2col(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> torch.Tensor:
     """Every kernel-sized patch of ``x`` as a row: shape (N, H_out * W_out, C * kH * kW)."""
-    x = _check_input(x)
+    x = _check_input(x, floating=False)  # patches of an integer image are fine
     kernel = _pair("kernel_size", kernel_size, 1)
     patches = _patches(x, kernel, _pair("stride", stride, 1), _pair("padding", padding, 0),
                        _pair("dilation", dilation, 1), 0.0)
@@ -80,6 +77,9 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         got = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
         raise ValueError(f"weight must be a tensor of shape (C_out, C_in/groups, kH, kW), got {got}")
+    check_tensor("weight", weight, dtype=x.dtype)
+    if bias is not None:
+        check_tensor("bias", bias, dtype=x.dtype)
     groups = check_int("groups", groups, minimum=1)
     n, c_in, _h, _w = x.shape
     c_out, c_per_group, kh, kw = weight.shape

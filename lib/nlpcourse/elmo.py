@@ -246,7 +246,11 @@ class BiLMConfig:
     layers: int = 2
     dropout: float = 0.1
 
+    def __post_init__(self) -> None:
+        self.checked()
+
     def checked(self) -> "BiLMConfig":
+        """Return self after checking every field; ``__post_init__`` runs it."""
         check_int("vocab_size", self.vocab_size, minimum=2)
         check_int("dim", self.dim, minimum=1)
         check_int("layers", self.layers, minimum=1)
@@ -274,7 +278,9 @@ class BiLM(nn.Module):
 
     def __init__(self, config: BiLMConfig):
         super().__init__()
-        self.config = config.checked()
+        if not isinstance(config, BiLMConfig):
+            raise TypeError(f"config must be a BiLMConfig, got {type(config).__name__}")
+        self.config = config
         d = config.dim
         self.embedding = nn.Embedding(config.vocab_size, d)
         self.forward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True, dropout=config.dropout)

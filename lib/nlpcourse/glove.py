@@ -41,8 +41,12 @@ class GloVeConfig:
     threads: int = 1
     seed: int = 1
 
+    def __post_init__(self) -> None:
+        self.checked()
+
     def checked(self) -> "GloVeConfig":
-        """Return self after checking every field (a ValueError/TypeError names the bad one)."""
+        """Return self after checking every field (a ValueError/TypeError names the bad one);
+        ``__post_init__`` runs it, so a config that exists is valid."""
         check_int("dim", self.dim, minimum=1)
         check_int("window", self.window, minimum=1)
         check_int("min_count", self.min_count, minimum=1)
@@ -242,7 +246,7 @@ class GloVeModel:
 
 def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None, **overrides) -> GloVeModel:
     """Count co-occurrences of the words seen ``min_count`` times, then fit GloVe with AdaGrad."""
-    config = replace(config or GloVeConfig(), **overrides).checked()
+    config = replace(config or GloVeConfig(), **overrides)  # replace() checks the fields again
     start = time.perf_counter()
     sentences = split_long_sentences(sentences)
     vocab = word2vec_vocabulary(sentences, config.min_count)

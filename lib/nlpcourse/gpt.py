@@ -13,7 +13,7 @@ last ``context`` tokens of what it has written so far (a sliding window).
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -56,17 +56,27 @@ class GPTConfig:
     dropout: float = 0.0
     fused: bool = True  # attention by torch's SDPA kernel (chapter 08 tests it equals ours); False: the course path
 
+    def __post_init__(self) -> None:
+        """Every size checked here, once: a bad value is refused when the config is made."""
+        check_int("vocab_size", self.vocab_size, minimum=2)
+        for name in ("context", "d_model", "n_heads", "n_layers", "d_ff"):
+            check_int(name, getattr(self, name), minimum=1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads: got d_model={self.d_model}, "
+                             f"n_heads={self.n_heads}")
+        check_float("dropout", self.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        if not isinstance(self.fused, bool):
+            raise TypeError(f"fused must be True or False, got {self.fused!r}")
+
 
 class GPT(nn.Module):
     """Decoder-only Transformer: ids (B, T) -> next-token logits (B, T, vocab_size)."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        c = config
-        check_int("vocab_size", c.vocab_size, minimum=2)
-        check_int("context", c.context, minimum=1)
-        check_int("n_layers", c.n_layers, minimum=1)
-        check_float("dropout", c.dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
+        c = replace(config)  # a checked copy: fields changed after construction are checked again
         self.config = c
         self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.position_embedding = nn.Embedding(c.context, c.d_model)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_array, check_float, check_int
+from nlpcourse._tensor_checks import check_tensor
 
 # --------------------------------------------------------------------------- feature scaling
 
@@ -215,8 +216,7 @@ def scaled_features(scale: float, n: int = 200, seed: int = 0, weights: tuple[fl
 
 
 def _check_input(name: str, x: Any, ndim: int | None, features: int) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_tensor(name, x, floating=True)
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions (batch, features={features}), got shape {tuple(x.shape)}")
     if x.ndim < 1 or x.shape[-1] != features:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_array, check_choice, check_float, check_int, check_same_length
+from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import shuffled_epoch
 
 BLOCKS = ("plain", "residual", "highway")
@@ -43,6 +44,11 @@ def random_orthogonal(n: int, seed: int = 0, dtype: torch.dtype = torch.float32)
     return q.to(dtype)
 
 
+def _check_block_input(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+    """x must be (batch, width) in the block's dtype: a block reads the previous block's output."""
+    return check_tensor("x", x, shape=("batch", linear.in_features), dtype=linear.weight.dtype)
+
+
 class PlainBlock(nn.Module):
     """y = f(W x + b): one layer of an ordinary deep network."""
 
@@ -61,7 +67,7 @@ class PlainBlock(nn.Module):
         return self._f(self.linear(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.branch(x)
+        return self.branch(_check_block_input(x, self.linear))
 
 
 class ResidualBlock(PlainBlock):
@@ -90,6 +96,7 @@ class ResidualBlock(PlainBlock):
         return x @ self.skip_matrix.to(x.dtype).T  # (B, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_block_input(x, self.linear)
         return self.branch(x) + self.shortcut(x)
 
 
@@ -118,6 +125,7 @@ class HighwayBlock(nn.Module):
         return torch.sigmoid(self.gate(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_block_input(x, self.transform)
         h = self._f(self.transform(x))
         t = self.gate_values(x)
         return h * t + x * (1 - t)
@@ -176,11 +184,7 @@ class DeepStack(nn.Module):
             self.head = nn.Linear(c.width, c.n_classes)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.config.in_features:
-            raise ValueError(f"x must have shape (batch, {self.config.in_features}), got {tuple(x.shape)}")
-        return x
+        return check_tensor("x", x, shape=("batch", self.config.in_features), dtype=self.embed.weight.dtype)
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The output of every block, first block first: ``depth`` tensors of shape (B, width)."""

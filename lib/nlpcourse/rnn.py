@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._tensor_checks import check_tensor
 
 CELL_KINDS = ("rnn", "lstm", "gru")
 
@@ -51,16 +52,10 @@ class _Cell(nn.Module):
             nn.init.uniform_(weight, -bound, bound)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"x must have shape (batch, {self.input_size}), got {tuple(x.shape)}")
+        check_tensor("x", x, shape=("batch", self.input_size), dtype=self.weight_ih.dtype)
 
     def _check_hidden(self, name: str, h: torch.Tensor, batch: int) -> None:
-        if not isinstance(h, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(h).__name__}")
-        if tuple(h.shape) != (batch, self.hidden_size):
-            raise ValueError(f"{name} must have shape ({batch}, {self.hidden_size}), got {tuple(h.shape)}")
+        check_tensor(name, h, shape=(batch, self.hidden_size), dtype=self.weight_hh.dtype)
 
     def _projections(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         gi = x @ self.weight_ih.T  # (B, G*H)
@@ -194,11 +189,10 @@ class Recurrent(nn.Module):
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None,
                 state: State | None = None) -> tuple[torch.Tensor, State]:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
-        if inputs.ndim != 3 or inputs.shape[2] != self.cell.input_size:
-            raise ValueError(f"inputs must have shape (batch, steps, {self.cell.input_size}), got {tuple(inputs.shape)}")
+        check_tensor("inputs", inputs, shape=("batch", "steps", self.cell.input_size), dtype=self.cell.weight_ih.dtype)
         batch, steps, _ = inputs.shape
+        if steps == 0:
+            raise ValueError(f"inputs must have at least one step, got shape {tuple(inputs.shape)}")
         if mask is not None:
             mask = check_mask("mask", mask, batch, steps)
         if state is None:
@@ -225,6 +219,9 @@ class Bidirectional(nn.Module):
 
     def __init__(self, forward_cell: _Cell, backward_cell: _Cell):
         super().__init__()
+        for name, cell in (("forward_cell", forward_cell), ("backward_cell", backward_cell)):
+            if not isinstance(cell, _Cell):
+                raise TypeError(f"{name} must be an RNNCell, LSTMCell or GRUCell, got {type(cell).__name__}")
         if forward_cell.input_size != backward_cell.input_size:
             raise ValueError(
                 f"forward_cell and backward_cell must read the same input size, got "

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_choice, check_float, check_ids, check_int
+from nlpcourse._tensor_checks import check_id_tensor, check_tensor
 from nlpcourse.rnn import CELL_KINDS, Bidirectional, make_cell
 from nlpcourse.text import Vocabulary, build_vocabulary, check_token_pairs
 
@@ -184,6 +185,9 @@ class AdditiveAttention(nn.Module):
     def forward(self, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor,
                 projected_keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """query (B, Q), keys (B, S, K), mask (B, S) -> context (B, K), weights (B, S)."""
+        q_size, k_size = self.query.in_features, self.key.in_features
+        check_tensor("query", query, shape=("B", q_size), dtype=self.query.weight.dtype)
+        check_tensor("keys", keys, shape=(query.shape[0], "S", k_size), dtype=self.key.weight.dtype)
         if projected_keys is None:
             projected_keys = self.key(keys)  # (B, S, A)
         energy = self.score(torch.tanh(projected_keys + self.query(query)[:, None, :])).squeeze(-1)  # (B, S)
@@ -203,6 +207,14 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, config: Seq2SeqConfig, src_vocab: Vocabulary, tgt_vocab: Vocabulary, attention: bool = True):
         super().__init__()
+        if not isinstance(config, Seq2SeqConfig):
+            raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}")
+        for name, vocab in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
+            if not isinstance(vocab, Vocabulary):
+                raise TypeError(f"{name} must be a nlpcourse.text.Vocabulary, got {type(vocab).__name__}")
+            missing = [s for s in SPECIALS if s not in vocab]
+            if missing:
+                raise ValueError(f"{name} lacks the special tokens {missing}; build it with make_vocabularies")
         self.config, self.src_vocab, self.tgt_vocab = config, src_vocab, tgt_vocab
         self.attention = bool(attention)
         e, h = config.embedding_dim, config.hidden_size
@@ -223,6 +235,8 @@ class Seq2Seq(nn.Module):
             raise TypeError(f"src_mask must be a bool tensor, got {type(src_mask).__name__} {getattr(src_mask, 'dtype', '')}")
         if src_mask.shape != src.shape:
             raise ValueError(f"src_mask must have the shape of src {tuple(src.shape)}, got {tuple(src_mask.shape)}")
+        if src.shape[1] == 0:
+            raise ValueError(f"src must have at least one step, got shape {tuple(src.shape)}")
         if src.shape[1] > self.config.max_src_len:
             raise ValueError(f"src has {src.shape[1]} steps, more than the model's max_src_len "
                              f"{self.config.max_src_len}")
@@ -260,9 +274,11 @@ class Seq2Seq(nn.Module):
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor, tgt_in: torch.Tensor):
         """Teacher forcing: logits (B, T, V) for every target position, and attention (B, T, S) or None."""
-        if not isinstance(tgt_in, torch.Tensor) or tgt_in.ndim != 2 or tgt_in.shape[0] != src.shape[0]:
-            raise ValueError(f"tgt_in must have shape ({src.shape[0]}, steps) like src's batch, got "
-                             f"{tuple(getattr(tgt_in, 'shape', ()))}")
+        if not isinstance(tgt_in, torch.Tensor) or tgt_in.ndim != 2 or tgt_in.shape[0] != src.shape[0] \
+                or tgt_in.shape[1] == 0:
+            raise ValueError(f"tgt_in must have shape ({src.shape[0]}, steps) like src's batch, with steps >= 1, "
+                             f"got {tuple(getattr(tgt_in, 'shape', ()))}")
+        check_id_tensor("tgt_in", tgt_in, len(self.tgt_vocab))
         state, memory = self.memory(src, src_mask)
         logits, weights = [], []
         for i in range(tgt_in.shape[1]):
@@ -276,14 +292,6 @@ class Seq2Seq(nn.Module):
 def build_model(config: Seq2SeqConfig, src_vocab: Vocabulary, tgt_vocab: Vocabulary,
                 attention: bool = True, seed: int = 0) -> Seq2Seq:
     """A freshly initialised encoder-decoder (same ``seed``, same weights)."""
-    if not isinstance(config, Seq2SeqConfig):
-        raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}")
-    for name, vocab in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
-        if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"{name} must be a nlpcourse.text.Vocabulary, got {type(vocab).__name__}")
-        missing = [s for s in SPECIALS if s not in vocab]
-        if missing:
-            raise ValueError(f"{name} lacks the special tokens {missing}; build it with make_vocabularies")
     seed = check_int("seed", seed, minimum=0)
     torch.manual_seed(seed)
     return Seq2Seq(config, src_vocab, tgt_vocab, attention)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._tensor_checks import check_tensor
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
                                  causal_mask, combine_masks)
 from nlpcourse.optim import warmup_cosine
@@ -55,6 +56,11 @@ class PositionwiseFeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
+def _check_states(name: str, x: Tensor, norm: nn.LayerNorm) -> Tensor:
+    """A layer reads (B, T, d_model) vectors in its weights' dtype."""
+    return check_tensor(name, x, shape=("B", "T", f"d_model={norm.normalized_shape[0]}"), dtype=norm.weight.dtype)
+
+
 class EncoderLayer(nn.Module):
     """Self-attention then feed-forward, each wrapped in a residual connection and LayerNorm."""
 
@@ -76,6 +82,7 @@ class EncoderLayer(nn.Module):
     def forward(self, x: Tensor, mask: Tensor | None = None, *, is_causal: bool = False) -> Tensor:
         """x (B, T, d); mask boolean, broadcastable to (B, H, T, T), True = may attend;
         ``is_causal=True`` adds the causal mask (a decoder-only model such as GPT)."""
+        _check_states("x", x, self.norm1)
         if self.norm_first:  # pre-LN
             x = x + self._sa(self.norm1(x), mask, is_causal)
             return x + self.dropout2(self.feed_forward(self.norm2(x)))
@@ -106,6 +113,10 @@ class DecoderLayer(nn.Module):
                 memory_mask: Tensor | None = None, *, is_causal: bool = False) -> Tensor:
         """y (B, T_y, d) decoder input, memory (B, T_x, d); self_mask usually padding & causal
         (or padding only with ``is_causal=True``, which adds the causal mask to the self-attention)."""
+        _check_states("y", y, self.norm1)
+        _check_states("memory", memory, self.norm1)
+        if memory.shape[0] != y.shape[0]:
+            raise ValueError(f"memory must have y's batch size {y.shape[0]}, got shape {tuple(memory.shape)}")
         def sa(h: Tensor) -> Tensor:
             return self.dropout1(self.self_attn(h, h, h, self_mask, is_causal=is_causal)[0])
 
@@ -204,8 +215,8 @@ class Transformer(nn.Module):
         if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"{name} must be an integer tensor of token ids, got "
                             f"{type(ids).__name__ if not isinstance(ids, Tensor) else ids.dtype}")
-        if ids.dim() != 2:
-            raise ValueError(f"{name} must have shape (B, T), got {tuple(ids.shape)}")
+        if ids.dim() != 2 or ids.shape[1] == 0:
+            raise ValueError(f"{name} must have shape (B, T) with T >= 1, got {tuple(ids.shape)}")
         if ids.shape[1] > self.config.max_len:
             raise ValueError(f"{name} has length {ids.shape[1]} but the model's max_len is {self.config.max_len}")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):

@@ -290,8 +290,12 @@ class Word2VecConfig:
     max_softmax_vocab: int = 5000  # the full softmax costs V * dim per prediction
     compute_loss: bool = True  # track the mean loss per epoch (gensim's default is off; it costs ~10%)
 
+    def __post_init__(self) -> None:
+        self.checked()
+
     def checked(self) -> "Word2VecConfig":
-        """Return self after checking every field (a ValueError/TypeError names the bad one)."""
+        """Return self after checking every field (a ValueError/TypeError names the bad one);
+        ``__post_init__`` runs it, so a config that exists is valid."""
         if not isinstance(self.sg, bool):
             raise TypeError(f"sg must be a bool, got {type(self.sg).__name__} {self.sg!r}")
         check_choice("output", self.output, OUTPUTS)
@@ -387,7 +391,6 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
     so on one thread the two give the same weights. Returns (summed loss, predictions made).
     """
     keep, table = check_epoch_inputs(corpus, w_in, w_out, config, keep, table, tree)
-    config = config.checked()
     seed = check_int("seed", seed, minimum=0)
     words_total = words_total or corpus.n_words * config.epochs
     state = seed & _MASK64
@@ -655,7 +658,6 @@ def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarra
     """
     if not isinstance(config, Word2VecConfig):
         raise TypeError(f"config must be a Word2VecConfig, got {type(config).__name__}")
-    config = config.checked()
     if not isinstance(corpus, EncodedCorpus):
         raise TypeError(f"corpus must be an EncodedCorpus (from encode_corpus), got {type(corpus).__name__}")
     ids, starts = corpus.ids, corpus.starts
@@ -712,7 +714,6 @@ def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndar
                          seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
     """``train_epoch_numpy`` with the compiled kernel: same arguments, same draws, same result (one thread)."""
     keep, table = check_epoch_inputs(corpus, w_in, w_out, config, keep, table, tree)
-    config = config.checked()
     seed = check_int("seed", seed, minimum=0)
     words_before = check_int("words_before", words_before, minimum=0)
     words_total = corpus.n_words * config.epochs if words_total is None else check_int("words_total", words_total,
@@ -793,7 +794,7 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
 
     ``train_word2vec(sentences, epochs=5, sg=False)`` trains CBOW for five epochs.
     """
-    config = replace(config or Word2VecConfig(), **overrides).checked()
+    config = replace(config or Word2VecConfig(), **overrides)  # replace() checks the fields again
     start = time.perf_counter()
     sentences = split_long_sentences(sentences)
     vocab = word2vec_vocabulary(sentences, config.min_count)
