@@ -809,9 +809,10 @@ class MlmScores:
     n_mask: int
     contexts: Tensor = field(repr=False, default=None)
     kinds: Tensor = field(repr=False, default=None)
+    correct: Tensor = field(repr=False, default=None)  # (N,) bool: the top guess is the word
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("contexts", "kinds")}
+        return {k: v for k, v in asdict(self).items() if k not in ("contexts", "kinds", "correct")}
 
 
 @torch.no_grad()
@@ -845,7 +846,7 @@ def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int
     at_mask = kinds == TO_MASK
     return MlmScores(loss_sum / len(hits), float(hits.float().mean()), float(hits[at_mask].float().mean()),
                      float(top5[at_mask].float().mean()), int(len(hits)), int(at_mask.sum()),
-                     torch.cat(contexts), kinds)
+                     torch.cat(contexts), kinds, hits)
 
 
 def neighbour_baselines(train_windows: PairBatch, scores: MlmScores, only_mask: bool = True) -> dict[str, float]:
