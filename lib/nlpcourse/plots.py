@@ -922,14 +922,16 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
         ax.annotate("", xy=centre[end], xytext=centre[start], gid=f"arrow:{start}->{end}",
                     arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, patchA=patches[start],
                                     patchB=patches[end], shrinkA=2, shrinkB=2))
-        if text:
+        if text:  # the shape beside the arrow's middle, on its upper (or right-hand) side
             (x0, y0), (x1, y1) = centre[start], centre[end]
-            if abs(y1 - y0) >= abs(x1 - x0):  # mostly vertical: the shape beside the arrow
-                ax.text((x0 + x1) / 2 + 0.08, (y0 + y1) / 2, text, ha="left", va="center", fontsize=fontsize - 1,
-                        family="monospace")
-            else:  # mostly horizontal: the shape above it
-                ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.06, text, ha="center", va="bottom", fontsize=fontsize - 1,
-                        family="monospace")
+            length = max(np.hypot(x1 - x0, y1 - y0), 1e-12)
+            nx, ny = (y1 - y0) / length, (x0 - x1) / length  # a unit normal to the arrow
+            if ny < -1e-9 or (abs(ny) <= 1e-9 and nx < 0):
+                nx, ny = -nx, -ny
+            ha = "left" if nx > 0.3 else "right" if nx < -0.3 else "center"
+            va = "bottom" if ny > 0.3 else "center"
+            ax.text((x0 + x1) / 2 + 0.08 * nx, (y0 + y1) / 2 + 0.06 * ny, text, ha=ha, va=va,
+                    fontsize=fontsize - 1, family="monospace")
     for start, end, text in dashed:
         (x0, y0), (x1, y1) = centre[start], centre[end]
         (a0, b0, a1, b1), (c0, d0, c1, d1) = (extents[list(boxes).index(n)] for n in (start, end))
