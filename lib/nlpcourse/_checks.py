@@ -123,6 +123,16 @@ def check_ids(name: str, value: Any, size: int | None, *, ndim: int | None = Non
     return array.astype(np.int64)
 
 
+def check_instance(name: str, value: Any, kind: type | tuple[type, ...], what: str | None = None) -> Any:
+    """Return ``value`` if it is an instance of ``kind``; else a TypeError naming ``name`` and the type
+    expected (``what``, e.g. "a model from fit_logistic", or the class names)."""
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        what = what or " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_show(value)}")
+    return value
+
+
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
     """Raise if ``a`` and ``b`` do not have the same length along their first axis."""
     if len(a) != len(b):

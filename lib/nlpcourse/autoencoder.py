@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from nlpcourse._checks import check_choice, check_int
+from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import checked_adam, shuffled_epoch
 from nlpcourse.text import Vocabulary, bag_of_words
 
@@ -62,10 +63,8 @@ class MLPAutoencoder(nn.Module):
             self.decoder = _mlp(self.sizes[::-1], activation)
 
     def _check_input(self, name: str, x, width: int) -> None:
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point torch tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != width:
-            raise ValueError(f"{name} must have shape (batch, {width}), got {tuple(x.shape)}")
+        check_tensor(name, x, shape=("batch", width), floating=True)
+        check_tensor(name, x, dtype=self.encoder[0].weight.dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes (B, sizes[-1]) of inputs (B, sizes[0])."""
@@ -89,6 +88,10 @@ def reconstruction_loss(output: torch.Tensor, target: torch.Tensor, kind: str = 
       word distributions (rows summing to 1)
     """
     check_choice("kind", kind, LOSSES)
+    check_tensor("output", output, floating=True)
+    check_tensor("target", target, floating=True)
+    if output.dtype != target.dtype:
+        raise TypeError(f"output and target must share one dtype, got output {output.dtype} and target {target.dtype}")
     if output.shape != target.shape:
         raise ValueError(f"output and target must have the same shape, got {tuple(output.shape)} and {tuple(target.shape)}")
     if kind == "mse":

@@ -77,9 +77,12 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         got = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
         raise ValueError(f"weight must be a tensor of shape (C_out, C_in/groups, kH, kW), got {got}")
-    check_tensor("weight", weight, dtype=x.dtype)
+    if weight.dtype != x.dtype:
+        raise TypeError(f"weight and x must share one dtype, got weight {weight.dtype} and x {x.dtype}")
     if bias is not None:
-        check_tensor("bias", bias, dtype=x.dtype)
+        check_tensor("bias", bias)
+        if bias.dtype != x.dtype:
+            raise TypeError(f"bias and x must share one dtype, got bias {bias.dtype} and x {x.dtype}")
     groups = check_int("groups", groups, minimum=1)
     n, c_in, _h, _w = x.shape
     c_out, c_per_group, kh, kw = weight.shape

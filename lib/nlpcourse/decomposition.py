@@ -146,7 +146,9 @@ def truncated_svd(M, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         u, s, vt = svds(M, k=k, v0=np.ones(min(M.shape)) / np.sqrt(min(M.shape)))
         order = np.argsort(s)[::-1]
         return u[:, order], s[order], vt[order]
-    M = check_array("M", M, ndim=2)
+    M = check_array("M", M, ndim=2, min_rows=1)
+    if M.shape[1] == 0:
+        raise ValueError(f"M must have at least one column, got shape {M.shape}")
     k = check_int("k", k, minimum=1, maximum=min(M.shape))
     u, s, vt = np.linalg.svd(M, full_matrices=False)
     return u[:, :k], s[:k], vt[:k]
@@ -243,6 +245,8 @@ def ppmi(cooccurrence):
         out.eliminate_zeros()
         return out
     C = check_array("cooccurrence", cooccurrence, ndim=2)
+    if C.size == 0:
+        raise ValueError(f"cooccurrence must hold counts, got an empty matrix of shape {C.shape}")
     if C.min() < 0:
         raise ValueError("cooccurrence counts must be non-negative")
     total = C.sum()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlpcourse._checks import check_array, check_float, check_same_length
+from nlpcourse._checks import check_array, check_float, check_instance, check_same_length
 from nlpcourse.losses import log_softmax
 
 
@@ -122,6 +122,7 @@ def fit_generative(X, y, *, shared: bool = False, priors=None, reg: float = 0.0)
 
 def log_joint(model: GaussianModel, X) -> np.ndarray:
     """ln P(x | C_k) + ln P(C_k) for every row and class, shape (N, K)."""
+    check_instance("model", model, GaussianModel, "a GaussianModel (from fit_generative)")
     X = check_array("X", X, ndim=2)
     if X.shape[1] != model.means.shape[1]:
         raise ValueError(f"X must have {model.means.shape[1]} feature columns, got {X.shape[1]}")
@@ -170,5 +171,6 @@ def accuracy(model: GaussianModel, X, y) -> float:
 
 
 def _require_two(model: GaussianModel) -> None:
+    check_instance("model", model, GaussianModel, "a GaussianModel (from fit_generative)")
     if model.means.shape[0] != 2:
         raise ValueError(f"this needs a two-class model, got {model.means.shape[0]} classes")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlpcourse._checks import check_array, check_choice, check_float, check_int, check_same_length
+from nlpcourse._checks import check_array, check_choice, check_float, check_instance, check_int, check_same_length
 from nlpcourse.generative import check_features_labels
 from nlpcourse.losses import BINARY_LOSSES, cross_entropy, sigmoid, softmax
 
@@ -116,6 +116,7 @@ def fit_logistic(X, y, *, loss: str = "cross_entropy", lr: float = 0.5, epochs: 
 
 def predict_proba(model: LogisticModel, X) -> np.ndarray:
     """P(C1 | x) for each row of X, shape (N,)."""
+    check_instance("model", model, LogisticModel, "a LogisticModel (from fit_logistic)")
     X = check_array("X", X, ndim=2)
     if X.shape[1] != model.w.shape[0]:
         raise ValueError(f"X must have {model.w.shape[0]} feature columns, got {X.shape[1]}")
@@ -124,6 +125,8 @@ def predict_proba(model: LogisticModel, X) -> np.ndarray:
 
 def predict(model, X) -> np.ndarray:
     """Predicted labels for any model of this module (1 = C1 where P(C1|x) >= 0.5)."""
+    check_instance("model", model, (LogisticModel, SoftmaxModel, CascadeModel),
+                   "a model from fit_logistic, fit_softmax or fit_cascade")
     if isinstance(model, SoftmaxModel):
         return softmax_proba(model, X).argmax(axis=1)
     if isinstance(model, CascadeModel):
@@ -160,6 +163,7 @@ def fit_softmax(X, y, *, lr: float = 0.5, epochs: int = 500, batch_size: int | N
 
 def softmax_proba(model: SoftmaxModel, X) -> np.ndarray:
     """P(C_k | x) for each row, shape (N, K)."""
+    check_instance("model", model, SoftmaxModel, "a SoftmaxModel (from fit_softmax)")
     X = check_array("X", X, ndim=2)
     if X.shape[1] != model.W.shape[0]:
         raise ValueError(f"X must have {model.W.shape[0]} feature columns, got {X.shape[1]}")
@@ -198,6 +202,7 @@ def fit_cascade(X, y, *, hidden: int = 2, lr: float = 1.0, epochs: int = 2000, s
 
 def cascade_hidden(model: CascadeModel, X) -> np.ndarray:
     """The hidden logistic units' outputs (the learned features), shape (N, H)."""
+    check_instance("model", model, CascadeModel, "a CascadeModel (from fit_cascade)")
     X = check_array("X", X, ndim=2)
     if X.shape[1] != model.W1.shape[0]:
         raise ValueError(f"X must have {model.W1.shape[0]} feature columns, got {X.shape[1]}")
