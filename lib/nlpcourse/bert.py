@@ -690,8 +690,16 @@ class SubwordVocabulary(Vocabulary):
         return tokens
 
     def text(self, tokens: Sequence[str]) -> str:
-        """Tokens back to text (special tokens in brackets), without the leading space."""
-        return "".join(tokens).strip()
+        """Tokens back to text (special tokens as they are), without the leading space."""
+        out, ids = [], []
+        for token in tokens:
+            i = self.index(token)
+            if i < len(SPECIALS):
+                out.append(self.tokenizer.decode(ids) + token)
+                ids = []
+            else:
+                ids.append(i - len(SPECIALS))
+        return ("".join(out) + self.tokenizer.decode(ids)).strip()
 
 
 def subword_vocabulary(tokenizer) -> SubwordVocabulary:
@@ -819,7 +827,8 @@ class MlmScores:
 def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int = 3, batch_size: int = 256
                  ) -> MlmScores:
     """Masked-LM scores of ``model`` on ``windows`` over ``repeats`` draws of BERT's masks (the
-    same ``seed`` gives the same masks, so models and baselines answer the same questions)."""
+    same ``seed`` and ``batch_size`` give the same masks, so models and baselines answer the same
+    questions)."""
     repeats = check_int("repeats", repeats, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
@@ -972,9 +981,9 @@ def source_task(min_words: int = 8, max_words: int = 40) -> dict[str, tuple[list
     """A small labelled task from shipped text: is a sentence from a news story (label 0, the
     Lee stories) or from Wikipedia (label 1)? Sentences of ``min_words``..``max_words`` words
     from ``data.english_lm_split``'s documents: ``"train"`` holds every one from the training
-    documents (draw the labelled examples from it), ``"test"`` every news sentence of the
-    held-out documents and as many Wikipedia ones drawn at random (fixed seed 0), so chance is
-    1/2. Independent of any notebook seed."""
+    documents except those that are also test sentences (draw the labelled examples from it),
+    ``"test"`` every news sentence of the held-out documents and as many Wikipedia ones drawn at
+    random (fixed seed 0), so chance is 1/2. Independent of any notebook seed."""
     from nlpcourse import data
 
     min_words = check_int("min_words", min_words, minimum=1)
@@ -990,8 +999,9 @@ def source_task(min_words: int = 8, max_words: int = 40) -> dict[str, tuple[list
     news, wiki = pools["test"]
     pick = torch.randperm(len(wiki), generator=torch.Generator().manual_seed(0))[: len(news)].sort().values
     test = news + [wiki[j] for j in pick.tolist()]
-    train = pools["train"][0] + pools["train"][1]
-    return {"train": (train, [0] * len(pools["train"][0]) + [1] * len(pools["train"][1])),
+    seen = set(test)  # the Lee stories repeat some sentences word for word: none of them is trained on
+    train_news, train_wiki = ([t for t in pool if t not in seen] for pool in pools["train"])
+    return {"train": (train_news + train_wiki, [0] * len(train_news) + [1] * len(train_wiki)),
             "test": (test, [0] * len(news) + [1] * len(news))}
 
 
