@@ -83,18 +83,22 @@ class Array:
 
     ndim: int = 2
     also: tuple = ()
+    any_shape: bool = False  # elementwise: every shape (empty too) is fine, only the values matter
 
     def bad(self) -> list:
         shape = (2,) * self.ndim
-        values = ["1 2 3", np.full(shape, "a"), np.full(shape, np.nan), np.full(shape, np.inf), np.zeros((0,) * self.ndim),
-                  np.zeros((2,) * (self.ndim + 1)), *WRONG_TYPES[:2]]
+        values = ["1 2 3", np.full(shape, "a"), np.full(shape, np.nan), np.full(shape, np.inf), *WRONG_TYPES[:2]]
+        if not self.any_shape:
+            values += [np.zeros((0,) * self.ndim), np.zeros((2,) * (self.ndim + 1))]
         return values
 
     def strategy(self):
         shape = (2,) * self.ndim
         ranks = [n for n in range(4) if n != self.ndim and n not in self.also]
-        return st.one_of(st.sampled_from([np.nan, np.inf, -np.inf]).map(lambda v: np.full(shape, v)),
-                         st.sampled_from(ranks).map(lambda n: np.zeros((2,) * n)))
+        values = st.sampled_from([np.nan, np.inf, -np.inf]).map(lambda v: np.full(shape, v))
+        if self.any_shape:
+            return st.one_of(values, st.text(min_size=1, max_size=3))
+        return st.one_of(values, st.sampled_from(ranks).map(lambda n: np.zeros((2,) * n)))
 
 
 @dataclass(frozen=True)

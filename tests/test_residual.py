@@ -385,7 +385,7 @@ def test_bad_training_arguments(kwargs, error, match):
     X, y = np.zeros((5, 64)), np.zeros(5, dtype=int)
     with pytest.raises(error, match=match):
         R.train(model, X, y, X, y, **kwargs)
-    with pytest.raises(ValueError, match="X and y must have the same length, got 5 and 3"):
+    with pytest.raises(ValueError, match="X_val and y_val must have the same length, got 5 and 3"):
         R.train(model, X, y, X, y[:3])
 
 

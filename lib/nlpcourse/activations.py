@@ -219,6 +219,7 @@ def softmax_jacobian(x: Any, temperature: float = 1.0) -> np.ndarray:
 def entropy(p: Any, axis: int = -1) -> np.ndarray:
     """Shannon entropy -sum p log p in nats along ``axis`` (0 log 0 counts as 0)."""
     p = check_array("p", p, dtype=np.float64)
+    axis = check_int("axis", axis, minimum=-max(p.ndim, 1), maximum=max(p.ndim, 1) - 1)
     if (p < 0).any():
         raise ValueError("p must be a probability vector (no negative entries)")
     logs = np.log(np.where(p > 0, p, 1.0))

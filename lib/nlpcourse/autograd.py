@@ -299,6 +299,8 @@ def init_mlp(sizes: Iterable[int], rng: np.random.Generator, scale: str = "he") 
     gain = {"he": 2.0, "lecun": 1.0}
     if scale not in gain:
         raise ValueError(f"scale must be 'he' or 'lecun', got {scale!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         params.append(Value(rng.normal(0.0, np.sqrt(gain[scale] / n_in), (n_in, n_out)), name="W"))
@@ -314,7 +316,7 @@ def mlp_forward(params: list[Value], X: ArrayLike, activation: str = "relu", *, 
     if len(params) % 2 or not params:
         raise ValueError(f"params must be [W1, b1, W2, b2, ...], got {len(params)} entries")
     p_drop = check_float("p_drop", p_drop, minimum=0.0, maximum=1.0, max_inclusive=False)
-    h = as_value(X)  # (N, D)
+    h = X if isinstance(X, Value) else Value(check_array("X", X, ndim=2, min_rows=1))  # (N, D)
     for layer in range(0, len(params), 2):
         W, b = params[layer], params[layer + 1]
         h = h @ W + b  # (N, n_out)

@@ -88,7 +88,7 @@ def gradient_descent_path(grad: Callable[[np.ndarray], np.ndarray], start: Any, 
 
     Stops early (shorter result) if the iterate becomes non-finite, i.e. the run diverged.
     """
-    w = check_array("start", start, ndim=1).copy()
+    w = check_array("start", start, ndim=1, min_rows=1).copy()
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     steps = check_int("steps", steps, minimum=0)
     path = [w.copy()]
@@ -206,6 +206,10 @@ def scaled_features(scale: float, n: int = 200, seed: int = 0, weights: tuple[fl
     scale = check_float("scale", scale, minimum=0.0, min_inclusive=False)
     n = check_int("n", n, minimum=2)
     seed = check_int("seed", seed, minimum=0)
+    noise = check_float("noise", noise, minimum=0.0)
+    weights = check_array("weights", weights, ndim=1)
+    if weights.shape != (2,):
+        raise ValueError(f"weights must be two numbers (w1, w2), got shape {weights.shape}")
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n, 2))
     y = Z @ np.asarray(weights, dtype=np.float64) + noise * rng.standard_normal(n)

@@ -29,6 +29,10 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float =
     into a minimum instead of bouncing around it at full size (what GPT and BERT train with).
     Use it with ``torch.optim.lr_scheduler.LambdaLR``.
     """
+    step = check_int("step", step, minimum=0)
+    total_steps = check_int("total_steps", total_steps, minimum=1)
+    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0, maximum=total_steps)
+    floor = check_float("floor", floor, minimum=0.0, maximum=1.0)
     if step < warmup_steps:
         return (step + 1) / (warmup_steps + 1)
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
@@ -252,12 +256,17 @@ def ill_conditioned_quadratic(condition: float = 25.0) -> tuple[Callable, Callab
 
 def rosenbrock(w1, w2, a: float = 1.0, b: float = 100.0) -> np.ndarray:
     """Rosenbrock's banana valley (a - w1)^2 + b (w2 - w1^2)^2, minimum 0 at (a, a^2)."""
-    w1, w2 = np.asarray(w1, dtype=np.float64), np.asarray(w2, dtype=np.float64)
+    w1, w2 = check_array("w1", w1), check_array("w2", w2)
+    a, b = check_float("a", a), check_float("b", b)
     return (a - w1) ** 2 + b * (w2 - w1**2) ** 2
 
 
 def rosenbrock_grad(w, a: float = 1.0, b: float = 100.0) -> np.ndarray:
     """Gradient of ``rosenbrock`` at the point w = (w1, w2)."""
+    w = check_array("w", w, ndim=1)
+    if w.shape != (2,):
+        raise ValueError(f"w must be a point (w1, w2), got shape {w.shape}")
+    a, b = check_float("a", a), check_float("b", b)
     w1, w2 = float(w[0]), float(w[1])
     return np.array([-2.0 * (a - w1) - 4.0 * b * w1 * (w2 - w1**2), 2.0 * b * (w2 - w1**2)])
 

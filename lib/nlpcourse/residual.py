@@ -210,23 +210,23 @@ def build_stack(depth: int = 16, block: str = "plain", *, width: int = 64, in_fe
 
 # --------------------------------------------------------------------------- inputs
 
-def _as_batch(model: DeepStack, X, y=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _as_batch(model: DeepStack, X, y=None, names: tuple[str, str] = ("X", "y")) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Check X (and labels y) against the model and return them as tensors."""
     if not isinstance(model, DeepStack):
         raise TypeError(f"model must be a DeepStack, got {type(model).__name__}")
-    X = check_array("X", X, ndim=2, min_rows=1)
+    X = check_array(names[0], X, ndim=2, min_rows=1)
     if X.shape[1] != model.config.in_features:
-        raise ValueError(f"X must have shape (n, {model.config.in_features}), got {X.shape}")
+        raise ValueError(f"{names[0]} must have shape (n, {model.config.in_features}), got {X.shape}")
     dtype = model.head.weight.dtype
     X_t = torch.as_tensor(X, dtype=dtype)
     if y is None:
         return X_t, None
-    y = check_array("y", y, ndim=1, dtype=None)
+    y = check_array(names[1], y, ndim=1, dtype=None)
     if y.dtype.kind not in "iu":
-        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    check_same_length("X", X, "y", y)
+        raise TypeError(f"{names[1]} must hold integer class labels, got dtype {y.dtype}")
+    check_same_length(names[0], X, names[1], y)
     if y.min() < 0 or y.max() >= model.config.n_classes:
-        raise ValueError(f"y must hold labels in [0, {model.config.n_classes - 1}], got {y.min()}..{y.max()}")
+        raise ValueError(f"{names[1]} must hold labels in [0, {model.config.n_classes - 1}], got {y.min()}..{y.max()}")
     return X_t, torch.as_tensor(y, dtype=torch.long)
 
 
@@ -309,8 +309,8 @@ def train(model: DeepStack, X_train, y_train, X_val, y_val, *, epochs: int = 10,
     momentum = check_float("momentum", momentum, minimum=0, maximum=1, max_inclusive=False)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_int("seed", seed, minimum=0)
-    X_t, y_t = _as_batch(model, X_train, y_train)
-    _as_batch(model, X_val, y_val)
+    X_t, y_t = _as_batch(model, X_train, y_train, ("X_train", "y_train"))
+    _as_batch(model, X_val, y_val, ("X_val", "y_val"))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     generator = torch.Generator().manual_seed(seed)
     history = History()
