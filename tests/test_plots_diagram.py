@@ -101,3 +101,36 @@ def test_bad_input_names_the_argument(ax, kwargs, match):
     args = dict(boxes=BOXES, arrows=ARROWS) | kwargs
     with pytest.raises(ValueError, match=match):
         plots.block_diagram(ax, **args)
+
+
+# --------------------------------------------------------------------------- labels that do not overprint (chapter 03)
+
+
+def test_label_points_keeps_labels_apart_even_for_coincident_points(ax):
+    import numpy as np
+    from matplotlib.text import Text
+
+    points = np.array([[0.0, 0.0], [0.001, 0.0], [0.0, 0.001], [0.002, 0.002], [1.0, 1.0]])
+    labels = ["military", "italy", "japan", "troops", "far"]
+    ax.scatter(*points.T)
+    annotations = plots.label_points(ax, points, labels)
+    assert [a.get_text() for a in annotations] == labels
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = []
+    for a in annotations:
+        a.update_positions(renderer)
+        boxes.append(Text.get_window_extent(a, renderer))
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+    assert annotations[-1].xyann == (4, 4)  # a point with room keeps the first place
+
+
+def test_word_groups_projection_gives_each_group_its_own_marker(ax):
+    import numpy as np
+
+    points = np.random.default_rng(0).normal(size=(8, 2))
+    plots.word_groups_projection(ax, points, [f"w{i}" for i in range(8)], [0, 0, 1, 1, 2, 2, 3, 3],
+                                 ["a", "b", "c", "d"], title="t")
+    markers = [tuple(np.round(c.get_paths()[0].vertices, 3).ravel()) for c in ax.collections]
+    colours = [tuple(c.get_facecolor()[0]) for c in ax.collections]
+    assert len(ax.collections) == 4 and len(set(markers)) == 4 and len(set(colours)) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "d"]

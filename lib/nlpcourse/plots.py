@@ -549,21 +549,64 @@ def huffman_tree_plot(ax: Axes, parent: np.ndarray, bit: np.ndarray, weight: np.
     return ax
 
 
+#: Colours and markers for a few named groups: blue, orange, dark grey and red-brown, each with its own marker.
+GROUP_STYLES = ((PALETTE[0], "o"), (PALETTE[1], "s"), (PALETTE[3], "^"), (PALETTE[5], "D"), (PALETTE[4], "v"),
+                (PALETTE[8], "P"))
+
+
+def label_points(ax: Axes, points: np.ndarray, labels: Sequence[str], *, fontsize: float = 8) -> list:
+    """Write each label beside its point, moved round the point (and further out, with a thin line)
+    until it overlaps no label already written. Returns the annotations."""
+    points = np.asarray(points, dtype=float)
+    ax.autoscale_view()
+    ax.figure.draw_without_rendering()  # let a layout engine place the axes first: positions are measured in pixels
+    renderer = ax.figure.canvas.get_renderer()
+    from matplotlib.transforms import Bbox
+
+    markers = [Bbox.from_bounds(x - 4, y - 4, 8, 8) for x, y in ax.transData.transform(points)]
+    placed, annotations = [], []
+    directions = [(1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    for k, ((px, py), label) in enumerate(zip(points, labels)):
+        others = placed + markers[:k] + markers[k + 1:]
+        best = None  # (overlapping boxes, order tried, offset) of the least crowded place
+        for order, (radius, (dx, dy)) in enumerate((r, d) for r in (4, 12, 20, 30, 42, 56) for d in directions):
+            ann = ax.annotate(label, (px, py), textcoords="offset points", xytext=(radius * dx, radius * dy),
+                              fontsize=fontsize, ha={1: "left", -1: "right", 0: "center"}[dx],
+                              va={1: "bottom", -1: "top", 0: "center"}[dy],
+                              arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6) if radius > 4 else None)
+            ann.update_positions(renderer)
+            box = matplotlib.text.Text.get_window_extent(ann, renderer)  # the words only, not the line
+            clashes = sum(box.overlaps(other) for other in others)
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[2].remove()
+                best = (clashes, box, ann)
+            else:
+                ann.remove()
+            if clashes == 0:
+                break
+        placed.append(best[1])
+        annotations.append(best[2])
+    return annotations
+
+
 def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str], groups: Sequence[int],
                            group_names: Sequence[str], *, title: str | None = None) -> Axes:
-    """2-D projection of word vectors, one colour per named group, each point labelled."""
+    """2-D projection of word vectors, one colour and marker per named group, each point labelled
+    without overprinting."""
     points = np.asarray(points, dtype=float)
     groups = np.asarray(groups)
     for g, name in enumerate(group_names):
         mask = groups == g
-        ax.scatter(points[mask, 0], points[mask, 1], s=25, color=PALETTE[g % len(PALETTE)], label=name)
-    for (px, py), word in zip(points, words):
-        ax.annotate(word, (px, py), textcoords="offset points", xytext=(3, 3), fontsize=8)
+        colour, marker = GROUP_STYLES[g % len(GROUP_STYLES)]
+        ax.scatter(points[mask, 0], points[mask, 1], s=30, color=colour, marker=marker, label=name)
     ax.set_xlabel("PC 1 (cosine units)")
     ax.set_ylabel("PC 2 (cosine units)")
-    ax.legend(fontsize=8, loc="best")
+    ax.margins(0.12)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
+    label_points(ax, points, words)
     return ax
 
 
