@@ -57,7 +57,7 @@ CASES = [
     Case("optim.Adam", lambda **a: optim.Adam(**a), dict(params=PARAMS, lr=0.1),
          dict(lr=Float(0.0, strict=True), eps=Float(0.0, strict=True), weight_decay=Float(0.0))),
     Case("warmup_cosine", lambda **a: optim.warmup_cosine(**a), dict(step=3, warmup_steps=2, total_steps=10),
-         dict(step=Int(0), warmup_steps=Int(0, 10), total_steps=Int(1), floor=Float(0.0, 1.0))),
+         dict(step=Int(0), warmup_steps=Int(0), total_steps=Int(1), floor=Float(0.0, 1.0))),
     Case("early_stopping_epoch", lambda **a: optim.early_stopping_epoch(**a),
          dict(valid_losses=[3.0, 2.0, 2.5], patience=1), dict(valid_losses=Array(1), patience=Int(1))),
     Case("rosenbrock_grad", lambda **a: optim.rosenbrock_grad(**a), dict(w=np.zeros(2)),

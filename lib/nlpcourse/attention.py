@@ -58,6 +58,8 @@ def padding_mask(lengths: Sequence[int] | Tensor, max_len: int | None = None) ->
     else:
         if isinstance(lengths, (str, bytes)):
             raise TypeError("lengths must be a sequence of integers, got a str")
+        if not hasattr(lengths, "__iter__"):
+            raise TypeError(f"lengths must be a sequence of integers, got {type(lengths).__name__}")
         values = [check_int(f"lengths[{i}]", x, minimum=0) for i, x in enumerate(lengths)]
     if not values:
         raise ValueError("lengths must hold at least one sequence length, got none")

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from nlpcourse import rnn
-from nlpcourse._checks import check_float, check_int
+from nlpcourse._checks import check_float, check_instance, check_int
 from nlpcourse.text import Vocabulary, _check_documents
 
 #: The token that ends every sentence in the language model's stream.
@@ -343,6 +343,7 @@ def train_bilm(model: BiLM, stream: torch.Tensor, *, epochs: int = 1, batch_size
     (detached: gradients stop at the chunk border) and takes one Adam step on the sum of the
     forward and the backward LM's cross-entropy. The backward LM reads the reversed stream.
     """
+    check_instance("model", model, BiLM, "a BiLM")
     epochs = check_int("epochs", epochs, minimum=0)
     bptt = check_int("bptt", bptt, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -389,6 +390,7 @@ def lm_cross_entropy(model: BiLM, stream: torch.Tensor, direction: str, chunk: i
     Forward: every token after the first is predicted from all tokens before it; backward:
     every token before the last from all tokens after it. The baselines score the same tokens.
     """
+    check_instance("model", model, BiLM, "a BiLM")
     _check_ids("stream", stream, model.config.vocab_size, ndim=1)
     chunk = check_int("chunk", chunk, minimum=1)
     ids = _oriented(stream, direction)[None, :]  # (1, N)
@@ -474,6 +476,7 @@ def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> t
 
 def chapter07_cells(model: BiLM) -> dict[str, list[rnn.LSTMCell]]:
     """Chapter 07's ``rnn.LSTMCell`` for every layer and direction, holding the trained weights."""
+    check_instance("model", model, BiLM, "a BiLM")
     cells = {}
     for direction in DIRECTIONS:
         lstm = model.lstm(direction)
@@ -493,6 +496,7 @@ def elmo_layers(model: BiLM, ids: torch.Tensor, mask: torch.Tensor | None = None
     reading up to the token and the backward LM's state after reading back to it. Padded
     positions (mask False) are zero in the LSTM layers.
     """
+    check_instance("model", model, BiLM, "a BiLM")
     _check_ids("ids", ids, model.config.vocab_size, ndim=2)
     if mask is not None:
         mask = rnn.check_mask("mask", mask, *ids.shape)
@@ -521,6 +525,7 @@ def check_layer(layer, n_layers: int):
 def occurrence_vectors(model: BiLM, vocab: Vocabulary, sentences: Sequence[Sequence[str]],
                        places: Sequence[tuple[int, int]], layer: int) -> np.ndarray:
     """ELMo vectors (n, 2 dim) of the (sentence, position) occurrences at one layer (0, 1 or 2)."""
+    check_instance("model", model, BiLM, "a BiLM")
     layer = check_layer(layer, model.config.layers + 1)
     if layer == "mix":
         raise ValueError("layer must be a single layer index here; mix the layers with ScalarMix")
@@ -602,6 +607,7 @@ def capital_labels(cased_sentences: Sequence[Sequence[str]]) -> list[list[int]]:
 def probe_data(model: BiLM, vocab: Vocabulary, cased_sentences: Sequence[Sequence[str]],
                batch_size: int = 256) -> ProbeData:
     """ELMo layers and capital labels of the words of ``cased_sentences`` (lowercased for the model)."""
+    check_instance("model", model, BiLM, "a BiLM")
     cased_sentences = _check_documents("cased_sentences", cased_sentences)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     labels = capital_labels(cased_sentences)

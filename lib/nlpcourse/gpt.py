@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse import activations
-from nlpcourse._checks import check_float, check_ids, check_int
+from nlpcourse._checks import check_float, check_instance, check_ids, check_int
 from nlpcourse.attention import causal_mask
 from nlpcourse.optim import warmup_cosine
 from nlpcourse.transformer import EncoderLayer
@@ -133,6 +133,7 @@ def as_prompt(model: GPT, ids: Sequence[int] | Tensor, *, truncate: bool = False
     A prompt longer than the context is an error unless ``truncate=True``, which keeps its
     last ``context`` tokens.
     """
+    check_instance("model", model, GPT, "a GPT")
     if isinstance(ids, Tensor):
         if ids.dim() == 1:
             ids = ids[None]
@@ -141,6 +142,8 @@ def as_prompt(model: GPT, ids: Sequence[int] | Tensor, *, truncate: bool = False
     else:
         if isinstance(ids, (str, bytes)):
             raise TypeError("ids must be token ids (ints), got a str; encode the text with the tokenizer first")
+        if not hasattr(ids, "__iter__"):
+            raise TypeError(f"ids must be a sequence of token ids (ints), got {type(ids).__name__}")
         ids = [check_int(f"ids[{i}]", x) for i, x in enumerate(ids)]
         ids = torch.tensor([ids], dtype=torch.long).reshape(1, len(ids))
     if ids.shape[1] == 0:
@@ -173,6 +176,7 @@ def _distribution(logits: Tensor, temperature: float, top_k: int | None) -> Tens
 def next_token_distribution(model: GPT, ids: Sequence[int] | Tensor, temperature: float = 1.0,
                             top_k: int | None = None, *, truncate: bool = False) -> Tensor:
     """P(next token | prompt) as a (V,) float tensor, after top-k filtering and temperature."""
+    check_instance("model", model, GPT, "a GPT")
     temperature, top_k = _check_sampling(model, temperature, top_k)
     prompt = as_prompt(model, ids, truncate=truncate)
     was_training = model.training
@@ -276,6 +280,7 @@ def random_windows(stream: Tensor, batch_size: int, context: int, generator: tor
 def evaluate_loss(model: GPT, stream: Sequence[int] | Tensor, *, batch_size: int = 64,
                   max_windows: int | None = None) -> float:
     """Mean next-token cross-entropy (nats per token) over consecutive, non-overlapping windows."""
+    check_instance("model", model, GPT, "a GPT")
     context = model.config.context
     stream = _check_stream("stream", stream, context + 1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -318,6 +323,7 @@ def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Se
     ``model`` is a ``GPT`` or any module mapping (B, T) ids to (B, T, V) logits with a ``config``
     that has ``context`` (the benchmark's torch-native twin). Passing ``log`` continues it.
     """
+    check_instance("model", model, nn.Module, "a torch model (a GPT)")
     context = model.config.context
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)

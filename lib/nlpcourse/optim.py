@@ -31,7 +31,7 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float =
     """
     step = check_int("step", step, minimum=0)
     total_steps = check_int("total_steps", total_steps, minimum=1)
-    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0, maximum=total_steps)
+    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)  # longer than the run: it never reaches 1
     floor = check_float("floor", floor, minimum=0.0, maximum=1.0)
     if step < warmup_steps:
         return (step + 1) / (warmup_steps + 1)

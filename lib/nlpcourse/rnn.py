@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
 
 CELL_KINDS = ("rnn", "lstm", "gru")
@@ -262,6 +262,7 @@ def gradient_norms_through_time(cell: _Cell, steps: int, *, batch: int = 16, see
     ``recurrent_scale`` multiplies W_hh for the run (the cell is left unchanged), to show
     vanishing (< 1) and exploding (> 1) products of Jacobians. Returns the batch mean per step.
     """
+    check_instance("cell", cell, _Cell, "an RNNCell, LSTMCell or GRUCell (make_cell)")
     steps = check_int("steps", steps, minimum=1)
     batch = check_int("batch", batch, minimum=1)
     seed = check_int("seed", seed, minimum=0)

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_choice, check_float, check_ids, check_int
+from nlpcourse._checks import check_choice, check_float, check_instance, check_ids, check_int
 from nlpcourse._tensor_checks import check_id_tensor, check_tensor
 from nlpcourse.rnn import CELL_KINDS, Bidirectional, make_cell
-from nlpcourse.text import Vocabulary, build_vocabulary, check_token_pairs
+from nlpcourse.text import Vocabulary, _check_documents, build_vocabulary, check_token_pairs
 
 PAD, BOS, EOS, UNK = "[PAD]", "[BOS]", "[EOS]", "[UNK]"
 SPECIALS = (PAD, BOS, EOS)
@@ -364,8 +364,8 @@ class Decoded:
 def encode_sources(model: Seq2Seq, sources: Sequence[Sequence[str]], *, truncate: bool = False,
                    unknown: str = "error") -> tuple[torch.Tensor, torch.Tensor]:
     """Source token lists -> (src ids (B, S), src mask (B, S)) in the model's vocabulary."""
-    if isinstance(sources, (str, bytes)) or not hasattr(sources, "__iter__") or len(sources) == 0:
-        raise ValueError("sources must be a non-empty list of token lists")
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
+    sources = _check_documents("sources", sources)
     ids = []
     for i, tokens in enumerate(sources):
         encoded = encode_tokens(tokens, model.src_vocab, f"sources[{i}]", unknown=unknown)
@@ -378,6 +378,7 @@ def encode_sources(model: Seq2Seq, sources: Sequence[Sequence[str]], *, truncate
 @torch.no_grad()
 def greedy_decode(model: Seq2Seq, src_batch: tuple[torch.Tensor, torch.Tensor], max_len: int | None = None) -> Decoded:
     """Pick the most likely token at every step until [EOS] (or ``max_len`` tokens)."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     if not (isinstance(src_batch, (tuple, list)) and len(src_batch) == 2):
         raise TypeError("src_batch must be a (src ids, src mask) pair, e.g. from encode_sources")
     src, src_mask = src_batch
@@ -414,12 +415,14 @@ def greedy_decode(model: Seq2Seq, src_batch: tuple[torch.Tensor, torch.Tensor], 
 
 def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], max_len: int | None = None) -> list[list[str]]:
     """Greedy translations of source token lists, as target token lists."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     decoded = greedy_decode(model, encode_sources(model, sources), max_len)
     return [model.tgt_vocab.decode(ids) for ids in decoded.ids]
 
 
 def alignment(model: Seq2Seq, source: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Output tokens (with [EOS]) and the attention matrix a_ij (outputs x source tokens) for one source."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     if not model.attention:
         raise ValueError("model has no attention (built with attention=False): it reads one fixed context C")
     decoded = greedy_decode(model, encode_sources(model, [source]))
@@ -440,12 +443,14 @@ def _predictions(model: Seq2Seq, pairs, batch_size: int = 256) -> list[tuple[lis
 
 def exact_match_accuracy(model: Seq2Seq, pairs: Sequence[Pair]) -> float:
     """Share of pairs whose greedy translation equals the target exactly."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     results = _predictions(model, pairs)
     return sum(p == t for _s, t, p in results) / len(results)
 
 
 def accuracy_by_length(model: Seq2Seq, pairs: Sequence[Pair]) -> dict[int, tuple[int, float]]:
     """For each source length: (number of pairs, exact-match accuracy), by increasing length."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     hits: dict[int, list[int]] = collections.defaultdict(list)
     for s, t, p in _predictions(model, pairs):
         hits[len(s)].append(int(p == t))
@@ -454,6 +459,7 @@ def accuracy_by_length(model: Seq2Seq, pairs: Sequence[Pair]) -> dict[int, tuple
 
 def held_out_loss(model: Seq2Seq, pairs: Sequence[Pair]) -> float:
     """Teacher-forced mean cross-entropy per target token on ``pairs``."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     data = encode_pairs(pairs, model.src_vocab, model.tgt_vocab, max_src_len=model.config.max_src_len,
                         max_tgt_len=model.config.max_tgt_len - 1)
     model.eval()

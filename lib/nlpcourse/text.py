@@ -44,6 +44,8 @@ def _check_documents(name: str, documents: Sequence[Sequence[str]]) -> list[list
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got a str (tokenize it first)")
+        if not isinstance(doc, Iterable):
+            raise TypeError(f"{name}[{i}] must be a list of tokens, got {type(doc).__name__} {doc!r:.40}")
         for token in doc:
             if not isinstance(token, str):
                 raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")

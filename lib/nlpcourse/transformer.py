@@ -17,7 +17,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
                                  causal_mask, combine_masks)
@@ -58,7 +58,7 @@ class PositionwiseFeedForward(nn.Module):
 
 def _check_states(name: str, x: Tensor, norm: nn.LayerNorm) -> Tensor:
     """A layer reads (B, T, d_model) vectors in its weights' dtype."""
-    return check_tensor(name, x, shape=("B", "T", f"d_model={norm.normalized_shape[0]}"), dtype=norm.weight.dtype)
+    return check_tensor(name, x, shape=("B", "T", norm.normalized_shape[0]), dtype=norm.weight.dtype)
 
 
 class EncoderLayer(nn.Module):
@@ -329,6 +329,8 @@ def train_transformer(model: Transformer, data: TranslationData, *, epochs: int 
     """AdamW (Adam when ``weight_decay`` is 0) with a linear warm-up, then a constant rate
     (``schedule="constant"``) or a cosine decay to 0 over the run (``"cosine"``); cross-entropy
     over non-pad target tokens, with optional label smoothing. Returns the mean loss per epoch."""
+    check_instance("model", model, Transformer, "a Transformer")
+    check_instance("data", data, TranslationData, "a TranslationData (from encode_pairs)")
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -378,6 +380,7 @@ def _trim(ids: Tensor) -> Tensor:
 
 def exact_match_accuracy(model: Transformer, data: TranslationData, batch_size: int = 256) -> float:
     """Share of sources whose greedy translation equals the reference exactly."""
+    check_instance("model", model, Transformer, "a Transformer")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     bos, eos = data.tgt_vocab.index(BOS), data.tgt_vocab.index(EOS)
     correct = 0
@@ -395,6 +398,7 @@ def exact_match_accuracy(model: Transformer, data: TranslationData, batch_size: 
 def attention_maps(model: Transformer, src: Tensor, tgt: Tensor) -> dict[str, list[Tensor]]:
     """Per-layer attention weights (B, H, T_q, T_k) of one teacher-forced pass:
     ``{"encoder": [...], "decoder_self": [...], "decoder_cross": [...]}``."""
+    check_instance("model", model, Transformer, "a Transformer")
     modules = {"encoder": [l.self_attn for l in model.encoder],
                "decoder_self": [l.self_attn for l in model.decoder],
                "decoder_cross": [l.cross_attn for l in model.decoder]}
