@@ -331,6 +331,8 @@ class BertConfig:
     dropout: float = 0.1
     n_segments: int = 2
     pad_id: int = 0
+    norm_first: bool = False  # pre-LN layers and a final LayerNorm (the checkpoint's recipe); False = BERT's post-LN
+    positions: str = "learned"  # "learned" (BERT) or "sinusoidal": chapter 08's fixed table, scaled to the tokens' size
 
     def __post_init__(self) -> None:
         """Every size checked here, once: a bad value is refused when the config is made."""
@@ -362,14 +364,23 @@ class Bert(nn.Module):
         self.position_embed = nn.Embedding(c.max_len, c.d_model)
         self.embed_norm = nn.LayerNorm(c.d_model)
         self.embed_dropout = nn.Dropout(c.dropout)
-        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, activation="gelu")
-                                     for _ in range(c.n_layers))
+        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, activation="gelu",
+                                                  norm_first=bool(c.norm_first)) for _ in range(c.n_layers))
+        self.final_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()  # pre-LN needs one at the top
         self.mlm_transform = nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.GELU(), nn.LayerNorm(c.d_model))
         self.mlm_bias = nn.Parameter(torch.zeros(c.vocab_size))  # the decoder's weight is token_embed's
         self.pooler = nn.Linear(c.d_model, c.d_model)
         self.nsp_head = nn.Linear(c.d_model, 2)
         for embedding in (self.token_embed, self.segment_embed, self.position_embed):
             nn.init.normal_(embedding.weight, std=0.02)  # BERT's initializer range
+        if c.positions == "sinusoidal":  # fixed, not learned; per-dimension size about the tokens' at the start
+            from nlpcourse.attention import sinusoidal_positions
+
+            with torch.no_grad():
+                self.position_embed.weight.copy_(0.05 * sinusoidal_positions(c.max_len, c.d_model))
+            self.position_embed.weight.requires_grad_(False)
+        elif c.positions != "learned":
+            raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {c.positions!r}")
 
     def _check_inputs(self, ids: Tensor, segments: Tensor) -> None:
         if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
@@ -399,10 +410,10 @@ class Bert(nn.Module):
         x = self.embed(ids, segments)
         mask = (ids != self.config.pad_id)[:, None, None, :]  # (B, 1, 1, T): the padding mask
         states = [x]
-        for layer in self.encoder:
+        for k, layer in enumerate(self.encoder):
             x = layer(x, mask)
-            states.append(x)
-        return states if all_layers else x
+            states.append(self.final_norm(x) if k == len(self.encoder) - 1 else x)
+        return states if all_layers else states[-1]
 
     def mlm_logits(self, hidden: Tensor) -> Tensor:
         """Word logits (..., V) of hidden vectors (..., d); the output matrix is the token embedding."""
