@@ -366,7 +366,9 @@ def test_complete_prompts_returns_the_greedy_text_up_to_the_newline():
 # --------------------------------------------------------------------------- the committed checkpoints
 
 #: Held-out losses stated in data/README.md (nats per token, the first 32768 // context windows).
-STATED_VALID_LOSS = {"lm": 4.532991, "icl": 4.528584}
+STATED_VALID_LOSS = {"lm": 3.890469, "icl": 4.528584}
+#: The add-one bigram's held-out loss on the same tokens, stored in the language model's meta (issue 23's baseline).
+STATED_BIGRAM_LOSS = 4.710762
 
 
 @pytest.fixture(scope="module")
@@ -391,6 +393,16 @@ def test_checkpoint_reproduces_its_stated_validation_loss(name, held_out_ids):
     assert loss == pytest.approx(meta["valid_loss"], rel=1e-6)
     readme = (data.DATA_DIR / "README.md").read_text(encoding="utf-8")
     assert f"09c_gpt_{name}.pt" in readme and f"{STATED_VALID_LOSS[name]:.4f}" in readme
+
+
+def test_language_model_checkpoint_is_0_8_nats_below_the_bigram(held_out_ids):
+    from nlpcourse import data
+
+    model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_lm.pt")
+    assert meta["bigram_valid_loss"] == pytest.approx(STATED_BIGRAM_LOSS, abs=1e-6)
+    loss = gpt.evaluate_loss(model, held_out_ids, max_windows=meta["valid_windows"])
+    assert loss < meta["bigram_valid_loss"] - 0.8
+    assert (data.DATA_DIR / "checkpoints" / "09c_gpt_lm.pt").stat().st_size <= 3_500_000
 
 
 def test_checkpoints_fit_the_chapter_budget():
