@@ -60,7 +60,9 @@ REFUSED = {  # call -> (error type, text the message must contain)
     "EncoderLayer eps=-1": (lambda: transformer.EncoderLayer(8, 2, 16, layer_norm_eps=-1), ValueError,
                             "layer_norm_eps must be > 0"),
     "exact_match batch_size=-1": (
-        lambda: transformer.exact_match_accuracy(None, None, batch_size=-1), ValueError, "batch_size must be >= 1"),
+        lambda: transformer.exact_match_accuracy(transformer.Transformer(transformer.TransformerConfig(8, 8)),
+                                                 transformer.encode_pairs([(["a"], ["1"])]), batch_size=-1),
+        ValueError, "batch_size must be >= 1"),
     "mlp_forward p_drop=2": (lambda: autograd.mlp_forward(autograd.init_mlp([2, 3, 1], np.random.default_rng(0)),
                                                           np.ones((1, 2)), p_drop=2.0), ValueError, "p_drop must be < 1"),
     "greedy_decode bos_id=99": (lambda: transformer.greedy_decode(transformer.Transformer(

@@ -61,6 +61,8 @@ class GloVeConfig:
 
 def cooccurrence_matrix(corpus: EncodedCorpus, vocab_size: int, window: int = 10) -> sp.csr_matrix:
     """Symmetric co-occurrence counts with 1/distance weighting, within sentences: (V, V)."""
+    if not isinstance(corpus, EncodedCorpus):
+        raise TypeError(f"corpus must be an EncodedCorpus (from encode_corpus), got {type(corpus).__name__}")
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     window = check_int("window", window, minimum=1)
     ids = corpus.ids.astype(np.int64)
@@ -160,7 +162,9 @@ class GloVeParameters:
 
 def init_parameters(vocab_size: int, dim: int, seed: int = 1) -> GloVeParameters:
     """Weights and biases uniform in +-0.5/dim, as the reference code does; float32."""
-    rng = np.random.default_rng(seed)
+    vocab_size = check_int("vocab_size", vocab_size, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
 
     def uniform(*shape):
         return ((rng.random(shape) - 0.5) / dim).astype(np.float32)

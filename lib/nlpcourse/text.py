@@ -154,8 +154,14 @@ def build_vocabulary(
     )
 
 
+def _check_vocabulary(vocab) -> None:
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"vocab must be a nlpcourse.text.Vocabulary (build_vocabulary), got {type(vocab).__name__}")
+
+
 def one_hot(tokens: Sequence[str], vocab: Vocabulary) -> np.ndarray:
     """One row per token with a single 1 in the token's column: shape (len(tokens), len(vocab))."""
+    _check_vocabulary(vocab)
     ids = vocab.encode(tokens)
     matrix = np.zeros((len(ids), len(vocab)))
     matrix[np.arange(len(ids)), ids] = 1.0
@@ -165,6 +171,7 @@ def one_hot(tokens: Sequence[str], vocab: Vocabulary) -> np.ndarray:
 def bag_of_words(documents: Sequence[Sequence[str]], vocab: Vocabulary) -> sp.csr_matrix:
     """Word counts per document: a sparse (documents x vocabulary) matrix of ints."""
     documents = _check_documents("documents", documents)
+    _check_vocabulary(vocab)
     rows, cols = [], []
     for r, doc in enumerate(documents):
         ids = vocab.encode(doc)
@@ -258,6 +265,7 @@ def tfidf(
     another corpus (see ``inverse_document_frequency``), so a test set is weighted with
     the training set's idf.
     """
+    check_choice("tf", tf, TF_VARIANTS)
     matrix = term_frequency(counts, tf)
     if isinstance(idf, str):
         weights = inverse_document_frequency(counts, idf, base=base)
@@ -287,6 +295,8 @@ def cosine_similarity(a, b=None) -> np.ndarray:
                 m = m[None, :]
             if m.ndim != 2:
                 raise ValueError(f"{name} must be a vector or a 2-D matrix, got shape {m.shape}")
+            if m.size == 0:
+                raise ValueError(f"{name} must hold at least one row of numbers, got shape {m.shape}")
             if not np.all(np.isfinite(m)):
                 raise ValueError(f"{name} must not contain NaN or inf")
         return l2_normalize_rows(m)

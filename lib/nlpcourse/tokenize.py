@@ -115,6 +115,12 @@ def learn_merges(counts: Mapping[str, int], n_merges: int) -> list[tuple[int, in
     the chunks it touches, not to the whole table.
     """
     n_merges = check_int("n_merges", n_merges, minimum=0)
+    if not isinstance(counts, Mapping):
+        raise TypeError(f"counts must be a mapping from chunk (str) to count (int), got {type(counts).__name__}")
+    for chunk, freq in counts.items():
+        if not isinstance(chunk, str):
+            raise TypeError(f"counts must map str chunks to counts, got the key {chunk!r}")
+        check_int(f"counts[{chunk!r}]", freq, minimum=1)
     words: list[list[int]] = []
     freqs: list[int] = []
     for chunk in sorted(counts):  # sorted: the same table in any insertion order gives the same state

@@ -232,8 +232,9 @@ def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels:
 def negative_sampling_loss(h: np.ndarray, U: np.ndarray, target: int, negatives: Sequence[int],
                            max_score: float | None = None):
     """-log s(u_t . h) - sum_n log s(-u_n . h): loss, dL/dh, dL/dU[[target, *negatives]]."""
-    target = int(check_ids("target", target, np.shape(U)[0], ndim=0))
-    rows = np.concatenate([[target], check_ids("negatives", negatives, np.shape(U)[0], ndim=1)])
+    h, U = _check_scoring_inputs(h, U)
+    target = int(check_ids("target", target, U.shape[0], ndim=0))
+    rows = np.concatenate([[target], check_ids("negatives", negatives, U.shape[0], ndim=1)])
     labels = np.zeros(rows.size)
     labels[0] = 1.0
     return binary_logistic_loss(h, U, rows, labels, max_score)
