@@ -5,7 +5,7 @@
 
 * ``lm``: a GPT on the English corpus (``data.english_lm_split``: every 20th document held out),
   tokenised with the chapter's BPE merges (``data/checkpoints/09c_bpe_merges.json``).
-* ``icl``: the same size of GPT on English text mixed with prompt-format tasks
+* ``icl``: a GPT of 3 blocks of width 96 (context 160) on English text mixed with prompt-format tasks
   (``data.prompt_training_text``), scored on unseen task items with 0, 1 and 4 examples.
 
 Fixed seed, one CPU thread. Weights are stored as float16 and every number saved in the
