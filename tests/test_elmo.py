@@ -296,11 +296,11 @@ def test_bad_model_inputs():
     model = _tiny_model()
     with pytest.raises(ValueError, match="direction must be 'forward' or 'backward'"):
         model(torch.tensor([[1, 2]]), "sideways")
-    with pytest.raises(ValueError, match=r"ids must hold ids in 0..10"):
+    with pytest.raises(ValueError, match=r"ids must hold token ids in \[0, 11\), got values in \[1, 11\]"):
         model(torch.tensor([[1, 11]]))
-    with pytest.raises(ValueError, match="ids must be a 2-D torch.long tensor"):
+    with pytest.raises(ValueError, match=r"ids must have shape \(B, T\), got \(2,\)"):
         elmo.elmo_layers(model, torch.tensor([1, 2]))
-    with pytest.raises(TypeError, match="ids must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"ids must be an integer tensor of token ids \(torch.long\), got list"):
         elmo.elmo_layers(model, [[1, 2]])
     with pytest.raises(ValueError, match=r"mask must have shape \(1, 2\)"):
         elmo.elmo_layers(model, torch.tensor([[1, 2]]), torch.ones(1, 3, dtype=torch.bool))
@@ -338,7 +338,7 @@ def test_scalar_mix_bad_layers():
 
 
 def test_bad_baseline_and_stream_inputs():
-    with pytest.raises(ValueError, match=r"held_out must hold ids in 0..2"):
+    with pytest.raises(ValueError, match=r"held_out must lie in \[0, 3\), got values in \[0, 3\]"):
         elmo.bigram_cross_entropy([0, 1, 2], [0, 3], 3)
     with pytest.raises(ValueError, match="train must be a 1-D sequence of at least 2"):
         elmo.unigram_cross_entropy([0], [0, 1], 3)

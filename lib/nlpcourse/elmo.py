@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from nlpcourse import rnn
-from nlpcourse._checks import check_float, check_instance, check_int
+from nlpcourse._checks import check_float, check_ids, check_instance, check_int
+from nlpcourse._tensor_checks import check_id_tensor
 from nlpcourse.text import Vocabulary, _check_documents
 
 #: The token that ends every sentence in the language model's stream.
@@ -304,13 +305,7 @@ class BiLM(nn.Module):
 
 
 def _check_ids(name: str, ids, vocab_size: int, ndim: int) -> torch.Tensor:
-    if not isinstance(ids, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(ids).__name__}")
-    if ids.dtype != torch.long or ids.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D torch.long tensor, got {ids.ndim}-D {ids.dtype}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        raise ValueError(f"{name} must hold ids in 0..{vocab_size - 1}, got {int(ids.min())}..{int(ids.max())}")
-    return ids
+    return check_id_tensor(name, ids, vocab_size, shape=("B", "T")[-ndim:] if ndim <= 2 else None)
 
 
 def _oriented(stream: torch.Tensor, direction: str) -> torch.Tensor:
@@ -412,11 +407,9 @@ def perplexity(cross_entropy: float) -> float:
 
 
 def _count_ids(name: str, stream, vocab_size: int) -> np.ndarray:
-    ids = np.asarray(stream.tolist() if isinstance(stream, torch.Tensor) else stream)
-    if ids.ndim != 1 or ids.size < 2 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"{name} must be a 1-D sequence of at least 2 integer ids, got shape {ids.shape}")
-    if ids.min() < 0 or ids.max() >= vocab_size:
-        raise ValueError(f"{name} must hold ids in 0..{vocab_size - 1}, got {ids.min()}..{ids.max()}")
+    ids = check_ids(name, stream, vocab_size, ndim=1)
+    if ids.size < 2:
+        raise ValueError(f"{name} must be a 1-D sequence of at least 2 integer ids, got {ids.size}")
     return ids
 
 
