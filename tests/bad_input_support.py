@@ -179,13 +179,14 @@ class Text:
 
 @dataclass(frozen=True)
 class Counts:
-    """A mapping from str to a positive count."""
+    """A mapping from str to a count (>= 0)."""
 
     def bad(self) -> list:
         return [None, 3, ["a"], "abc", {"a": "x"}, {3: 1}, {"a": -1}, {"a": 1.5}]
 
     def strategy(self):
-        return st.one_of(st.dictionaries(st.text(min_size=1, max_size=3), st.integers(max_value=0), min_size=1, max_size=3),
+        return st.one_of(st.dictionaries(st.text(min_size=1, max_size=3), st.integers(max_value=-1), min_size=1,
+                                         max_size=3),
                          st.dictionaries(st.integers(), st.integers(1, 5), min_size=1, max_size=3), st.integers())
 
 

@@ -112,7 +112,7 @@ def test_tfidf_uses_a_given_idf_and_checks_it():
     assert weights[0, vocab.index("cat")] == pytest.approx(2 * math.log(3), rel=1e-12)
     with pytest.raises(ValueError, match="idf must be a vector of length"):
         text.tfidf(test_counts, idf=idf[:2])
-    with pytest.raises(ValueError, match="variant must be one of"):
+    with pytest.raises(ValueError, match="tf must be one of"):
         text.tfidf(counts, tf="sqrt")
     with pytest.raises(TypeError, match="counts must be a scipy sparse matrix"):
         text.tfidf([[1, 2]])

@@ -12,6 +12,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
+__all__ = [
+    "check_int", "check_float", "check_choice", "check_array", "check_ids", "check_instance",
+    "check_same_length", "check_shape",
+]
+
 
 def _show(value: Any) -> str:
     text = repr(value)

@@ -9,6 +9,10 @@ from torch import Tensor, nn
 
 from nlpcourse._checks import check_float, check_int
 
+__all__ = [
+    "checked_adam", "shuffled_epoch",
+]
+
 
 def checked_adam(model: nn.Module, *, epochs: int, batch_size: int, lr: float, weight_decay: float,
                  seed: int) -> tuple[int, int, torch.Generator, torch.optim.Adam]:

@@ -14,6 +14,13 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_float, check_int
 
+__all__ = [
+    "SELU_LAMBDA", "SELU_ALPHA", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu",
+    "relu_grad", "leaky_relu", "leaky_relu_grad", "prelu", "prelu_grad", "prelu_grad_a", "elu",
+    "elu_grad", "selu", "selu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "softmax",
+    "softmax_jacobian", "entropy", "ACTIVATIONS",
+]
+
 #: SELU's constants from Klambauer et al. (2017), "Self-Normalizing Neural Networks".
 SELU_LAMBDA = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717

@@ -26,6 +26,11 @@ from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import checked_adam, shuffled_epoch
 from nlpcourse.text import Vocabulary, bag_of_words
 
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "MLPAutoencoder", "reconstruction_loss", "AutoencoderHistory",
+    "train_autoencoder", "bow_inputs", "BowAutoencoder", "train_bow_autoencoder", "keyword_topics",
+]
+
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
 LOSSES = ("mse", "multinomial")
 

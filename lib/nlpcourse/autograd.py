@@ -17,6 +17,11 @@ import numpy as np
 from nlpcourse import activations, losses
 from nlpcourse._checks import check_array, check_float, check_int
 
+__all__ = [
+    "Value", "as_value", "topological_order", "cross_entropy", "dropout", "parameters", "init_mlp",
+    "mlp_forward",
+]
+
 ArrayLike = Any
 
 

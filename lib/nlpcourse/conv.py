@@ -13,6 +13,10 @@ import torch
 from nlpcourse._checks import check_int
 from nlpcourse._tensor_checks import check_tensor
 
+__all__ = [
+    "conv_output_size", "im2col", "conv2d", "max_pool2d", "parameter_count",
+]
+
 
 def _pair(name: str, value, minimum: int) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):

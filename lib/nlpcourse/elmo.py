@@ -27,6 +27,16 @@ from nlpcourse._checks import check_float, check_ids, check_instance, check_int
 from nlpcourse._tensor_checks import check_id_tensor
 from nlpcourse.text import Vocabulary, _check_documents
 
+__all__ = [
+    "SENTENCE_END", "occurrences", "context_split_score", "context_vectors", "context_diversity",
+    "SentenceSplit", "lee_sentences", "lm_vocabulary", "lm_stream", "BiLMConfig", "DIRECTIONS",
+    "BiLM", "batchify", "LMHistory", "train_bilm", "lm_cross_entropy", "perplexity",
+    "unigram_cross_entropy", "bigram_cross_entropy", "encode_sentences", "chapter07_cells",
+    "elmo_layers", "check_layer", "occurrence_vectors", "ScalarMix", "save_bilm", "load_bilm",
+    "ProbeData", "capital_labels", "probe_data", "Probe", "train_probe", "probe_accuracy",
+    "lookup_baseline_accuracy", "mixed_label_words",
+]
+
 #: The token that ends every sentence in the language model's stream.
 SENTENCE_END = "</s>"
 

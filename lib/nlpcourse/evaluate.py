@@ -18,6 +18,12 @@ from scipy import stats
 from nlpcourse._checks import check_array, check_int
 from nlpcourse.text import Vocabulary
 
+__all__ = [
+    "WordVectors", "PairScores", "AnalogyScores", "read_word_pairs", "evaluate_word_pairs",
+    "read_analogies", "evaluate_analogies", "evaluation_table", "save_word_vectors",
+    "load_word_vectors",
+]
+
 
 @dataclass
 class WordVectors:

@@ -16,6 +16,12 @@ import numpy as np
 from nlpcourse._checks import check_array, check_float, check_instance, check_same_length
 from nlpcourse.losses import log_softmax
 
+__all__ = [
+    "GaussianModel", "check_features_labels", "fit_gaussian", "gaussian_log_density",
+    "fit_generative", "log_joint", "posterior", "predict", "log_odds", "linear_parameters",
+    "accuracy",
+]
+
 
 @dataclass
 class GaussianModel:

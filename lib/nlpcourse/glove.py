@@ -26,6 +26,11 @@ from nlpcourse._checks import check_array, check_float, check_int
 from nlpcourse.evaluate import WordVectors
 from nlpcourse.word2vec import EncodedCorpus, encode_corpus, split_long_sentences, word2vec_vocabulary
 
+__all__ = [
+    "GloVeConfig", "cooccurrence_matrix", "weighting", "glove_loss", "GloVeParameters",
+    "init_parameters", "adagrad_epoch", "GloVeModel", "train_glove",
+]
+
 
 @dataclass(frozen=True)
 class GloVeConfig:

@@ -17,6 +17,12 @@ from nlpcourse._checks import check_array, check_choice, check_float, check_inst
 from nlpcourse.generative import check_features_labels
 from nlpcourse.losses import BINARY_LOSSES, cross_entropy, sigmoid, softmax
 
+__all__ = [
+    "LogisticModel", "SoftmaxModel", "CascadeModel", "logistic_loss_and_grad", "fit_logistic",
+    "predict_proba", "predict", "accuracy", "fit_softmax", "softmax_proba", "fit_cascade",
+    "cascade_hidden", "cascade_proba",
+]
+
 
 @dataclass
 class LogisticModel:

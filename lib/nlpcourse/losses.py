@@ -13,6 +13,12 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_choice, check_int
 
+__all__ = [
+    "REDUCTIONS", "sigmoid", "log_sigmoid", "log_softmax", "softmax", "square_error",
+    "binary_cross_entropy", "sigmoid_square_error", "cross_entropy", "BINARY_LOSSES",
+    "one_weight_curves", "absolute_error", "huber", "hinge", "multiclass_hinge",
+]
+
 REDUCTIONS = ("mean", "sum")
 
 

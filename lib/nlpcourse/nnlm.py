@@ -25,6 +25,12 @@ from nlpcourse._checks import check_float, check_int
 from nlpcourse._training import checked_adam, shuffled_epoch
 from nlpcourse.text import Vocabulary
 
+__all__ = [
+    "BOUNDARY", "NNLMConfig", "NNLM", "check_context_ids", "ngram_examples", "cross_entropy",
+    "perplexity", "unigram_cross_entropy", "true_word_ranks", "encode_prompt",
+    "next_word_probabilities", "top_next_words", "TrainingHistory", "train_nnlm", "nearest_words",
+]
+
 #: The token that pads the left of a document (and of a short prompt): "start of text".
 BOUNDARY = "<s>"
 

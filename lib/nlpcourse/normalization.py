@@ -18,6 +18,11 @@ from torch import nn
 from nlpcourse._checks import check_array, check_float, check_int
 from nlpcourse._tensor_checks import check_tensor
 
+__all__ = [
+    "FeatureScaler", "min_max", "z_score", "centering", "gradient_descent_path", "LeastSquares",
+    "steps_to_converge", "scaled_features", "BatchNorm", "LayerNorm",
+]
+
 # --------------------------------------------------------------------------- feature scaling
 
 

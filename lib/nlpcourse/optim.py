@@ -18,6 +18,13 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_float, check_int
 
+__all__ = [
+    "warmup_cosine", "Optimizer", "SGD", "Momentum", "Nesterov", "RMSProp", "Adam", "AdamW",
+    "OPTIMIZERS", "optimize_path", "steps_to_tolerance", "ill_conditioned_quadratic", "rosenbrock",
+    "rosenbrock_grad", "perceptron", "pocket", "novikoff_bound", "early_stopping_epoch",
+    "minibatch_path",
+]
+
 # --------------------------------------------------------------------------- learning-rate schedules
 
 

@@ -15,6 +15,10 @@ import numpy as np
 
 from nlpcourse._checks import check_array, check_float, check_int, check_same_length
 
+__all__ = [
+    "kmeans", "rbf_features", "default_width", "RBFNetwork", "fit_rbf",
+]
+
 
 def _as_matrix(name: str, X) -> np.ndarray:
     X = check_array(name, X, min_rows=1)

@@ -9,6 +9,11 @@ import numpy as np
 
 from nlpcourse._checks import check_int
 
+__all__ = [
+    "seed_everything", "CPU_DEPENDENT_TAG", "KERNEL_VARIANTS", "kernel_variant_environment",
+    "numerics_signature",
+]
+
 
 def seed_everything(seed: int = 0, threads: int = 2) -> np.random.Generator:
     """Seed Python, numpy and torch, make torch deterministic with a fixed thread count.

@@ -22,6 +22,13 @@ from nlpcourse._checks import check_array, check_choice, check_float, check_int,
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import shuffled_epoch
 
+__all__ = [
+    "BLOCKS", "SKIPS", "ACTIVATIONS", "random_orthogonal", "PlainBlock", "ResidualBlock",
+    "HighwayBlock", "StackConfig", "DeepStack", "build_stack", "layer_gradient_norms",
+    "gradient_ratio", "gradient_norms_by_depth", "History", "evaluate", "train", "singular_values",
+    "effective_rank", "hidden_spectra", "effective_ranks",
+]
+
 BLOCKS = ("plain", "residual", "highway")
 SKIPS = ("identity", "orthogonal")
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}

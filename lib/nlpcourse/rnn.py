@@ -21,6 +21,11 @@ from torch import nn
 from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
 
+__all__ = [
+    "CELL_KINDS", "RNNCell", "LSTMCell", "GRUCell", "make_cell", "check_mask", "Recurrent",
+    "Bidirectional", "copy_from_torch", "gradient_norms_through_time",
+]
+
 CELL_KINDS = ("rnn", "lstm", "gru")
 
 State = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]

@@ -29,6 +29,13 @@ from nlpcourse._tensor_checks import check_id_tensor, check_tensor
 from nlpcourse.rnn import CELL_KINDS, Bidirectional, make_cell
 from nlpcourse.text import Vocabulary, _check_documents, build_vocabulary, check_token_pairs
 
+__all__ = [
+    "SPECIALS", "make_vocabularies", "encode_tokens", "pad_batch", "Batch", "encode_pairs",
+    "Seq2SeqConfig", "masked_softmax", "AdditiveAttention", "Seq2Seq", "build_model",
+    "sequence_loss", "train", "Decoded", "encode_sources", "greedy_decode", "translate",
+    "alignment", "exact_match_accuracy", "accuracy_by_length", "held_out_loss", "split_pairs",
+]
+
 PAD, BOS, EOS, UNK = "[PAD]", "[BOS]", "[EOS]", "[UNK]"
 SPECIALS = (PAD, BOS, EOS)
 

@@ -18,6 +18,14 @@ import scipy.sparse as sp
 
 from nlpcourse._checks import check_choice, check_float, check_int
 
+__all__ = [
+    "TF_VARIANTS", "IDF_VARIANTS", "tokenize", "Vocabulary", "build_vocabulary", "one_hot",
+    "bag_of_words", "document_frequency", "inverse_document_frequency", "term_frequency",
+    "l2_normalize_rows", "tfidf", "cosine_similarity", "top_terms", "VocabularyCoverage",
+    "unit_coverage", "words_and_characters", "keyword_in_context", "split_sentences",
+    "check_token_pairs",
+]
+
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 
 TF_VARIANTS = ("raw", "binary", "log", "frequency")

@@ -25,6 +25,11 @@ import numpy as np
 
 from nlpcourse._checks import check_int
 
+__all__ = [
+    "DEFAULT_PATTERN", "N_BYTES", "split_chunks", "chunk_counts", "learn_merges",
+    "BytePairTokenizer", "TokenRate", "tokens_per_word", "UnitRow", "unit_table",
+]
+
 #: GPT-2's pre-tokenizer with Python's ``re`` (``[^\W\d_]`` is "a letter"): English
 #: contractions, a word / number / punctuation run with at most one space in front, and
 #: whitespace (a run keeps its last space for the word that follows).
@@ -117,17 +122,13 @@ def learn_merges(counts: Mapping[str, int], n_merges: int) -> list[tuple[int, in
     n_merges = check_int("n_merges", n_merges, minimum=0)
     if not isinstance(counts, Mapping):
         raise TypeError(f"counts must be a mapping from chunk (str) to count (int), got {type(counts).__name__}")
-    for chunk, freq in counts.items():
+    for chunk in counts:  # before sorting them: str and int keys would not compare
         if not isinstance(chunk, str):
-            raise TypeError(f"counts must map str chunks to counts, got the key {chunk!r}")
-        check_int(f"counts[{chunk!r}]", freq, minimum=1)
+            raise TypeError(f"counts must map str chunks to counts, got key {chunk!r}")
     words: list[list[int]] = []
     freqs: list[int] = []
     for chunk in sorted(counts):  # sorted: the same table in any insertion order gives the same state
-        freq = counts[chunk]
-        if not isinstance(chunk, str):
-            raise TypeError(f"counts must map str chunks to counts, got key {chunk!r}")
-        freq = check_int(f"counts[{chunk!r}]", freq, minimum=0)
+        freq = check_int(f"counts[{chunk!r}]", counts[chunk], minimum=0)
         if freq:
             words.append(list(_utf8("counts key", chunk)))
             freqs.append(freq)

@@ -39,6 +39,16 @@ from nlpcourse._checks import check_array, check_choice, check_float, check_ids,
 from nlpcourse.evaluate import WordVectors
 from nlpcourse.text import Vocabulary, _check_documents, build_vocabulary
 
+__all__ = [
+    "OUTPUTS", "MAX_SENTENCE_LENGTH", "TABLE_DOMAIN", "MAX_EXP", "split_long_sentences",
+    "HuffmanTree", "huffman_tree", "keep_probability", "noise_distribution", "cumulative_table",
+    "draw_negatives", "sigmoid", "binary_logistic_loss", "negative_sampling_loss",
+    "hierarchical_softmax_loss", "hierarchical_softmax_probabilities", "full_softmax_loss",
+    "Word2VecConfig", "EncodedCorpus", "word2vec_vocabulary", "encode_corpus", "init_weights",
+    "lcg_next", "train_epoch_numpy", "guide_table", "check_epoch_inputs", "train_epoch_compiled",
+    "Word2VecModel", "JOB_WORDS", "train_word2vec", "warm_up",
+]
+
 OUTPUTS = ("negative", "hierarchical", "softmax")
 #: gensim cuts sentences longer than this; feeding both the same cut sentences keeps them equal.
 MAX_SENTENCE_LENGTH = 10_000
