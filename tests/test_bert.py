@@ -1,7 +1,6 @@
 """nlpcourse.bert: BERT's masking rule (exact counts, 80/10/10 proportions, never specials),
 sentence pairs and segment ids, NSP pairs from the real sentence order, the MLM loss against a
-hand cross-entropy, shapes, accuracy by kind on the checkpoint, the sub-word recipe's pieces, and every
-bad-input error."""
+hand cross-entropy, shapes, the checkpoint's held-out loss, the sub-word recipe's pieces, and every bad-input error."""
 
 import collections
 import math
@@ -17,7 +16,10 @@ from nlpcourse.text import build_vocabulary
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 F32 = dict(rtol=1e-5, atol=1e-6)
-# The checkpoint's stated held-out scores are reproduced in tests/test_checkpoint_09b.py.
+#: The held-out scores data/README.md states for data/checkpoints/09b_bert.pt.
+CHECKPOINT_MLM_LOSS = 6.13148     # nats per masked word
+CHECKPOINT_MLM_ACCURACY = 0.14474  # 439 of 3033 masked words
+CHECKPOINT_NSP_ACCURACY = 0.52     # 260 of 500 pairs
 
 
 def gen(seed=0):
@@ -250,11 +252,23 @@ def test_sentences_and_chinese_characters():
 # --------------------------------------------------------------------------- the checkpoint
 
 
+def test_checkpoint_reproduces_the_stated_held_out_loss():
+    path = data.DATA_DIR / "checkpoints" / "09b_bert.pt"
+    assert path.stat().st_size <= 3_000_000
+    model, vocab, meta = bert.load_checkpoint(path)
+    held_out = bert.corpus_sentences(data.lee_documents("test"))
+    scores = bert.evaluate_bert(model, held_out, vocab, seed=0)
+    assert math.isclose(scores.mlm_loss, CHECKPOINT_MLM_LOSS, rel_tol=1e-4)
+    assert math.isclose(scores.mlm_accuracy, CHECKPOINT_MLM_ACCURACY, abs_tol=5e-5)
+    assert math.isclose(scores.nsp_accuracy, CHECKPOINT_NSP_ACCURACY, abs_tol=5e-5)
+    assert math.isclose(meta["held_out"]["mlm_loss"], CHECKPOINT_MLM_LOSS, rel_tol=1e-4)
+
+
 def test_accuracy_by_kind_against_a_hand_count():
     """Replay accuracy_by_kind's draws (same generator, same batches) and count every chosen
     position by hand against the original word; the three kinds add up to evaluate_bert's score."""
     model, vocab, _ = bert.load_checkpoint(data.DATA_DIR / "checkpoints" / "09b_bert.pt")
-    held_out = [[vocab.tokenize(s) for s in bert.split_sentences(d)] for d in data.lee_documents("test")[:12]]
+    held_out = bert.corpus_sentences(data.lee_documents("test"))[:12]
     got = bert.accuracy_by_kind(model, held_out, vocab, seed=3, repeats=2, batch_size=64)
     g = gen(3)
     counts, hits = {1: 0, 2: 0, 3: 0}, {1: 0, 2: 0, 3: 0}
@@ -283,7 +297,7 @@ def test_accuracy_by_kind_against_a_hand_count():
     assert got["kept"][1] > got["[MASK]"][1]  # the trained model copies a visible word more often than it guesses
 
 
-# --------------------------------------------------------------------------- the sub-word recipe (the checkpoint's)
+# --------------------------------------------------------------------------- the sub-word recipe (scripts/make_checkpoint_09b.py --recipe subword)
 
 
 @pytest.fixture(scope="module")
