@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nlpcourse import attention as at
+from nlpcourse import _blockwise_attention as blockwise
 
 F64 = dict(rtol=1e-10, atol=1e-12)
 F32 = dict(rtol=1e-5, atol=1e-6)
@@ -467,7 +468,7 @@ def test_fused_multihead_keeps_weights_when_asked_and_constructor_flag():
 def block_elements(request, monkeypatch):
     """Small blocks split batches and queries unevenly, so every block boundary is exercised."""
     if request.param is not None:
-        monkeypatch.setattr(at, "BLOCK_ELEMENTS", request.param)
+        monkeypatch.setattr(blockwise, "BLOCK_ELEMENTS", request.param)
     return request.param
 
 
@@ -491,7 +492,7 @@ def test_blocks_equal_full_weights_and_torch(block_elements, mask_name, as_addit
 
 
 def test_blocks_gradcheck(monkeypatch):
-    monkeypatch.setattr(at, "BLOCK_ELEMENTS", 10)  # 2 queries x 5 keys per block
+    monkeypatch.setattr(blockwise, "BLOCK_ELEMENTS", 10)  # 2 queries x 5 keys per block
     q, k, v = rand(2, 5, 3, seed=1, grad=True), rand(2, 5, 3, seed=2, grad=True), rand(2, 5, 4, seed=3, grad=True)
     mask = at.combine_masks(at.padding_mask([5, 2], 5)[:, 0], at.causal_mask(5))  # (2, 5, 5)
     assert torch.autograd.gradcheck(
@@ -590,19 +591,19 @@ def test_left_padding_with_is_causal_empties_rows_without_nan(need_weights):
                                             ((4, 3, 4, 4), 1 << 18), ((1, 1, 9, 2), 8), ((5, 2, 3, 3), 20)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_blocks_tile_every_score_once(monkeypatch, shape, elements, threads):
-    monkeypatch.setattr(at, "BLOCK_ELEMENTS", elements)
+    monkeypatch.setattr(blockwise, "BLOCK_ELEMENTS", elements)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         n, h, t_q, t_k = shape
-        n_rows, n_heads, n_queries = at._block_shape(torch.Size(shape))
+        n_rows, n_heads, n_queries = blockwise._block_shape(torch.Size(shape))
         count = torch.zeros(n, h, t_q, dtype=torch.int64)
         out = torch.zeros(n, h, t_q, 3)
-        for rows, heads, queries in at._blocks(torch.Size(shape)):
+        for rows, heads, queries in blockwise._blocks(torch.Size(shape)):
             count[rows, heads, queries] += 1
             block = out[rows, heads, queries]
             assert block.is_contiguous() and all(a <= b for a, b in zip(block.shape, (n_rows, n_heads, n_queries)))
-            assert at._flat(out, (rows, heads, queries)).data_ptr() == block.data_ptr()  # a view, not a copy
+            assert blockwise._flat(out, (rows, heads, queries)).data_ptr() == block.data_ptr()  # a view, not a copy
         assert torch.all(count == 1)
         assert n_rows * n_heads * n_queries * t_k <= max(elements * threads, t_k)  # at least one row per block
         assert (n_queries == t_q or n_heads == 1) and (n_heads == h or n_rows == 1)

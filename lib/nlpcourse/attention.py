@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpcourse._checks import check_float, check_int
+from nlpcourse._blockwise_attention import blockwise_attention
 from nlpcourse._tensor_checks import check_tensor
 
 __all__ = [
@@ -182,201 +183,53 @@ def _rows_with_a_key(mask: Tensor) -> Tensor:
     return keep.any(dim=-1, keepdim=True)
 
 
-def _mend_empty_rows(mask: Tensor) -> tuple[Tensor, Tensor | None]:
-    """A row with no key left would be softmax over -inf only (NaN): let it see every key
-    (finite softmax, finite gradients); return the mended mask and the rows to zero afterwards."""
+def _prepared_mask(mask: Tensor | None, scores_shape: torch.Size, q: Tensor, is_causal: bool,
+                   sync: bool = True) -> tuple[Tensor | None, Tensor | None]:
+    """Check ``mask`` against the scores, add the causal mask if asked, and mend the query rows
+    left with no key: softmax over -inf only is NaN, so such a row may see every key (finite
+    weights and gradients) and its output is zeroed after. Returns (mask, rows to zero or None).
+    ``sync=False`` skips asking whether any row is empty (a host sync) and mends regardless."""
+    if mask is None:  # a causal mask alone never empties a row
+        return (_causal(scores_shape[-2], scores_shape[-1], q.device) if is_causal else None), None
+    _check_mask(mask, scores_shape)
+    _check_additive_dtype(mask, q.dtype)
+    if is_causal:
+        mask = _apply_causal(mask, scores_shape[-2], scores_shape[-1], q.device)
     has_key = _rows_with_a_key(mask)
-    if bool(has_key.all()):
+    if sync and bool(has_key.all()):
         return mask, None
     empty_rows = ~has_key
     return (mask | empty_rows if mask.dtype == torch.bool else mask.masked_fill(empty_rows, 0.0)), empty_rows
 
 
-def _apply_mask_(scores: Tensor, mask: Tensor | None) -> Tensor:
-    """Scores with the mask applied in place: -inf where a boolean mask is False, + an additive mask."""
-    if mask is None:
-        return scores
-    if mask.dtype == torch.bool:
-        return scores.masked_fill_(~mask, float("-inf"))
-    return scores.add_(mask)
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *,
+                                 dropout_p: float = 0.0, training: bool = False, scale: float | None = None,
+                                 is_causal: bool = False, need_weights: bool = True):
+    """softmax(q k^T / sqrt(d_k) + mask) v -> (output (..., T_q, d_v), weights (..., T_q, T_k)).
 
-
-def scaled_dot_product_attention(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    mask: Tensor | None = None,
-    *,
-    dropout_p: float = 0.0,
-    training: bool = False,
-    scale: float | None = None,
-    is_causal: bool = False,
-    need_weights: bool = True,
-) -> tuple[Tensor, Tensor | None]:
-    """softmax(q k^T / sqrt(d_k) + mask) v; returns (output, weights).
-
-    Shapes: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``, v ``(..., T_k, d_v)`` ->
-    output ``(..., T_q, d_v)``, weights ``(..., T_q, T_k)``. ``mask`` is boolean (True = may
-    attend) or additive (float, 0 or -inf); a row with every key masked gives zeros.
-    ``is_causal=True`` also applies the causal mask (query i sees keys 0..i), combined with ``mask``.
-    ``need_weights=False`` returns (output, None) and computes the same maths one block of
-    rows at a time (the idea of FlashAttention), never holding all the weights at once: our
-    fast path, within 1.5x of torch's fused kernel in benchmarks/attention_vs_torch.py (the
-    course path, which builds all the weights, is not). With dropout in training it falls back
-    to the full weights (and still returns None).
+    q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v). ``mask``: boolean, True = may attend
+    (or additive: 0 or -inf); a query row with every key masked gives zeros. ``is_causal`` adds
+    the causal mask. ``need_weights=False`` returns (output, None), computed one block of rows at
+    a time (``nlpcourse._blockwise_attention``), never holding all the weights.
     """
     scores_shape = _check_qkv(q, k, v)
     dropout_p = check_float("dropout_p", dropout_p, minimum=0.0, maximum=1.0, max_inclusive=False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_float("scale", scale)
-    empty_rows = None
-    if mask is not None:
-        _check_mask(mask, scores_shape)
-        _check_additive_dtype(mask, q.dtype)
-        if is_causal:
-            mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
-        mask, empty_rows = _mend_empty_rows(mask)
-    elif is_causal:  # a causal mask alone never empties a row: no check needed
-        mask = _causal(q.shape[-2], k.shape[-2], q.device)
+    mask, empty_rows = _prepared_mask(mask, scores_shape, q, is_causal)
     dropout = dropout_p > 0.0 and training
-
     if not need_weights and not dropout:
-        out = _BlockwiseAttention.apply(*_as_blocks_input(q, k, v, mask), scale)  # (N, H, T_q, d_v)
-        out = out.reshape(*scores_shape[:-1], v.shape[-1])
+        out = blockwise_attention(q, k, v, mask, scale)
         return (out if empty_rows is None else out.masked_fill(empty_rows, 0.0)), None
-    scores = _apply_mask_(torch.matmul(q * scale, k.transpose(-2, -1)), mask)  # (..., T_q, T_k)
-    if torch.is_grad_enabled() and scores.requires_grad:
-        weights = torch.softmax(scores, dim=-1)
-    else:  # no gradient to keep: the weights overwrite the scores (one (T_q, T_k) buffer, not two)
-        weights = torch.softmax(scores, dim=-1, out=scores)
+
+    scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., T_q, T_k)
+    if mask is not None:  # -inf where a key may not be attended to
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    weights = torch.softmax(scores, dim=-1)
     if empty_rows is not None:
         weights = weights.masked_fill(empty_rows, 0.0)
     if dropout:
         weights = nn.functional.dropout(weights, p=dropout_p)
     return torch.matmul(weights, v), (weights if need_weights else None)
-
-
-# --------------------------------------------------------------------------- attention in blocks
-
-#: Scores per block when ``need_weights=False``, per thread: 2**18 float32 numbers are 1 MiB, one
-#: core's L2 cache on the 2-core AMD EPYC we benchmark on, so a block's scores are written,
-#: soft-maxed and multiplied by v while they are still in cache. With ``n`` threads a block holds
-#: ``n`` times as many (each thread works on its share of it), which also keeps the number of
-#: parallel regions (each one a wait for every thread) small. Chosen with
-#: benchmarks/attention_vs_torch.py.
-BLOCK_ELEMENTS = 1 << 18
-
-
-def _as_blocks_input(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None):
-    """q, k, v as (N, H, T, d) with one batch shape, and the mask as ``_block_weights`` takes it.
-
-    Expanded views; the batch dimensions before the last are merged into N (a view unless
-    broadcasting forbids it) and (T, d) inputs become (1, 1, T, d). The mask becomes
-    (N, H, T_q, T_k), a boolean one inverted first (True = drop), so nothing of the scores' size is made."""
-    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]) or torch.Size([1])
-
-    def four_d(t: Tensor, last: torch.Size) -> Tensor:
-        return t.expand(*batch, *last).reshape(-1, batch[-1], *last)
-
-    q4, k4, v4 = (four_d(t, t.shape[-2:]) for t in (q, k, v))
-    if mask is not None:
-        mask = four_d(~mask if mask.dtype == torch.bool else mask, torch.Size((q.shape[-2], k.shape[-2])))
-    return q4, k4, v4, mask
-
-
-def _block_shape(shape: torch.Size) -> tuple[int, int, int]:
-    """(n_rows, n_heads, n_queries) of a block of the scores (N, H, T_q, T_k): about
-    ``BLOCK_ELEMENTS`` numbers per thread; several heads only with all their query rows, several
-    batch rows only with all their heads, so a block of a contiguous tensor is contiguous."""
-    n, h, t_q, t_k = shape
-    block = BLOCK_ELEMENTS * max(1, torch.get_num_threads())
-    n_queries = min(t_q, max(1, block // t_k))
-    n_heads = min(h, max(1, block // (t_q * t_k))) if n_queries == t_q else 1
-    n_rows = min(n, max(1, block // (h * t_q * t_k))) if n_heads == h else 1
-    return n_rows, n_heads, n_queries
-
-
-def _blocks(shape: torch.Size):
-    """Tile the scores (N, H, T_q, T_k) into blocks of ``_block_shape``: yield (rows, heads,
-    queries) slices. A block's part of a contiguous (N, H, T_q, d) tensor is contiguous, so a
-    matmul can write it in place (``out=``)."""
-    n_rows, n_heads, n_queries = _block_shape(shape)
-    for r in range(0, shape[0], n_rows):
-        for h in range(0, shape[1], n_heads):
-            for i in range(0, shape[2], n_queries):
-                yield slice(r, r + n_rows), slice(h, h + n_heads), slice(i, i + n_queries)
-
-
-def _flat(t: Tensor, block: tuple[slice, ...]) -> Tensor:
-    """The block's part of t (N, H, T, d), rows and heads merged: (n_rows * n_heads, n_t, d)."""
-    return t[block].flatten(0, 1)  # a view for our own contiguous tensors; may copy an input's block
-
-
-def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, block: tuple[slice, slice, slice],
-                   buffer: Tensor) -> Tensor:
-    """One block's weights softmax(scale q k^T + mask), (n_rows * n_heads, n_queries, T_k), in ``buffer``.
-
-    q (N, H, T_q, d_k), k (N, H, T_k, d_k) and ``mask`` from ``_as_blocks_input``; ``buffer``
-    is contiguous, at least the block's size (a smaller last block uses its front)."""
-    rows, heads, queries = block
-    q_b, k_b = _flat(q, block), _flat(k, (rows, heads))  # (n, n_queries, d_k), (n, T_k, d_k)
-    scores = buffer.view(-1)[: q_b.shape[0] * q_b.shape[1] * k_b.shape[1]].view(q_b.shape[0], q_b.shape[1], -1)
-    # the scale rides in the matmul (alpha), as torch scales q k^T; beta=0 ignores the old contents
-    torch.baddbmm(scores, q_b, k_b.transpose(-2, -1), beta=0, alpha=scale, out=scores)
-    if mask is not None:
-        mask_b = mask[block]  # (n_rows, n_heads, n_queries, T_k), a view
-        scores_4d = scores.view(mask_b.shape)
-        scores_4d.masked_fill_(mask_b, float("-inf")) if mask.dtype == torch.bool else scores_4d.add_(mask_b)
-    return torch.softmax(scores, dim=-1, out=scores)  # in place
-
-
-def _attend_in_blocks(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
-    """softmax(scale q k^T + mask) v one block (``_blocks``) at a time, for inputs from
-    ``_as_blocks_input``, each block's weights in one reused buffer; returns (N, H, T_q, d_v)."""
-    shape = torch.Size((*q.shape[:-1], k.shape[-2]))  # the scores' (N, H, T_q, T_k)
-    out = q.new_empty(*q.shape[:-1], v.shape[-1])  # (N, H, T_q, d_v)
-    n_rows, n_heads, n_queries = _block_shape(shape)
-    buffer = q.new_empty(n_rows * n_heads, n_queries, shape[-1])
-    for block in _blocks(shape):
-        w_b = _block_weights(q, k, mask, scale, block, buffer)  # (n, n_queries, T_k)
-        torch.bmm(w_b, _flat(v, block[:2]), out=_flat(out, block))  # written in place
-    return out
-
-
-class _BlockwiseAttention(torch.autograd.Function):
-    """softmax(scale q k^T + mask) v one block at a time (see ``_blocks``), never all the weights.
-
-    q, k, v: (N, H, T, d) and the mask from ``_as_blocks_input``; the forward keeps only the
-    output O; the backward recomputes each block's weights W and uses, with dO the output's
-    gradient, dV = W^T dO, dS = W * (dO V^T - rowsum(dO * O)), dQ = scale dS K, dK = scale dS^T Q.
-    """
-
-    @staticmethod
-    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
-        out = _attend_in_blocks(q, k, v, mask, scale)  # (N, H, T_q, d_v)
-        ctx.save_for_backward(q, k, v, mask, out)
-        ctx.scale = scale
-        return out
-
-    @staticmethod
-    def backward(ctx, d_out: Tensor):
-        q, k, v, mask, out = ctx.saved_tensors
-        scale = ctx.scale
-        shape = torch.Size((*q.shape[:-1], k.shape[-2]))
-        dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)  # every block writes its rows
-        dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (k, v))  # sums over blocks
-        n_rows, n_heads, n_queries = _block_shape(shape)
-        buffer = q.new_empty(n_rows * n_heads, n_queries, shape[-1])
-        for block in _blocks(shape):
-            rows_heads = block[:2]
-            weights = _block_weights(q, k, mask, scale, block, buffer)  # W: (n, n_queries, T_k)
-            q_b, d_out_b, out_b = _flat(q, block), _flat(d_out, block), _flat(out, block)  # (n, n_queries, d)
-            _flat(dv, rows_heads).baddbmm_(weights.transpose(-2, -1), d_out_b)  # dV += W^T dO
-            d_scores = torch.bmm(d_out_b, _flat(v, rows_heads).transpose(-2, -1))  # dW = dO V^T, then dS in place
-            d_scores.sub_((d_out_b * out_b).sum(-1, keepdim=True)).mul_(weights)
-            dq_b = _flat(dq, block)
-            torch.baddbmm(dq_b, d_scores, _flat(k, rows_heads), beta=0, alpha=scale, out=dq_b)  # dQ = scale dS K
-            _flat(dk, rows_heads).baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)  # dK += scale dS^T Q
-        return dq, dk, dv, None, None
 
 
 def fused_attention(
@@ -405,15 +258,9 @@ def fused_attention(
     if mask is None:  # torch's own causal path; a causal mask alone never empties a row
         return nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=bool(is_causal),
                                                           scale=scale)
-    _check_mask(mask, scores_shape)
-    _check_additive_dtype(mask, q.dtype)
-    if is_causal:
-        mask = _apply_causal(mask, q.shape[-2], k.shape[-2], q.device)
-    # a row with no key left: let it see every key, then zero its output (finite, no host sync)
-    has_key = _rows_with_a_key(mask)
-    mask = mask | ~has_key if mask.dtype == torch.bool else mask.masked_fill(~has_key, 0.0)
+    mask, empty_rows = _prepared_mask(mask, scores_shape, q, is_causal, sync=False)
     out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=scale)
-    return out.masked_fill(~has_key, 0.0)
+    return out.masked_fill(empty_rows, 0.0)
 
 
 class MultiHeadAttention(nn.Module):
