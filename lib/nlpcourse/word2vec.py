@@ -556,9 +556,13 @@ def _softmax_rows(h, w_out, target, lr, delta, scores):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _predict(h, target, w_out, mode, negative, table, guide, scale, codes, points, lengths, state, lr, delta, rows,
-             labels, err, scores, compute_loss):
-    """One prediction of ``target`` from ``h``: returns (loss, new random state); delta gets lr * -dL/dh."""
+def _predict(h, target, w_out, output, state, lr, scratch, compute_loss):
+    """One prediction of ``target`` from ``h``: returns (loss, new random state); delta gets lr * -dL/dh.
+
+    ``output`` is the output layer's settings (``_output_layer``), ``scratch`` the kernel's work
+    arrays (delta, rows, labels, err, scores)."""
+    mode, negative, table, guide, scale, codes, points, lengths = output
+    delta, rows, labels, err, scores = scratch
     for j in range(delta.shape[0]):
         delta[j] = 0.0
     if mode == 0:  # negative sampling: the true word, then `negative` draws from the noise table
@@ -584,13 +588,16 @@ def _predict(h, target, w_out, mode, negative, table, guide, scale, codes, point
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, negative, keep, table, guide, scale,
-                     codes, points, lengths, alpha, min_alpha, words_before, words_total, seed, compute_loss):
+def _train_sentences(ids, starts, first, last, w_in, w_out, run, output, words_before, seed):
     """Train on sentences first..last-1; the compiled twin of ``train_epoch_numpy``.
 
+    ``run`` holds the run's settings and ``output`` the output layer's (``_kernel_settings``).
     ``words_before`` counts the run's words before sentence ``first``: the learning rate of a
     sentence falls linearly with its position in the run. Returns (summed loss, predictions).
     """
+    sg, window, keep, alpha, min_alpha, words_total, compute_loss = run
+    mode, negative = output[0], output[1]
+    codes = output[5]
     dim = w_in.shape[1]
     state = np.uint64(seed)
     longest = 1
@@ -604,6 +611,7 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
     labels = np.empty(slots, dtype=np.float32)
     err = np.empty(slots, dtype=np.float32)
     scores = np.empty(w_out.shape[0] if mode == 2 else 1, dtype=np.float64)
+    scratch = (delta, rows, labels, err, scores)
     loss_sum = 0.0
     predictions = 0
     for s in range(first, last):
@@ -631,8 +639,7 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
                         continue
                     word = kept[j]
                     # the context row is read, not written, until the prediction is done: no copy
-                    loss, state = _predict(w_in[word], kept[i], w_out, mode, negative, table, guide, scale, codes,
-                                           points, lengths, state, lr, delta, rows, labels, err, scores, compute_loss)
+                    loss, state = _predict(w_in[word], kept[i], w_out, output, state, lr, scratch, compute_loss)
                     loss_sum += loss
                     predictions += 1
                     for d in range(dim):
@@ -647,8 +654,7 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, sg, mode, window, ne
                 inv = np.float32(1.0) / np.float32(hi - lo - 1)
                 for d in range(dim):
                     h[d] *= inv
-                loss, state = _predict(h, kept[i], w_out, mode, negative, table, guide, scale, codes, points,
-                                       lengths, state, lr, delta, rows, labels, err, scores, compute_loss)
+                loss, state = _predict(h, kept[i], w_out, output, state, lr, scratch, compute_loss)
                 loss_sum += loss
                 predictions += 1
                 for j in range(lo, hi):
@@ -729,13 +735,22 @@ def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndar
     words_before = check_int("words_before", words_before, minimum=0)
     words_total = corpus.n_words * config.epochs if words_total is None else check_int("words_total", words_total,
                                                                                        minimum=1)
+    run, output = _kernel_settings(config, keep, table, tree, words_total)
+    return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, run, output,
+                            words_before, seed & _MASK64)
+
+
+def _kernel_settings(config: Word2VecConfig, keep: np.ndarray, table: np.ndarray, tree: HuffmanTree | None,
+                     words_total: int) -> tuple[tuple, tuple]:
+    """The compiled kernel's arguments, built in one place: the run's settings (skip-gram or CBOW,
+    window, keep probabilities, learning-rate schedule, loss tracking) and the output layer's
+    (mode, negatives, noise table and its guide, Huffman codes, points and lengths)."""
     mode = OUTPUTS.index(config.output)
     codes, points, lengths = _tree_arrays(tree if mode == 1 else None)
     guide, scale = guide_table(table)
-    return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, config.sg, mode,
-                            config.window, config.negative, keep, table, guide, scale, codes, points, lengths,
-                            config.alpha, config.min_alpha, words_before, max(words_total, 1), seed & _MASK64,
-                            config.compute_loss)
+    run = (config.sg, config.window, keep, config.alpha, config.min_alpha, max(words_total, 1), config.compute_loss)
+    output = (mode, config.negative, table, guide, scale, codes, points, lengths)
+    return run, output
 
 
 def _tree_arrays(tree: HuffmanTree | None):
@@ -822,11 +837,10 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     mode = OUTPUTS.index(config.output)
     table = cumulative_table(counts, config.ns_exponent) if mode == 0 else np.ones(1, dtype=np.int64)
     tree = huffman_tree(counts) if mode == 1 else None
-    codes, points, lengths = _tree_arrays(tree)
-    guide, scale = guide_table(table)
     jobs = _jobs(corpus.starts)
     tasks = iter([(epoch, job) for epoch in range(config.epochs) for job in range(len(jobs))])
     words_total = corpus.n_words * config.epochs
+    run, output = _kernel_settings(config, keep, table, tree, words_total)
     loss_sums, predictions = np.zeros(config.epochs), np.zeros(config.epochs, dtype=np.int64)
     lock = threading.Lock()
     bar = None
@@ -842,11 +856,9 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             if epoch is None:
                 return
             first, last = jobs[job]
-            loss, n = _train_sentences(
-                corpus.ids, corpus.starts, first, last, w_in, w_out, config.sg, mode, config.window,
-                config.negative, keep, table, guide, scale, codes, points, lengths, config.alpha, config.min_alpha,
-                epoch * corpus.n_words + int(corpus.starts[first]), words_total,
-                _job_seed(config.seed, epoch, job), config.compute_loss)
+            loss, n = _train_sentences(corpus.ids, corpus.starts, first, last, w_in, w_out, run, output,
+                                       epoch * corpus.n_words + int(corpus.starts[first]),
+                                       _job_seed(config.seed, epoch, job))
             with lock:
                 loss_sums[epoch] += loss
                 predictions[epoch] += n
