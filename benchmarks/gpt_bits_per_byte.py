@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nlpcourse import data, gpt
+from nlpcourse import data, gpt, tokenize
 from nlpcourse.reproducibility import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the live run (default: the notebook's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    tokenizer = data.gpt_bpe_tokenizer()
+    tokenizer = tokenize.gpt_bpe_tokenizer()
     train_docs, valid_docs = data.english_lm_split()
     train_ids = torch.tensor(tokenizer.encode("\n\n".join(train_docs)))
     valid_ids = torch.tensor(tokenizer.encode("\n\n".join(valid_docs)))

@@ -288,10 +288,10 @@ def _projection_explorer():
 
 
 def _next_token_explorer():
-    from nlpcourse import data, gpt, widgets
+    from nlpcourse import data, gpt, tokenize, widgets
 
     model, _meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_lm.pt")
-    box = widgets.next_token_explorer(model, data.gpt_bpe_tokenizer(), "The government said")
+    box = widgets.next_token_explorer(model, tokenize.gpt_bpe_tokenizer(), "The government said")
     return box, box.controls["temperature"], (1.0, 1.1)
 
 

@@ -6,7 +6,7 @@
 * ``lm``: a GPT on the English corpus (``data.english_lm_split``: every 20th document held out),
   tokenised with the chapter's BPE merges (``data/checkpoints/09c_bpe_merges.json``).
 * ``icl``: a GPT of 3 blocks of width 96 (context 160) on English text mixed with prompt-format tasks
-  (``data.prompt_training_text``), scored on unseen task items with 0, 1 and 4 examples.
+  (``prompts.prompt_training_text``), scored on unseen task items with 0, 1 and 4 examples.
 
 Fixed seed, one CPU thread. Weights are stored as float16 and every number saved in the
 checkpoint's meta is computed from the stored weights, so ``tests/test_gpt.py`` reproduces it.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from nlpcourse import data, gpt
+from nlpcourse import data, gpt, prompts, tokenize
 from nlpcourse.reproducibility import seed_everything
 from nlpcourse.tokenize import BytePairTokenizer
 
@@ -53,15 +53,15 @@ def icl_documents(seed: int = 0) -> list[str]:
     """English training documents and prompt episodes, shuffled together at the document level."""
     import numpy as np
 
-    documents = data.english_lm_split()[0] + data.prompt_training_text(ICL_EPISODES, seed=seed)
+    documents = data.english_lm_split()[0] + prompts.prompt_training_text(ICL_EPISODES, seed=seed)
     order = np.random.default_rng(seed).permutation(len(documents))
     return [documents[i] for i in order]
 
 
 def icl_accuracy(model: gpt.GPT, tokenizer: BytePairTokenizer) -> dict:
     """Per task and number of examples: the per-item results of greedy completion on unseen items."""
-    return {task: {k: gpt.score_prompts(model, tokenizer, data.prompt_eval_set(task, ICL_ITEMS, k, seed=ICL_SEED))
-                   for k in ICL_SHOTS} for task in data.PROMPT_TASKS}
+    return {task: {k: gpt.score_prompts(model, tokenizer, prompts.prompt_eval_set(task, ICL_ITEMS, k, seed=ICL_SEED))
+                   for k in ICL_SHOTS} for task in prompts.PROMPT_TASKS}
 
 
 def merges_sha256(path: Path = MERGES) -> str:

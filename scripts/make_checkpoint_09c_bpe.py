@@ -3,8 +3,8 @@
     python scripts/make_checkpoint_09c_bpe.py          # writes data/checkpoints/09c_bpe_merges.json
 
 Deterministic (no randomness in learning; ties go to the smallest pair of ids; the prompt
-episodes use seed 0). Learns ``nlpcourse.data.GPT_BPE_N_MERGES`` merges from
-``nlpcourse.data.gpt_bpe_texts()`` and prints tokens per word on the held-out English documents
+episodes use seed 0). Learns ``nlpcourse.tokenize.GPT_BPE_N_MERGES`` merges from
+``nlpcourse.tokenize.gpt_bpe_texts()`` and prints tokens per word on the held-out English documents
 (``english_lm_split()[1]``), which the tokenizer never saw. ``tests/test_tokenize.py`` relearns a
 prefix of the merges and compares it with the file.
 """
@@ -13,17 +13,17 @@ import argparse
 import time
 from pathlib import Path
 
-from nlpcourse import data
+from nlpcourse import data, tokenize
 from nlpcourse.tokenize import BytePairTokenizer, tokens_per_word
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-merges", type=int, default=data.GPT_BPE_N_MERGES)
-    parser.add_argument("--out", type=Path, default=data.GPT_BPE_MERGES)
+    parser.add_argument("--n-merges", type=int, default=tokenize.GPT_BPE_N_MERGES)
+    parser.add_argument("--out", type=Path, default=tokenize.GPT_BPE_MERGES)
     args = parser.parse_args()
     start = time.process_time()
-    texts = data.gpt_bpe_texts()
+    texts = tokenize.gpt_bpe_texts()
     tokenizer = BytePairTokenizer.learn(texts, args.n_merges)
     cpu_seconds = time.process_time() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)

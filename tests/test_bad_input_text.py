@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from bad_input_support import (Array, Case, Choice, Counts, Documents, Float, Ids, Int, OfType, Text, check_refused,
                                enumerated, hypothesis_test)
-from nlpcourse import data, evaluate, glove, text, tokenize, word2vec
+from nlpcourse import data, evaluate, glove, prompts, text, tokenize, word2vec
 
 DOCS = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat", "ran"]]
 VOCAB = text.build_vocabulary(DOCS)
@@ -46,7 +46,7 @@ CASES = [
     Case("low_rank_ratings", lambda **a: data.low_rank_ratings(**a), dict(),
          dict(n_rows=Int(1), n_cols=Int(1), rank=Int(1, 40), observed=Float(0.0, 1.0, strict=True))),
     Case("english_lm_split", lambda **a: data.english_lm_split(**a), dict(), dict(every=Int(2))),
-    Case("prompt_task_items", lambda **a: data.prompt_task_items(**a), dict(task="reverse", n=2),
+    Case("prompt_task_items", lambda **a: prompts.prompt_task_items(**a), dict(task="reverse", n=2),
          dict(task=Choice(), n=Int(1), seed=Int(0), split=Choice())),
     Case("Word2VecConfig", lambda **a: word2vec.Word2VecConfig(**a), dict(),
          dict(output=Choice(), dim=Int(1), window=Int(1), min_count=Int(1), negative=Int(1), sample=Float(0.0),

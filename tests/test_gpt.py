@@ -373,19 +373,19 @@ STATED_BIGRAM_LOSS = 4.710762
 
 @pytest.fixture(scope="module")
 def held_out_ids():
-    from nlpcourse import data
+    from nlpcourse import data, prompts, tokenize
 
-    return torch.tensor(data.gpt_bpe_tokenizer().encode("\n\n".join(data.english_lm_split()[1])))
+    return torch.tensor(tokenize.gpt_bpe_tokenizer().encode("\n\n".join(data.english_lm_split()[1])))
 
 
 @pytest.mark.parametrize("name", ["lm", "icl"])
 def test_checkpoint_reproduces_its_stated_validation_loss(name, held_out_ids):
     import hashlib
 
-    from nlpcourse import data
+    from nlpcourse import data, prompts, tokenize
 
     model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / f"09c_gpt_{name}.pt")
-    assert meta["merges_sha256"] == hashlib.sha256(data.GPT_BPE_MERGES.read_bytes()).hexdigest(), \
+    assert meta["merges_sha256"] == hashlib.sha256(tokenize.GPT_BPE_MERGES.read_bytes()).hexdigest(), \
         "the merges changed since the checkpoint was trained: re-run scripts/make_checkpoint_09c.py"
     assert meta["valid_windows"] == 32768 // model.config.context
     loss = gpt.evaluate_loss(model, held_out_ids, max_windows=meta["valid_windows"])
@@ -396,7 +396,7 @@ def test_checkpoint_reproduces_its_stated_validation_loss(name, held_out_ids):
 
 
 def test_language_model_checkpoint_is_0_8_nats_below_the_bigram(held_out_ids):
-    from nlpcourse import data
+    from nlpcourse import data, prompts, tokenize
 
     model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_lm.pt")
     assert meta["bigram_valid_loss"] == pytest.approx(STATED_BIGRAM_LOSS, abs=1e-6)
@@ -406,7 +406,7 @@ def test_language_model_checkpoint_is_0_8_nats_below_the_bigram(held_out_ids):
 
 
 def test_checkpoints_fit_the_chapter_budget():
-    from nlpcourse import data
+    from nlpcourse import data, prompts, tokenize
 
     folder = data.DATA_DIR / "checkpoints"
     sizes = [(folder / n).stat().st_size for n in ("09c_gpt_lm.pt", "09c_gpt_icl.pt", "09c_bpe_merges.json")]
@@ -414,21 +414,21 @@ def test_checkpoints_fit_the_chapter_budget():
 
 
 def test_in_context_checkpoint_reproduces_its_stored_item_results():
-    from nlpcourse import data
+    from nlpcourse import data, prompts, tokenize
 
     model, meta = gpt.load_checkpoint(data.DATA_DIR / "checkpoints" / "09c_gpt_icl.pt")
-    tokenizer = data.gpt_bpe_tokenizer()
+    tokenizer = tokenize.gpt_bpe_tokenizer()
     for task, k in [("translate", 1), ("qa", 4)]:
-        pairs = data.prompt_eval_set(task, meta["icl_items"], k, seed=meta["icl_seed"])[:6]
+        pairs = prompts.prompt_eval_set(task, meta["icl_items"], k, seed=meta["icl_seed"])[:6]
         assert gpt.score_prompts(model, tokenizer, pairs) == meta["icl_results"][task][k][:6]
 
 
 # --------------------------------------------------------------------------- the next-token explorer (no display)
 
 def test_next_token_explorer_shows_the_distribution_and_reports_bad_prompts():
-    from nlpcourse import data, widgets
+    from nlpcourse import tokenize, widgets
 
-    tokenizer = data.gpt_bpe_tokenizer()
+    tokenizer = tokenize.gpt_bpe_tokenizer()
     model = small_gpt(vocab_size=tokenizer.vocab_size, context=8)
     box = widgets.next_token_explorer(model, tokenizer, "The cat", continuation=4, seed=3)
     probs = gpt.next_token_distribution(model, tokenizer.encode("The cat"), 1.0)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nlpcourse import data, text
+from nlpcourse import data, text, tokenize
 from nlpcourse.tokenize import (
     DEFAULT_PATTERN,
     BytePairTokenizer,
@@ -256,10 +256,10 @@ def test_bad_input_is_named():
 def test_chapter_checkpoint_matches_relearned_merges():
     # learning is greedy, so the first k merges of any longer run are exactly a k-merge run:
     # relearning a 300-merge prefix from the same texts checks the file in about a second
-    stored = data.gpt_bpe_tokenizer()
-    assert len(stored.merges) == data.GPT_BPE_N_MERGES and stored.vocab_size == 256 + data.GPT_BPE_N_MERGES
+    stored = tokenize.gpt_bpe_tokenizer()
+    assert len(stored.merges) == tokenize.GPT_BPE_N_MERGES and stored.vocab_size == 256 + tokenize.GPT_BPE_N_MERGES
     assert stored.pattern == DEFAULT_PATTERN
-    relearned = BytePairTokenizer.learn(data.gpt_bpe_texts(), 300)
+    relearned = BytePairTokenizer.learn(tokenize.gpt_bpe_texts(), 300)
     assert relearned.merges == stored.merges[:300]
     # the prompt-task words became single tokens, and held-out text round-trips
     assert stored.tokens("in: red cat => out:") == ["in", ":", " red", " cat", " =>", " out", ":"]

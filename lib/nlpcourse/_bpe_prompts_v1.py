@@ -3,7 +3,7 @@
 ``data/checkpoints/09c_bpe_merges.json`` was learned from the English training documents plus
 2000 episodes of the first prompt-task family (rules copy, reverse, upper, first_letters,
 to_digits, to_words over 24 phrase words and the numbers 0-999). The arrow rules have changed
-since (``nlpcourse.data.ARROW_TASKS``), but both GPT checkpoints read token ids of these merges,
+since (``nlpcourse.prompts.ARROW_TASKS``), but both GPT checkpoints read token ids of these merges,
 so the merges stay, and this module regenerates their training text exactly so that
 ``tests/test_tokenize.py`` can still relearn them. Nothing else uses it.
 """
@@ -12,9 +12,8 @@ import zlib
 
 import numpy as np
 
-from nlpcourse.data import _ONES, _TENS, PromptItem, spell_number
-from nlpcourse.data import _apply_rule as _current_rule
-from nlpcourse.data import _draw_item as _draw_qa_or_tldr
+from nlpcourse.data import _ONES, _TENS, spell_number
+from nlpcourse.prompts import PromptItem
 
 _RULES = {
     "copy": ("words", "number_words", "digits"),
@@ -49,9 +48,11 @@ def _is_train(item: PromptItem) -> bool:
 
 
 def _apply_rule(task: str, text: str) -> str:
-    if task in ("copy", "reverse"):  # unchanged rules
-        return _current_rule(task, text)
     words = text.split()
+    if task == "copy":
+        return text
+    if task == "reverse":
+        return " ".join(reversed(words))
     if task == "upper":
         return text.upper()
     if task == "first_letters":
@@ -71,7 +72,30 @@ def _draw_item(task: str, rng) -> PromptItem:
             value = int(rng.integers(0, 1000))
             text = " ".join(spell_number(value)) if domain == "number_words" else str(value)
         return PromptItem("", text, _apply_rule(task, text))
-    return _draw_qa_or_tldr(task, rng)  # these two tasks have not changed
+    return _draw_qa_or_tldr(task, rng)
+
+
+# The qa and tldr items as they were drawn then (a copy, so that editing today's tasks in
+# nlpcourse.prompts can never change the frozen text).
+_QA_NAMES = tuple("anna bob carl dora emil fay gus hana".split())
+_QA_CITIES = tuple("paris rome oslo lima cairo delhi tokyo quito".split())
+_TLDR_ANIMALS = tuple("cat dog bird fish horse cow fox bear".split())
+_TLDR_VERBS = tuple("runs eats sleeps swims sings jumps reads waits".split())
+
+
+def _draw_qa_or_tldr(task: str, rng) -> PromptItem:
+    if task == "qa":
+        names = rng.choice(len(_QA_NAMES), size=2, replace=False)
+        cities = rng.choice(len(_QA_CITIES), size=2, replace=False)
+        context = " ".join(f"{_QA_NAMES[n]} lives in {_QA_CITIES[c]} ." for n, c in zip(names, cities))
+        asked = int(rng.integers(2))
+        return PromptItem(context, f"where does {_QA_NAMES[names[asked]]} live ?", _QA_CITIES[cities[asked]])
+    main, other = (_TLDR_ANIMALS[i] for i in rng.choice(len(_TLDR_ANIMALS), size=2, replace=False))
+    verbs = [_TLDR_VERBS[i] for i in rng.choice(len(_TLDR_VERBS), size=3, replace=False)]
+    subjects = [main, main, main]
+    subjects[int(rng.integers(3))] = other
+    context = " ".join(f"the {s} {v} ." for s, v in zip(subjects, verbs))
+    return PromptItem(context, "", main)
 
 
 def _train_items(task: str, n: int, seed: int) -> list[PromptItem]:
@@ -98,7 +122,7 @@ def _line(item: PromptItem, task: str) -> str:
 
 
 def prompt_episodes(n_docs: int, seed: int = 0, shots=(0, 1, 2, 4)) -> list[str]:
-    """The first family's training episodes, as ``data.prompt_training_text`` made them then."""
+    """The first family's training episodes, as ``prompts.prompt_training_text`` made them then."""
     rng = np.random.default_rng([seed, 9])
     picks = [(_TASKS[int(t)], shots[int(k)]) for t, k in zip(rng.integers(len(_TASKS), size=n_docs),
                                                            rng.integers(len(shots), size=n_docs))]

@@ -29,9 +29,13 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from nlpcourse import data
 from nlpcourse._checks import check_float, check_ids, check_int
 from nlpcourse._tensor_checks import check_id_tensor
-from nlpcourse.text import Vocabulary, build_vocabulary, tokenize
+from nlpcourse.attention import sinusoidal_positions
+from nlpcourse.optim import warmup_cosine
+from nlpcourse.text import build_vocabulary, tokenize, Vocabulary
+from nlpcourse.tokenize import BytePairTokenizer
 from nlpcourse.transformer import EncoderLayer
 
 __all__ = [
@@ -374,8 +378,6 @@ class Bert(nn.Module):
         for embedding in (self.token_embed, self.segment_embed, self.position_embed):
             nn.init.normal_(embedding.weight, std=0.02)  # BERT's initializer range
         if c.positions == "sinusoidal":  # fixed, not learned; per-dimension size about the tokens' at the start
-            from nlpcourse.attention import sinusoidal_positions
-
             with torch.no_grad():
                 self.position_embed.weight.copy_(0.05 * sinusoidal_positions(c.max_len, c.d_model))
             self.position_embed.weight.requires_grad_(False)
@@ -634,8 +636,6 @@ def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
     model.eval()
     if "bpe_merges" in saved:
-        from nlpcourse.tokenize import BytePairTokenizer
-
         merges = tuple(tuple(pair) for pair in saved["bpe_merges"].tolist())
         vocab = subword_vocabulary(BytePairTokenizer(merges=merges, pattern=saved["bpe_pattern"]))
     else:
@@ -715,8 +715,6 @@ class SubwordVocabulary(Vocabulary):
 
 def subword_vocabulary(tokenizer) -> SubwordVocabulary:
     """The five special tokens, then one entry per BPE id of ``tokenizer`` (counts all 0)."""
-    from nlpcourse.tokenize import BytePairTokenizer
-
     if not isinstance(tokenizer, BytePairTokenizer):
         raise TypeError(f"tokenizer must be a BytePairTokenizer, got {type(tokenizer).__name__}")
     names: list[str] = list(SPECIALS)
@@ -777,8 +775,6 @@ def train_mlm(model: Bert, windows: PairBatch, *, steps: int, batch_size: int = 
     ``nlpcourse.optim.warmup_cosine``), batches drawn from a new shuffle of ``windows`` each
     pass and masked anew every time (dynamic masking). Returns the mean training loss of each
     ``log_every`` steps; ``log(step, loss, lr)`` is called after each of them if given."""
-    from nlpcourse.optim import warmup_cosine
-
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -944,8 +940,6 @@ def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_
     cosine decay. ``encoder`` itself is left unchanged."""
     import copy
 
-    from nlpcourse.optim import warmup_cosine
-
     labels = torch.as_tensor(check_ids("labels", labels, n_classes, ndim=1), dtype=torch.long)
     if len(labels) != len(inputs):
         raise ValueError(f"labels must hold one label per input: {len(inputs)} inputs, {len(labels)} labels")
@@ -995,8 +989,6 @@ def source_task(min_words: int = 8, max_words: int = 40) -> dict[str, tuple[list
     documents except those that are also test sentences (draw the labelled examples from it),
     ``"test"`` every news sentence of the held-out documents and as many Wikipedia ones drawn at
     random (fixed seed 0), so chance is 1/2. Independent of any notebook seed."""
-    from nlpcourse import data
-
     min_words = check_int("min_words", min_words, minimum=1)
     max_words = check_int("max_words", max_words, minimum=min_words)
     n_news = len(data.lee_documents("background"))

@@ -22,10 +22,10 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from nlpcourse import rnn
+from nlpcourse import data, rnn
 from nlpcourse._checks import check_float, check_ids, check_instance, check_int
 from nlpcourse._tensor_checks import check_id_tensor
-from nlpcourse.text import Vocabulary, _check_documents
+from nlpcourse.text import build_vocabulary, _check_documents, split_sentences, tokenize, Vocabulary
 
 __all__ = [
     "SENTENCE_END", "occurrences", "context_split_score", "context_vectors", "context_diversity",
@@ -209,9 +209,6 @@ class SentenceSplit:
 
 def lee_sentences(held_out: int = 30, seed: int = 0) -> SentenceSplit:
     """The 300 Lee background stories, ``held_out`` of them (chosen with ``seed``) kept for evaluation."""
-    from nlpcourse import data
-    from nlpcourse.text import split_sentences, tokenize
-
     held_out = check_int("held_out", held_out, minimum=1, maximum=299)
     seed = check_int("seed", seed, minimum=0)
     stories = data.lee_documents()
@@ -228,8 +225,6 @@ def lee_sentences(held_out: int = 30, seed: int = 0) -> SentenceSplit:
 
 def lm_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 3) -> Vocabulary:
     """Training words seen at least ``min_count`` times, plus the sentence end and ``<unk>``."""
-    from nlpcourse.text import build_vocabulary
-
     return build_vocabulary(sentences, min_count=min_count, unk_token="<unk>", specials=(SENTENCE_END,))
 
 

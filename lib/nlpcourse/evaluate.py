@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from nlpcourse._checks import check_array, check_int
+from nlpcourse.data import gensim_file
 from nlpcourse.text import Vocabulary
 
 __all__ = [
@@ -235,8 +236,6 @@ def evaluate_analogies(wv: WordVectors, path: str | Path) -> AnalogyScores:
 
 def evaluation_table(models: dict[str, WordVectors], files: dict[str, Path] | None = None) -> list[dict]:
     """One row per model: WordSim-353 and SimLex-999 Spearman rho, analogy accuracy and coverage."""
-    from nlpcourse.data import gensim_file
-
     files = files or {name: gensim_file(name) for name in ("wordsim353", "simlex999", "analogies")}
     rows = []
     for name, wv in models.items():

@@ -24,6 +24,7 @@ from nlpcourse import activations
 from nlpcourse._checks import check_float, check_instance, check_ids, check_int
 from nlpcourse.attention import causal_mask
 from nlpcourse.optim import warmup_cosine
+from nlpcourse.prompts import score_completion
 from nlpcourse.transformer import EncoderLayer
 
 __all__ = [
@@ -240,10 +241,8 @@ def complete_prompts(model: GPT, tokenizer, prompts: Sequence[str], *, max_new_t
 
 def score_prompts(model: GPT, tokenizer, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 12) -> list[bool]:
     """In-context accuracy item by item: for each (prompt, answer), is the greedy completion up to
-    its first newline the answer (``data.score_completion``)? Prompts longer than the context keep
+    its first newline the answer (``prompts.score_completion``)? Prompts longer than the context keep
     their last ``context`` tokens."""
-    from nlpcourse.data import score_completion
-
     completions = complete_prompts(model, tokenizer, [prompt for prompt, _answer in pairs], max_new_tokens=max_new_tokens)
     return [score_completion(c, answer) for c, (_prompt, answer) in zip(completions, pairs)]
 

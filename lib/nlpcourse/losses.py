@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nlpcourse._checks import check_array, check_choice, check_int
+from nlpcourse._checks import check_array, check_choice, check_float, check_int
 
 __all__ = [
     "REDUCTIONS", "sigmoid", "log_sigmoid", "log_softmax", "softmax", "square_error",
@@ -168,8 +168,6 @@ def absolute_error(prediction, target, reduction: str = "mean") -> tuple[float, 
 def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """Huber loss: d^2 / 2 for |d| <= delta, delta (|d| - delta / 2) beyond (d = prediction - target);
     square near the target, absolute far from it. Equals torch's HuberLoss(delta) for 1-D "mean"."""
-    from nlpcourse._checks import check_float
-
     prediction, target = _pair("prediction", prediction, "target", target)
     delta = check_float("delta", delta, minimum=0.0, min_inclusive=False)
     diff = prediction - target
@@ -182,8 +180,6 @@ def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> tu
 def hinge(scores, target, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """Binary hinge loss max(0, margin - y s) of scores s against labels y in {-1, +1} (the SVM's loss);
     gradient -y where the margin is violated (y s < margin), else 0."""
-    from nlpcourse._checks import check_float
-
     scores, target = _pair("scores", scores, "target", target)
     margin = check_float("margin", margin, minimum=0.0)
     if not np.all(np.isin(target, (-1.0, 1.0))):
@@ -197,8 +193,6 @@ def hinge(scores, target, margin: float = 1.0, reduction: str = "mean") -> tuple
 def multiclass_hinge(logits, labels, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """Multi-class hinge (Weston-Watkins, as torch's MultiMarginLoss): for each item
     sum_{j != y} max(0, margin - z_y + z_j) / K, for logits (N, K) and integer labels (N,)."""
-    from nlpcourse._checks import check_float
-
     logits, labels = _check_logits_and_labels(logits, labels)
     n_classes = logits.shape[1]
     margin = check_float("margin", margin, minimum=0.0)

@@ -23,11 +23,15 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from nlpcourse._bpe_prompts_v1 import prompt_episodes
 from nlpcourse._checks import check_int
+from nlpcourse.data import DATA_DIR, english_lm_split
+from nlpcourse.text import unit_coverage, words_and_characters
 
 __all__ = [
     "DEFAULT_PATTERN", "N_BYTES", "split_chunks", "chunk_counts", "learn_merges",
     "BytePairTokenizer", "TokenRate", "tokens_per_word", "UnitRow", "unit_table",
+    "GPT_BPE_MERGES", "GPT_BPE_N_MERGES", "GPT_BPE_PROMPT_DOCS", "gpt_bpe_texts", "gpt_bpe_tokenizer",
 ]
 
 #: GPT-2's pre-tokenizer with Python's ``re`` (``[^\W\d_]`` is "a letter"): English
@@ -424,8 +428,6 @@ def unit_table(entries: Iterable[tuple[str, int]], tokenizers: Mapping[str, Byte
     frequency-weighted mean length of a word in units, and ``coverage_at[k]`` the share of all
     unit occurrences covered by the k most frequent units (``nlpcourse.text.unit_coverage``).
     """
-    from nlpcourse.text import unit_coverage, words_and_characters
-
     if not isinstance(tokenizers, Mapping):
         raise TypeError(f"tokenizers must map a row name to a BytePairTokenizer, got {type(tokenizers).__name__}")
     words, chars = words_and_characters(entries)
@@ -447,3 +449,30 @@ def unit_table(entries: Iterable[tuple[str, int]], tokenizers: Mapping[str, Byte
         cover = unit_coverage({int(i): int(round(totals[i])) for i in np.flatnonzero(totals)}, sizes)
         rows.append(UnitRow(name, cover.distinct, cover.total / n_words, cover.coverage_at))
     return rows
+
+
+# --------------------------------------------------------------------------- chapter 09c's tokenizer
+
+#: Chapter 09c's byte-pair merges (written by ``scripts/make_checkpoint_09c_bpe.py``).
+GPT_BPE_MERGES = DATA_DIR / "checkpoints" / "09c_bpe_merges.json"
+#: How many merges the chapter learns: past about 1000 the held-out tokens per word fall slowly
+#: (2.53 at 1000, 2.17 at 2000) while the GPT's softmax and embedding table grow with every one.
+GPT_BPE_N_MERGES = 1000
+#: Prompt-task episodes mixed into the merge-learning text (so the task words get their tokens).
+GPT_BPE_PROMPT_DOCS = 2000
+
+
+def gpt_bpe_texts() -> list[str]:
+    """The text chapter 09c's merges are learned from: the language model's training documents
+    (``english_lm_split()[0]``, so held-out text never shapes the tokenizer) and
+    ``GPT_BPE_PROMPT_DOCS`` prompt episodes of the first prompt-task family, frozen in
+    ``nlpcourse._bpe_prompts_v1`` (both GPT checkpoints read these merges' token ids)."""
+    return english_lm_split()[0] + prompt_episodes(GPT_BPE_PROMPT_DOCS, seed=0)
+
+
+def gpt_bpe_tokenizer() -> BytePairTokenizer:
+    """Chapter 09c's byte-pair tokenizer, read from ``GPT_BPE_MERGES``."""
+    if not GPT_BPE_MERGES.exists():
+        raise FileNotFoundError(f"{GPT_BPE_MERGES} is missing; make it with "
+                                "`python scripts/make_checkpoint_09c_bpe.py`")
+    return BytePairTokenizer.load(GPT_BPE_MERGES)

@@ -22,6 +22,7 @@ from nlpcourse._tensor_checks import check_tensor
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
                                  causal_mask, combine_masks)
 from nlpcourse.optim import warmup_cosine
+from nlpcourse.text import build_vocabulary, check_token_pairs
 
 __all__ = [
     "PositionwiseFeedForward",
@@ -301,8 +302,6 @@ PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab=None, tgt_vocab=None) -> TranslationData:
     """Token pairs (e.g. ``data.spelled_numbers``) -> padded id tensors, building vocabularies
     (``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2) from these pairs unless they are given."""
-    from nlpcourse.text import build_vocabulary, check_token_pairs
-
     pairs = check_token_pairs(pairs)
     sources, targets = [s for s, _t in pairs], [t for _s, t in pairs]
     specials = (PAD, BOS, EOS)
