@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -106,12 +108,19 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
 
 
-def peak_memory(op: str, impl: str, size: dict) -> float:
-    """MiB by which one forward+backward raises the resident set above the inputs (Linux)."""
+def peak_memory(op: str, impl: str, size: dict, threads: int) -> float:
+    """MiB by which one forward+backward raises the resident set above its inputs (Linux), measured
+    in a fresh interpreter per variant: in one process, memory that an earlier variant (or the
+    timing rounds) freed is reused and the rise reads near 0 MB in one run, the full size in another."""
+    child = [sys.executable, __file__, "--peak-of", op, impl, "--threads", str(threads),
+             "--size", *(str(size[k]) for k in ("batch", "length", "d_model", "heads"))]
+    return float(subprocess.run(child, check=True, capture_output=True, text=True).stdout.split()[-1])
+
+
+def _peak_here(op: str, impl: str, size: dict) -> float:
+    """In this (fresh) process: warm the libraries up on a tiny case, then one forward+backward at ``size``."""
+    run(make_case(op, impl, dict(batch=1, length=8, d_model=size["heads"] * 2, heads=size["heads"]))[1], backward=True)
     inputs, fn = make_case(op, impl, size)
-    run(fn, backward=True)  # warm-up: one-time allocations are not the operation's memory
-    for t in inputs:
-        t.grad = None
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset the peak resident set size (VmHWM) to the current one
     before = _status_kib("VmRSS")
@@ -125,8 +134,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that the script runs")
+    parser.add_argument("--peak-of", nargs=2, metavar=("OP", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.peak_of:  # the child process of peak_memory
+        size = dict(zip(("batch", "length", "d_model", "heads"), args.size))
+        print(f"{_peak_here(*args.peak_of, size):.1f}")
+        return
     if args.quick:
         sizes = [dict(batch=2, length=64, d_model=64, heads=4)]
     else:
@@ -148,11 +163,12 @@ def main() -> None:
                 ratio = medians[("ours", backward)] / medians[("torch+weights", backward)]  # both with weights
                 print(f"{label + ' ' + op + ' ' + pass_name:44s} {'ours/torch+weights':18s} {'':8s} "
                       f"{ratio:6.2f}x", flush=True)
-    print("\npeak memory of one forward+backward (MiB of resident set above the inputs)")
+    print("\npeak memory of one forward+backward (MiB of resident set above the inputs; "
+          "each variant in a fresh process)")
     for size in sizes:
         label = f"B={size['batch']} T={size['length']}"
         for op, impls in (("sdpa", SDPA_IMPLS), ("mha", MHA_IMPLS)):
-            values = {impl: peak_memory(op, impl, size) for impl in impls}
+            values = {impl: peak_memory(op, impl, size, args.threads) for impl in impls}
             print(f"{label} {op:4s} " + "  ".join(f"{impl}: {mib:.1f}" for impl, mib in values.items()), flush=True)
 
 
