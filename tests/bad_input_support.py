@@ -269,3 +269,19 @@ def hypothesis_test(cases: list[Case], examples: int = 10):
         check_refused(case, argument, data.draw(case.kinds[argument].strategy(), label=argument))
 
     return test_drawn_bad_values_are_refused
+
+
+def module_tests(cases: list[Case], examples: int = 10):
+    """The three tests every area module runs over its cases: each listed bad value refused, the
+    hypothesis-drawn ones refused, and the valid arguments working (so a refusal is not a breakage)."""
+
+    @pytest.mark.parametrize("case, argument, value", enumerated(cases))
+    def test_listed_bad_values_are_refused(case, argument, value):
+        check_refused(case, argument, value)
+
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.label)
+    def test_the_valid_arguments_work(case):
+        case.call(**case.args)
+
+    return test_listed_bad_values_are_refused, hypothesis_test(cases, examples), test_the_valid_arguments_work
+

@@ -2,11 +2,9 @@
 autograd, normalization, optimisers, residual stacks). See tests/bad_input_support.py."""
 
 import numpy as np
-import pytest
 import torch
 
-from bad_input_support import (Array, Case, Choice, Float, FloatTensor, Int, OfType, check_refused, enumerated,
-                               hypothesis_test)
+from bad_input_support import (Array, Case, Choice, Float, FloatTensor, Int, module_tests, OfType)
 from nlpcourse import activations, autograd, losses, normalization, optim, residual
 
 X = np.array([[0.5, -1.0], [2.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
@@ -83,14 +81,5 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, argument, value", enumerated(CASES))
-def test_listed_bad_values_are_refused(case, argument, value):
-    check_refused(case, argument, value)
-
-
-test_drawn_bad_values_are_refused = hypothesis_test(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.label)
-def test_the_valid_arguments_work(case):
-    case.call(**case.args)
+(test_listed_bad_values_are_refused, test_drawn_bad_values_are_refused,
+ test_the_valid_arguments_work) = module_tests(CASES, examples=10)

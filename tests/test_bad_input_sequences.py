@@ -1,11 +1,10 @@
 """Bad input, property-based: sequence models of chapters 07-09 (RNN cells and layers, seq2seq,
 attention, the Transformer, NNLM, ELMo's biLM, BERT, GPT). See tests/bad_input_support.py."""
 
-import pytest
 import torch
 
-from bad_input_support import (Case, Choice, Documents, Float, FloatTensor, IdTensor, Ids, Int, OfType, check_refused,
-                               enumerated, hypothesis_test)
+from bad_input_support import (Case, Choice, Documents, Float, FloatTensor, Ids, IdTensor, Int,
+                               module_tests, OfType)
 from nlpcourse import attention, bert, elmo, gpt, nnlm, rnn, seq2seq, transformer
 
 torch.manual_seed(0)
@@ -114,14 +113,5 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, argument, value", enumerated(CASES))
-def test_listed_bad_values_are_refused(case, argument, value):
-    check_refused(case, argument, value)
-
-
-test_drawn_bad_values_are_refused = hypothesis_test(CASES, examples=5)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.label)
-def test_the_valid_arguments_work(case):
-    case.call(**case.args)
+(test_listed_bad_values_are_refused, test_drawn_bad_values_are_refused,
+ test_the_valid_arguments_work) = module_tests(CASES, examples=5)

@@ -4,11 +4,10 @@ Word2Vec and GloVe kernels have their own crash tests in a subprocess
 (tests/test_bad_input_kernels.py)."""
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 
-from bad_input_support import (Array, Case, Choice, Counts, Documents, Float, Ids, Int, OfType, Text, check_refused,
-                               enumerated, hypothesis_test)
+from bad_input_support import (Array, Case, Choice, Counts, Documents, Float, Ids, Int,
+                               module_tests, OfType, Text)
 from nlpcourse import data, evaluate, glove, prompts, text, tokenize, word2vec
 
 DOCS = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat", "ran"]]
@@ -88,14 +87,5 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, argument, value", enumerated(CASES))
-def test_listed_bad_values_are_refused(case, argument, value):
-    check_refused(case, argument, value)
-
-
-test_drawn_bad_values_are_refused = hypothesis_test(CASES, examples=5)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.label)
-def test_the_valid_arguments_work(case):
-    case.call(**case.args)
+(test_listed_bad_values_are_refused, test_drawn_bad_values_are_refused,
+ test_the_valid_arguments_work) = module_tests(CASES, examples=5)
