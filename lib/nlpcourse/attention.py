@@ -43,10 +43,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------- masks
 
-def _check_tensor(name: str, value: object, ndim_min: int = 1) -> Tensor:
-    return check_tensor(name, value, min_ndim=ndim_min)
-
-
 def padding_mask(lengths: Sequence[int] | Tensor, max_len: int | None = None) -> Tensor:
     """Boolean key mask of shape ``(B, 1, 1, max_len)``: True at the first ``lengths[b]`` positions.
 
@@ -88,7 +84,7 @@ def combine_masks(*masks: Tensor | None) -> Tensor | None:
     for i, mask in enumerate(masks):
         if mask is None:
             continue
-        _check_tensor(f"masks[{i}]", mask)
+        check_tensor(f"masks[{i}]", mask, min_ndim=1)
         if mask.dtype != torch.bool:
             raise TypeError(f"masks[{i}] must be a boolean mask (True = may attend), got dtype {mask.dtype}")
         if result is None:
@@ -105,7 +101,7 @@ def combine_masks(*masks: Tensor | None) -> Tensor | None:
 
 def to_additive_mask(mask: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
     """Boolean mask -> additive mask: 0 where True (attend), -inf where False."""
-    _check_tensor("mask", mask)
+    check_tensor("mask", mask, min_ndim=1)
     if mask.dtype != torch.bool:
         raise TypeError(f"mask must be boolean to convert it to an additive mask, got dtype {mask.dtype}")
     return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, float("-inf"))
@@ -126,7 +122,7 @@ def to_torch_mha_masks(mask: Tensor | None, n_heads: int) -> Tensor | None:
 # --------------------------------------------------------------------------- attention
 
 def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
-    _check_tensor("mask", mask)
+    check_tensor("mask", mask, min_ndim=1)
     ok = mask.dim() <= len(scores_shape) and all(
         m in (1, s) for m, s in zip(reversed(mask.shape), reversed(scores_shape)))
     if not ok:

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 
 __all__ = [
     "TF_VARIANTS", "IDF_VARIANTS", "tokenize", "Vocabulary", "build_vocabulary", "one_hot",
@@ -162,14 +162,9 @@ def build_vocabulary(
     )
 
 
-def _check_vocabulary(vocab) -> None:
-    if not isinstance(vocab, Vocabulary):
-        raise TypeError(f"vocab must be a nlpcourse.text.Vocabulary (build_vocabulary), got {type(vocab).__name__}")
-
-
 def one_hot(tokens: Sequence[str], vocab: Vocabulary) -> np.ndarray:
     """One row per token with a single 1 in the token's column: shape (len(tokens), len(vocab))."""
-    _check_vocabulary(vocab)
+    check_instance("vocab", vocab, Vocabulary, "a nlpcourse.text.Vocabulary (build_vocabulary)")
     ids = vocab.encode(tokens)
     matrix = np.zeros((len(ids), len(vocab)))
     matrix[np.arange(len(ids)), ids] = 1.0
@@ -179,7 +174,7 @@ def one_hot(tokens: Sequence[str], vocab: Vocabulary) -> np.ndarray:
 def bag_of_words(documents: Sequence[Sequence[str]], vocab: Vocabulary) -> sp.csr_matrix:
     """Word counts per document: a sparse (documents x vocabulary) matrix of ints."""
     documents = _check_documents("documents", documents)
-    _check_vocabulary(vocab)
+    check_instance("vocab", vocab, Vocabulary, "a nlpcourse.text.Vocabulary (build_vocabulary)")
     rows, cols = [], []
     for r, doc in enumerate(documents):
         ids = vocab.encode(doc)
