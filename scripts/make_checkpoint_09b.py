@@ -50,6 +50,9 @@ LEE_SETTINGS = dict(d_model=128, n_heads=4, d_ff=256, n_layers=2, max_len=64, dr
 SETTINGS = dict(n_merges=6000, d_model=128, n_heads=4, d_ff=256, n_layers=4, max_len=64, dropout=0.0,
                 norm_first=True, steps=700, batch_size=64, lr=2e-3, warmup_steps=30, weight_decay=0.01, seed=0)
 
+#: Steps between the snapshots a long pre-training run writes beside its checkpoint.
+SNAPSHOT_EVERY = 500
+
 #: Stage 2: more steps from the stored stage-1 weights, with a fresh warm-up and cosine cycle.
 STAGE2_STEPS = 500
 
@@ -77,6 +80,8 @@ def pretrain(out: Path, steps: int) -> None:
 
     def log(step, loss, lr):
         print(f"step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  {time.time() - wall:.0f} s", flush=True)
+        if step % SNAPSHOT_EVERY == 0:  # a snapshot to score while a long run goes on
+            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab, {"settings": s, "step": step})
 
     history = bert.train_mlm(model, windows, steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"],
                              warmup_steps=s["warmup_steps"], weight_decay=s["weight_decay"], seed=s["seed"],
