@@ -29,9 +29,9 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from nlpcourse import data
-from nlpcourse._checks import check_float, check_ids, check_int
-from nlpcourse._tensor_checks import check_id_tensor
+from nlpcourse import data, elmo
+from nlpcourse._checks import check_float, check_ids, check_instance, check_int
+from nlpcourse._tensor_checks import check_id_tensor, check_tensor
 from nlpcourse.attention import sinusoidal_positions
 from nlpcourse.optim import warmup_cosine
 from nlpcourse.text import build_vocabulary, tokenize, Vocabulary
@@ -47,7 +47,7 @@ __all__ = [
     "accuracy_by_kind", "layer_states", "fill_mask", "save_checkpoint", "load_checkpoint",
     "SubwordVocabulary", "subword_vocabulary", "text_windows", "mlm_loss", "train_mlm",
     "MlmScores", "evaluate_mlm", "neighbour_baselines", "encode_texts", "ClsClassifier", "fine_tune_cls",
-    "cls_accuracy", "source_task", "balanced_sample",
+    "cls_accuracy", "source_task", "balanced_sample", "capital_probe_data", "fill_mask_examples",
 ]
 
 PAD, CLS, SEP, MASK, UNK = "[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"
@@ -400,16 +400,22 @@ class Bert(nn.Module):
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
             raise ValueError(f"ids must lie in [0, {self.config.vocab_size}), got [{int(ids.min())}, {int(ids.max())}]")
 
-    def embed(self, ids: Tensor, segments: Tensor) -> Tensor:
-        """Token + segment + position embeddings, normalised: (B, T) -> (B, T, d)."""
+    def embed(self, ids: Tensor, segments: Tensor, positions: Tensor | None = None) -> Tensor:
+        """Token + segment + position embeddings, normalised: (B, T) -> (B, T, d). ``positions``
+        (T,) are the position ids, 0, 1, ..., T-1 unless given (an experiment may give others)."""
         self._check_inputs(ids, segments)
-        positions = torch.arange(ids.shape[1])
+        if positions is None:
+            positions = torch.arange(ids.shape[1])
+        else:
+            check_tensor("positions", positions, shape=(ids.shape[1],))
+            check_id_tensor("positions", positions, self.config.max_len, what="position ids")
         x = self.token_embed(ids) + self.segment_embed(segments) + self.position_embed(positions)[None]
         return self.embed_dropout(self.embed_norm(x))
 
-    def forward(self, ids: Tensor, segments: Tensor, *, all_layers: bool = False) -> Tensor | list[Tensor]:
+    def forward(self, ids: Tensor, segments: Tensor, *, all_layers: bool = False,
+                positions: Tensor | None = None) -> Tensor | list[Tensor]:
         """Hidden states (B, T, d) of the last layer, or of every layer (embeddings first)."""
-        x = self.embed(ids, segments)
+        x = self.embed(ids, segments, positions)
         mask = (ids != self.config.pad_id)[:, None, None, :]  # (B, 1, 1, T): the padding mask
         states = [x]
         for k, layer in enumerate(self.encoder):
@@ -447,9 +453,12 @@ def _mask_batch(batch: PairBatch, vocab_size: int, generator: torch.Generator, m
 def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, epochs: int = 1,
                batch_size: int = 32, lr: float = 1e-3, warmup_steps: int = 100, weight_decay: float = 0.01,
                mask_prob: float = 0.15, split: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
-               progress: bool = False) -> dict[str, list[float]]:
-    """Pre-train on MLM + NSP with AdamW and linear warm-up; new NSP pairs and new masks every
-    epoch (dynamic masking). Returns the mean MLM and NSP loss per epoch."""
+               nsp: bool = True, progress: bool = False) -> dict[str, list[float]]:
+    """Pre-train on MLM + NSP (MLM alone if ``nsp`` is False, RoBERTa's choice; the NSP loss is
+    still measured) with AdamW and linear warm-up; new NSP pairs and new masks every epoch
+    (dynamic masking). Returns the mean MLM and NSP loss per epoch."""
+    if not isinstance(nsp, bool):
+        raise TypeError(f"nsp must be True (MLM + NSP) or False (MLM alone), got {nsp!r}")
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
@@ -470,12 +479,12 @@ def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab:
         for start in range(0, len(data), batch_size):
             batch = data[order[start: start + batch_size]]
             masked = _mask_batch(batch, model.config.vocab_size, generator, mask_prob, split)
-            loss, mlm, nsp = bert_loss(model, masked.inputs, batch.segments, masked.labels, batch.is_next)
+            loss, mlm_part, nsp_part = bert_loss(model, masked.inputs, batch.segments, masked.labels, batch.is_next)
             optimizer.zero_grad()
-            loss.backward()
+            (loss if nsp else mlm_part).backward()
             optimizer.step()
             schedule.step()
-            sums[0], sums[1], batches = sums[0] + mlm.item(), sums[1] + nsp.item(), batches + 1
+            sums[0], sums[1], batches = sums[0] + mlm_part.item(), sums[1] + nsp_part.item(), batches + 1
         history["mlm"].append(sums[0] / batches)
         history["nsp"].append(sums[1] / batches)
     model.eval()
@@ -610,6 +619,35 @@ def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: 
     probs[: len(SPECIALS)] = 0.0
     top = probs.topk(min(k, len(vocab) - len(SPECIALS)))
     return [(vocab.tokens[i], float(p)) for p, i in zip(top.values.tolist(), top.indices.tolist())]
+
+
+def fill_mask_examples(vocab: SubwordVocabulary, documents: Sequence[str], *, min_words: int = 8,
+                       max_words: int = 30, seed: int = 0, max_tokens: int = 62) -> list[tuple[str, str]]:
+    """(sentence with ``[MASK]``, the hidden word) for each document, chosen by a rule, not by
+    success: the document's first sentence of ``min_words``..``max_words`` words that fits in
+    ``max_tokens`` tokens; in it one word drawn uniformly (``seed``) among the words that follow a
+    space (or start the sentence), are letters only and are a single token."""
+    if not isinstance(vocab, SubwordVocabulary):
+        raise TypeError(f"vocab must be a SubwordVocabulary, got {type(vocab).__name__}")
+    if isinstance(documents, str):
+        raise TypeError("documents must be a list of document strings, got a str")
+    min_words = check_int("min_words", min_words, minimum=1)
+    max_words = check_int("max_words", max_words, minimum=min_words)
+    max_tokens = check_int("max_tokens", max_tokens, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    out = []
+    for document in documents:
+        for sentence in split_sentences(" ".join(document.split())):
+            if not min_words <= len(sentence.split()) <= max_words or len(vocab.tokenize(sentence)) > max_tokens:
+                continue
+            spans = [m.span() for m in re.finditer(r"(?:(?<=\s)|^)[A-Za-z]+\b", sentence)
+                     if len(vocab.tokenize(m.group())) == 1]
+            if not spans:
+                continue
+            a, b = spans[int(torch.randint(len(spans), (1,), generator=generator))]
+            out.append((sentence[:a] + MASK + sentence[b:], sentence[a:b].lower()))
+            break
+    return out
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -1019,3 +1057,48 @@ def balanced_sample(labels: Sequence[int], n: int, seed: int) -> list[int]:
         members = (labels == c).nonzero(as_tuple=True)[0]
         picked += members[torch.randperm(len(members), generator=generator)[: n // n_classes]].tolist()
     return sorted(picked)
+
+
+# --------------------------------------------------------------------------- probing the layers
+
+@torch.no_grad()
+def capital_probe_data(model: Bert, vocab: SubwordVocabulary, cased_sentences: Sequence[Sequence[str]],
+                       batch_size: int = 128) -> "elmo.ProbeData":
+    """Chapter 09a's probing task for a sub-word BERT: every word but a sentence's first, its
+    label 1 if written with a capital letter in the original text, its vectors at every layer
+    (embeddings first) taken at the word's first sub-word token. The model reads the text lower-cased,
+    so a capital is something it can only infer from the word and its context. Sentences longer
+    than the model's ``max_len`` are cut."""
+    check_instance("model", model, Bert, "a Bert")
+    if not isinstance(vocab, SubwordVocabulary):
+        raise TypeError(f"vocab must be a SubwordVocabulary, got {type(vocab).__name__}")
+    labels = elmo.capital_labels(cased_sentences)  # checks cased_sentences
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    rows, firsts = [], []
+    for sentence in cased_sentences:
+        ids, starts = [], []
+        for word in sentence:
+            starts.append(len(ids))
+            ids += vocab.encode(vocab.tokenize(word))
+        width = model.config.max_len - 2
+        rows.append([SPECIALS.index(CLS)] + ids[:width] + [SPECIALS.index(SEP)])
+        firsts.append([p + 1 if p < width else -1 for p in starts])  # +1: after [CLS]; -1: cut off
+    vectors, ys, words = [], [], []
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(rows), batch_size):
+        chunk = range(start, min(start + batch_size, len(rows)))
+        ids = torch.zeros((len(chunk), max(len(rows[i]) for i in chunk)), dtype=torch.long)
+        for b, i in enumerate(chunk):
+            ids[b, : len(rows[i])] = torch.tensor(rows[i])
+        layers = torch.stack(model(ids, torch.zeros_like(ids), all_layers=True))  # (L+1, B, T, d)
+        for b, i in enumerate(chunk):
+            keep = [(p, y) for p, y in zip(firsts[i], labels[i]) if y >= 0 and p >= 0]
+            vectors.append(layers[:, b, [p for p, _y in keep]])
+            ys.extend(y for _p, y in keep)
+            words.extend(cased_sentences[i][k].lower() for k, (p, y) in enumerate(zip(firsts[i], labels[i]))
+                         if y >= 0 and p >= 0)
+    model.train(was_training)
+    if not ys:
+        raise ValueError("cased_sentences hold no word after a sentence's first: nothing to probe")
+    return elmo.ProbeData(torch.cat(vectors, dim=1), torch.tensor(ys, dtype=torch.long), words)
