@@ -433,7 +433,8 @@ class LayerCost(NamedTuple):
     flops: int             # multiply and add counted as 2 FLOPs, biases left out (as torch's FlopCounterMode)
     mixing_flops: int      # the part that mixes positions: self-attention's q.k and weights @ v (4 n^2 d)
     sequential_steps: int  # operations that must wait for the previous position's result
-    path_length: int       # layers (or steps) for one output to depend on inputs n - 1 positions apart
+    path_length: int       # steps (RNN: first input to last output) or layers (convolution: the middle output)
+                           # until one output depends on all n positions
 
 
 def layer_costs(kind: str, n: int, d: int, kernel_size: int = 3) -> LayerCost:
