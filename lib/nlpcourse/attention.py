@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nlpcourse._checks import check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_int
 from nlpcourse._blockwise_attention import blockwise_attention
 from nlpcourse._tensor_checks import check_tensor
 
@@ -38,6 +38,14 @@ __all__ = [
     "relative_position_map",
     "SinusoidalPositionalEncoding",
     "LearnedPositionalEncoding",
+    "SEQUENCE_LAYERS",
+    "LayerCost",
+    "layer_costs",
+    "counted_flops",
+    "autograd_depth",
+    "SequenceConvStack",
+    "input_influence",
+    "receptive_field",
 ]
 
 
@@ -411,3 +419,120 @@ def _check_positions_input(x: Tensor, d_model: int, max_len: int) -> None:
     if x.shape[1] > max_len:
         raise ValueError(f"sequence length {x.shape[1]} exceeds the positional table's max_len={max_len}; "
                          f"build the encoding with a larger max_len or crop the input")
+
+
+# --------------------------------------------------------------------------- why self-attention: costs, reach
+
+#: The sequence layers ``layer_costs`` counts: one layer of width d over n positions.
+SEQUENCE_LAYERS = ("self-attention", "rnn", "lstm", "convolution")
+
+
+class LayerCost(NamedTuple):
+    """What one sequence layer of width d costs over n positions (``layer_costs``)."""
+
+    flops: int             # multiply and add counted as 2 FLOPs, biases left out (as torch's FlopCounterMode)
+    mixing_flops: int      # the part that mixes positions: self-attention's q.k and weights @ v (4 n^2 d)
+    sequential_steps: int  # operations that must wait for the previous position's result
+    path_length: int       # steps (RNN: first input to last output) or layers (convolution: the middle output)
+                           # until one output depends on all n positions
+
+
+def layer_costs(kind: str, n: int, d: int, kernel_size: int = 3) -> LayerCost:
+    """FLOPs, sequential steps and path length of one ``kind`` layer (SEQUENCE_LAYERS), from the shapes.
+
+    self-attention: four d x d projections (8 n d^2) plus the scores and the weighted sum (4 n^2 d);
+    rnn: x W_ih + h W_hh per step (4 n d^2); lstm: four gates (16 n d^2); convolution (d -> d,
+    ``kernel_size`` k): 2 k n d^2, and a stack needs ceil((n - 1) / (k - 1)) layers so that one
+    output sees n positions (its receptive field grows by k - 1 per layer).
+    """
+    kind = check_choice("kind", kind, SEQUENCE_LAYERS)
+    n = check_int("n", n, minimum=1)
+    d = check_int("d", d, minimum=1)
+    k = check_int("kernel_size", kernel_size, minimum=2)
+    if kind == "self-attention":
+        return LayerCost(8 * n * d * d + 4 * n * n * d, 4 * n * n * d, 1, 1)
+    if kind in ("rnn", "lstm"):
+        gates = 1 if kind == "rnn" else 4
+        return LayerCost(4 * gates * n * d * d, 2 * gates * n * d * d, n, n - 1)
+    return LayerCost(2 * k * n * d * d, 2 * k * n * d * d, 1, -(-(n - 1) // (k - 1)))
+
+
+def counted_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+    """FLOPs of ``fn(*args, **kwargs)`` counted by ``torch.utils.flop_counter.FlopCounterMode`` (from shapes, no timing)."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn(*args, **kwargs)
+    return int(counter.get_total_flops())
+
+
+def autograd_depth(output: Tensor) -> int:
+    """The longest chain of dependent operations behind ``output`` in autograd's graph.
+
+    A timing-free measure of what must run one after another: an RNN's chain grows with every
+    step, self-attention's does not depend on the sequence length.
+    """
+    check_tensor("output", output)
+    if output.grad_fn is None:
+        raise ValueError("output must come from operations on tensors with requires_grad=True (it has no grad_fn)")
+    depth: dict[Any, int] = {}
+    stack = [(output.grad_fn, False)]
+    while stack:  # iterative post-order: an RNN's graph is thousands of nodes deep
+        node, children_done = stack.pop()
+        if node in depth:
+            continue
+        children = [child for child, _ in node.next_functions if child is not None]
+        if children_done:
+            depth[node] = 1 + max((depth[c] for c in children), default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if c not in depth)
+    return depth[output.grad_fn]
+
+
+class SequenceConvStack(nn.Module):
+    """``n_layers`` 1-D convolutions (d -> d, odd ``kernel_size``, same length) with tanh, on (B, T, d)."""
+
+    def __init__(self, n_layers: int, d: int, kernel_size: int = 3):
+        super().__init__()
+        n_layers = check_int("n_layers", n_layers, minimum=1)
+        d = check_int("d", d, minimum=1)
+        k = check_int("kernel_size", kernel_size, minimum=1)
+        if k % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (centred on each position), got {k}")
+        self.convs = nn.ModuleList(nn.Conv1d(d, d, k, padding=k // 2) for _ in range(n_layers))
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_tensor("x", x, shape=("B", "T", f"d={self.convs[0].in_channels}"), dtype=self.convs[0].weight.dtype)
+        if x.shape[-1] != self.convs[0].in_channels:
+            raise ValueError(f"x must have shape (B, T, d={self.convs[0].in_channels}), got {tuple(x.shape)}")
+        h = x.transpose(1, 2)  # (B, d, T)
+        for conv in self.convs:
+            h = torch.tanh(conv(h))
+        return h.transpose(1, 2)  # (B, T, d)
+
+
+def input_influence(model: Callable[[Tensor], Tensor], x: Tensor, position: int) -> Tensor:
+    """|d model(x)[:, position] / d x| summed over the batch and the features: (T,), one value per input position.
+
+    ``model`` maps (B, T, d) to (B, T, d'); a position whose value is exactly 0 cannot influence
+    output ``position`` (it is outside the receptive field)."""
+    if not callable(model):
+        raise TypeError(f"model must be callable, got {type(model).__name__}")
+    check_tensor("x", x, shape=("B", "T", "d"), floating=True)
+    position = check_int("position", position, minimum=0, maximum=x.shape[1] - 1)
+    x = x.detach().requires_grad_(True)
+    out = model(x)
+    out = out[0] if isinstance(out, tuple) else out  # attention modules return (output, weights)
+    if not isinstance(out, Tensor) or out.dim() != 3 or out.shape[:2] != x.shape[:2]:
+        raise ValueError(f"model must return (B, T, d') for x of shape {tuple(x.shape)}, "
+                         f"got {tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+    (grad,) = torch.autograd.grad(out[:, position].sum(), x)
+    return grad.abs().sum(dim=(0, 2))  # (T,)
+
+
+def receptive_field(model: Callable[[Tensor], Tensor], x: Tensor, position: int) -> int:
+    """How many input positions influence output ``position`` (non-zero gradient), measured by autograd."""
+    return int((input_influence(model, x, position) > 0).sum())

