@@ -1,7 +1,12 @@
 """Shared figures. Plots draw what the models return; models never import this module.
 
-Every function draws on a matplotlib ``Axes`` it is given (or makes one) and returns it, so
-the same drawing serves a static figure and a widget's redraw.
+The contract: a drawing function takes the matplotlib ``Axes`` (or, for a grid of panels, the
+``Figure`` or the axes) to draw on as its first argument and never opens a figure itself, so the
+caller chooses the size and the same drawing serves a static figure and a widget's redraw. It
+returns the Axes, except where a widget updates the drawing in place: then it returns the
+artists it will update, and its docstring says which. ``new_figure`` makes the off-screen figure
+a widget draws into; ``ellipse_geometry``, ``boundary_grid`` and ``token_label`` compute, they
+do not draw.
 """
 
 from __future__ import annotations
@@ -116,28 +121,6 @@ def training_curves(ax: Axes, curves: dict[str, Sequence[float]], *, xlabel: str
     if title:
         ax.set_title(title)
     return ax
-
-
-def projection_2d(ax: Axes, points: np.ndarray, labels: Sequence[str] | None = None,
-                  groups: Sequence[int] | None = None, *, title: str | None = None,
-                  xlabel: str = "component 1", ylabel: str = "component 2") -> Axes:
-    """Scatter 2-D points, coloured by group, each optionally labelled with its text."""
-    points = np.asarray(points, dtype=float)
-    if points.ndim != 2 or points.shape[1] != 2:
-        raise ValueError(f"points must have shape (n, 2), got {points.shape}")
-    colours = [PALETTE[g % len(PALETTE)] for g in groups] if groups is not None else PALETTE[0]
-    ax.scatter(points[:, 0], points[:, 1], c=colours, s=25)
-    if labels is not None:
-        for (x, y), label in zip(points, labels):
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-# --------------------------------------------------------------------------- chapter 10: classification
 
 
 def ellipse_geometry(mean, cov, n_std: float = 2.0) -> tuple[tuple[float, float], float, float, float]:
@@ -795,13 +778,13 @@ def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *, tit
 # --------------------------------------------------------------------------- chapter 09b: BERT
 
 
-def bert_input_embeddings(tokens: Sequence[str], segments: Sequence[int]) -> Figure:
+def bert_input_embeddings(ax: Axes, tokens: Sequence[str], segments: Sequence[int]) -> Axes:
     """BERT's input picture (the paper's Figure 2) for one sequence: per position a column of
-    token, segment and position embedding boxes that are added to give the input vector."""
+    token, segment and position embedding boxes that are added to give the input vector (an Axes
+    about 0.75 inch wide per token reads well)."""
     n = len(tokens)
     if n != len(segments):
         raise ValueError(f"tokens and segments must have the same length, got {n} and {len(segments)}")
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * n + 1.2), 3.0), constrained_layout=True)
     rows = [("input", lambda i: tokens[i], "white"),
             ("token", lambda i: f"E[{tokens[i]}]", PALETTE[0]),
             ("segment", lambda i: "E_A" if segments[i] == 0 else "E_B", PALETTE[1]),
@@ -820,18 +803,18 @@ def bert_input_embeddings(tokens: Sequence[str], segments: Sequence[int]) -> Fig
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.axis("off")
     ax.set_title("input = token + segment + position embedding", fontsize=9)
-    return fig
+    return ax
 
 
-def masked_sequence(original: Sequence[str], inputs: Sequence[str], kinds: Sequence[int]) -> Figure:
+def masked_sequence(ax: Axes, original: Sequence[str], inputs: Sequence[str], kinds: Sequence[int]) -> Axes:
     """One masked sequence: what the model reads (top) over the original (bottom), chosen positions
-    coloured by what they became (kind 1 [MASK], 2 random word, 3 kept; 0 not chosen)."""
+    coloured by what they became (kind 1 [MASK], 2 random word, 3 kept; 0 not chosen); 16
+    positions per pair of rows (an Axes 12 inches wide, 1.5 inch per pair of rows)."""
     n = len(original)
     colours = {0: "white", 1: PALETTE[0], 2: PALETTE[1], 3: PALETTE[2]}
     names = {1: "[MASK] (80 %)", 2: "random word (10 %)", 3: "kept (10 %)"}
     per_row = 16
     lines = (n + per_row - 1) // per_row
-    fig, ax = plt.subplots(figsize=(12, 1.5 * lines + 0.6), constrained_layout=True)
     for i in range(n):
         line, col = divmod(i, per_row)
         y = -1.6 * line
@@ -847,16 +830,16 @@ def masked_sequence(original: Sequence[str], inputs: Sequence[str], kinds: Seque
     ax.set_ylim(-1.6 * (lines - 1) - 0.8, 1.3)
     ax.axis("off")
     ax.set_title("masked input (top of each pair of rows) over the original text (bottom)", fontsize=10)
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- chapter 09a: ELMo
 
 
-def bilm_diagram(words: Sequence[str] = ("</s>", "the", "west", "bank", "town", "</s>")) -> Figure:
+def bilm_diagram(ax: Axes, words: Sequence[str] = ("</s>", "the", "west", "bank", "town", "</s>")) -> Axes:
     """ELMo's biLM as boxes: token vectors x_k, two forward LSTM layers (left to right) and two
-    backward ones (right to left), and the three layer vectors of one word combined by the task weights."""
-    fig, ax = plt.subplots(figsize=(9, 4.2), constrained_layout=True)
+    backward ones (right to left), and the three layer vectors of one word combined by the task
+    weights (an Axes about 9 x 4.2 inches reads well)."""
     n = len(words)
     rows = {"x": 0.0, "f1": 1.2, "f2": 2.2, "b1": 3.4, "b2": 4.4}
     names = {"x": "token x (layer 0)", "f1": "forward LSTM 1", "f2": "forward LSTM 2",
@@ -886,7 +869,7 @@ def bilm_diagram(words: Sequence[str] = ("</s>", "the", "west", "bank", "town", 
     ax.set_ylim(-1.1, 6.0)
     ax.axis("off")
     ax.set_title("biLM: the backward layers read the same x from right to left (they feed their own layer 2)", fontsize=9)
-    return fig
+    return ax
 
 
 # --------------------------------------------------------------------------- architecture diagrams (chapters 02-09)
