@@ -204,14 +204,31 @@ def test_multihead_cross_attention_equals_torch():
     torch.testing.assert_close(out, theirs(query, memory, value)[0], **F64)
 
 
-def test_multihead_keeps_weights_when_asked():
+def test_multihead_records_weights_inside_recorded_weights_only():
     ours, _ = make_pair()
     x = rand(1, 3, 16)
+    with at.recorded_weights(ours) as kept:
+        _, w = ours(x)
+        _, w2 = ours(x[:, :2])
+    assert list(kept) == [""] and len(kept[""]) == 2
+    assert torch.equal(kept[""][0], w) and torch.equal(kept[""][1], w2)
     ours(x)
-    assert ours.last_weights is None
-    ours.keep_weights = True
-    _, w = ours(x)
-    assert torch.equal(ours.last_weights, w)
+    assert len(kept[""]) == 2  # the recording stopped with the block
+    with pytest.raises(RuntimeError, match="already being recorded"):
+        with at.recorded_weights(ours):
+            with at.recorded_weights(ours):
+                pass
+    with at.recorded_weights(ours) as again:  # and an error inside the block leaves it stopped
+        with pytest.raises(ValueError):
+            ours(rand(1, 3, 8))
+    ours(x)
+    assert again[""] == []
+    with pytest.raises(ValueError, match="must contain a MultiHeadAttention"):
+        with at.recorded_weights(torch.nn.Linear(2, 2)):
+            pass
+    with pytest.raises(TypeError, match="model must be"):
+        with at.recorded_weights("model"):
+            pass
 
 
 # --------------------------------------------------------------------------- positions
@@ -454,10 +471,11 @@ def test_fused_multihead_keeps_weights_when_asked_and_constructor_flag():
     fused.load_state_dict(ours.state_dict())
     assert fused.fused and not ours.fused
     x = rand(2, 3, 16)
-    fused.keep_weights = True  # weights wanted: the course path runs and returns them
-    out, w = fused(x, is_causal=True)
+    assert fused(x)[1] is None  # the fused kernel gives no weights
+    with at.recorded_weights(fused) as kept:  # weights wanted: the course path runs and returns them
+        out, w = fused(x, is_causal=True)
     ref, ref_w = ours(x, is_causal=True)
-    assert torch.equal(fused.last_weights, w)
+    assert torch.equal(kept[""][0], w)
     torch.testing.assert_close(w, ref_w, **F64)
     torch.testing.assert_close(out, ref, **F64)
 
@@ -567,8 +585,8 @@ def test_multihead_need_weights_false():
     g_theirs = torch.autograd.grad(ref, [x, *theirs.parameters()], upstream)
     for a, r in zip(g_ours, g_theirs):
         torch.testing.assert_close(a, r, **F64)
-    ours.keep_weights = True  # weights asked for: they are computed and returned anyway
-    _, kept = ours(x, mask=mask, need_weights=False, is_causal=True)
+    with at.recorded_weights(ours):  # weights asked for: they are computed and returned anyway
+        _, kept = ours(x, mask=mask, need_weights=False, is_causal=True)
     torch.testing.assert_close(kept, full_w, **F64)
 
 

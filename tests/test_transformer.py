@@ -141,7 +141,7 @@ def test_attention_maps_shapes_and_rows_sum_to_one():
             torch.testing.assert_close(m.sum(-1), torch.ones(m.shape[:-1], dtype=m.dtype), **F64)
     assert torch.all(maps["encoder"][0][..., 3] == 0)  # the <pad> key
     assert torch.all(maps["decoder_self"][0].triu(1) == 0)  # the future
-    assert all(l.self_attn.last_weights is None for l in model.encoder)  # recording switched off again
+    assert all(l.self_attn._recorder is None for l in model.encoder)  # recording switched off again
 
 
 def test_bad_input():

@@ -14,6 +14,7 @@ as torch does. ``torch.nn.MultiheadAttention`` uses the opposite boolean convent
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from typing import Any, Callable, NamedTuple, Sequence
@@ -21,7 +22,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import torch
 from torch import Tensor, nn
 
-from nlpcourse._checks import check_choice, check_float, check_int
+from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._blockwise_attention import blockwise_attention
 from nlpcourse._tensor_checks import check_tensor
 
@@ -34,6 +35,7 @@ __all__ = [
     "to_additive_mask",
     "to_torch_mha_masks",
     "MultiHeadAttention",
+    "recorded_weights",
     "sinusoidal_positions",
     "relative_position_map",
     "SinusoidalPositionalEncoding",
@@ -273,8 +275,9 @@ class MultiHeadAttention(nn.Module):
     ``in_proj_weight`` stacks W^Q, W^K, W^V (3 d_model x d_model), ``out_proj`` is W^O, so
     ``ours.load_state_dict(theirs.state_dict())`` copies a torch layer. Inputs are batch-first
     ``(B, T, d_model)``; ``forward`` returns (output, per-head weights ``(B, H, T_q, T_k)``).
-    With ``fused=True`` (and ``keep_weights`` off) it attends with ``fused_attention``, torch's
-    kernel, and returns (output, None): the same maths, faster, no weights to draw.
+    With ``fused=True`` it attends with ``fused_attention``, torch's kernel, and returns
+    (output, None): the same maths, faster, no weights to draw. To read the weights of layers
+    deep inside a model, run it inside ``with recorded_weights(model) as weights:``.
     """
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True, fused: bool = False):
@@ -289,11 +292,9 @@ class MultiHeadAttention(nn.Module):
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model)) if bias else None
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-        #: Set ``keep_weights = True`` to store the last attention weights in ``last_weights``.
-        self.keep_weights = False
-        self.last_weights: Tensor | None = None
-        #: ``True``: attend with torch's fused kernel (no weights) unless ``keep_weights`` asks for them.
+        #: ``True``: attend with torch's fused kernel (no weights), except inside ``recorded_weights``.
         self.fused = bool(fused)
+        self._recorder: list | None = None  # set by recorded_weights: the weights of each call go here
         nn.init.xavier_uniform_(self.in_proj_weight)  # as torch.nn.MultiheadAttention does
         if bias:
             nn.init.zeros_(self.out_proj.bias)
@@ -309,7 +310,7 @@ class MultiHeadAttention(nn.Module):
 
         ``is_causal=True`` adds the causal mask (combined with ``mask``). Returns (output, weights);
         weights are None on the fused path and with ``need_weights=False`` (attention in blocks),
-        unless ``keep_weights`` is on."""
+        except inside ``recorded_weights``, which always computes them."""
         key = query if key is None else key
         value = key if value is None else value
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -332,17 +333,47 @@ class MultiHeadAttention(nn.Module):
             else:
                 k, v = nn.functional.linear(key, wk, bk), nn.functional.linear(value, wv, bv)
         q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)  # (B, H, T, d_head)
-        if self.fused and not self.keep_weights:
+        recording = self._recorder is not None
+        if self.fused and not recording:
             out = fused_attention(q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training)
             weights = None
         else:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training,
-                                                        is_causal=is_causal,
-                                                        need_weights=need_weights or self.keep_weights)
-        if self.keep_weights:
-            self.last_weights = weights.detach()
+                                                        is_causal=is_causal, need_weights=need_weights or recording)
+        if recording:
+            self._recorder.append(weights.detach())
         out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)  # (B, T_q, d)
         return self.out_proj(out), weights
+
+
+@contextlib.contextmanager
+def recorded_weights(model: nn.Module):
+    """The one way to read attention weights from inside a model: within the ``with`` block every
+    ``MultiHeadAttention`` in ``model`` (or ``model`` itself) computes its weights on the course's
+    path (never the fused kernel) and records them. Yields a dict from each layer's name in
+    ``model.named_modules()`` ("" for ``model`` itself) to the list of its weights
+    (B, H, T_q, T_k), one per call, in order; the recording stops when the block ends, even on
+    an error::
+
+        with recorded_weights(model) as weights:
+            model(src, tgt)
+        first_layer = weights["encoder.0.self_attn"][0]
+    """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    layers = {name: m for name, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
+    if not layers:
+        raise ValueError(f"model must contain a MultiHeadAttention layer; {type(model).__name__} has none")
+    busy = [name for name, m in layers.items() if m._recorder is not None]
+    if busy:
+        raise RuntimeError(f"the weights of {busy[0]!r} are already being recorded (nested recorded_weights)")
+    weights: dict[str, list[Tensor]] = {name: [] for name in layers}
+    for name, m in layers.items():
+        m._recorder = weights[name]
+    try:
+        yield weights
+    finally:
+        for m in layers.values():
+            m._recorder = None
 
 
 # --------------------------------------------------------------------------- positions

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
-                                 causal_mask, combine_masks)
+                                 causal_mask, combine_masks, recorded_weights)
 from nlpcourse.optim import warmup_cosine
 from nlpcourse.text import build_vocabulary, check_token_pairs
 
@@ -398,19 +398,14 @@ def attention_maps(model: Transformer, src: Tensor, tgt: Tensor) -> dict[str, li
     """Per-layer attention weights (B, H, T_q, T_k) of one teacher-forced pass:
     ``{"encoder": [...], "decoder_self": [...], "decoder_cross": [...]}``."""
     check_instance("model", model, Transformer, "a Transformer")
-    modules = {"encoder": [l.self_attn for l in model.encoder],
-               "decoder_self": [l.self_attn for l in model.decoder],
-               "decoder_cross": [l.cross_attn for l in model.decoder]}
     was_training = model.training
     model.eval()
-    for group in modules.values():
-        for m in group:
-            m.keep_weights = True
     try:
-        model(src, tgt)
-        return {name: [m.last_weights for m in group] for name, group in modules.items()}
+        with recorded_weights(model) as weights:
+            model(src, tgt)
     finally:
-        for group in modules.values():
-            for m in group:
-                m.keep_weights, m.last_weights = False, None
         model.train(was_training)
+    layers = {"encoder": [f"encoder.{i}.self_attn" for i in range(len(model.encoder))],
+              "decoder_self": [f"decoder.{i}.self_attn" for i in range(len(model.decoder))],
+              "decoder_cross": [f"decoder.{i}.cross_attn" for i in range(len(model.decoder))]}
+    return {group: [weights[name][0] for name in names] for group, names in layers.items()}
