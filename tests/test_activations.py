@@ -286,3 +286,63 @@ def test_gelu_tanh_approximation_is_close_but_not_equal():
     gap = np.abs(A.gelu(x) - approx).max()
     assert 1e-6 < gap < 1e-3
 
+
+
+# --------------------------------------------------------------------------- softmax as maximum entropy
+
+ME_SCORES = np.array([3.0, 1.5, 1.0, 0.2, -1.0])
+
+
+def test_max_entropy_at_softmax_mean_is_softmax():
+    p = A.softmax(ME_SCORES)
+    got = A.max_entropy_distribution(ME_SCORES, float(p @ ME_SCORES))
+    np.testing.assert_allclose(got, p, rtol=0, atol=1e-6)
+    assert A.softmax_multiplier_for_mean(ME_SCORES, float(p @ ME_SCORES)) == pytest.approx(1.0, rel=1e-10)
+
+
+@pytest.mark.parametrize("mean", [-0.9, 0.0, 0.74, 2.0, 2.95])
+def test_max_entropy_is_softmax_of_multiplier_times_scores(mean):
+    lam = A.softmax_multiplier_for_mean(ME_SCORES, mean)
+    q = A.softmax(lam * ME_SCORES)
+    assert q @ ME_SCORES == pytest.approx(mean, rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(A.max_entropy_distribution(ME_SCORES, mean), q, rtol=0, atol=1e-6)
+
+
+def test_mean_of_the_scores_gives_uniform_and_lambda_zero():
+    # the unconstrained entropy maximum is uniform; its expected score is the plain average
+    mean = float(ME_SCORES.mean())
+    assert A.softmax_multiplier_for_mean(ME_SCORES, mean) == pytest.approx(0.0, abs=1e-10)
+    np.testing.assert_allclose(A.max_entropy_distribution(ME_SCORES, mean), np.full(5, 0.2), atol=1e-6)
+
+
+def test_two_classes_by_hand():
+    # scores (1, 0), mean m: p = (m, 1 - m), the only distribution; lambda = log(m / (1 - m))
+    np.testing.assert_allclose(A.max_entropy_distribution([1.0, 0.0], 0.8), [0.8, 0.2], atol=1e-6)
+    assert A.softmax_multiplier_for_mean([1.0, 0.0], 0.8) == pytest.approx(np.log(4.0), rel=1e-10)
+
+
+def test_any_other_distribution_with_that_mean_has_less_entropy():
+    rng = np.random.default_rng(0)
+    best = A.max_entropy_distribution(ME_SCORES, 1.5)
+    for _ in range(50):  # move along the constraint set: directions d with sum d = 0 and d . s = 0
+        d = rng.standard_normal(5)
+        basis = np.stack([np.ones(5), ME_SCORES])
+        d -= basis.T @ np.linalg.lstsq(basis.T, d, rcond=None)[0]
+        other = best + 0.01 * d / np.abs(d).max()
+        if other.min() >= 0:
+            assert A.entropy(other) < A.entropy(best)
+
+
+@pytest.mark.parametrize("scores, mean, match", [
+    ([1.0, 2.0], 2.0, "mean must lie strictly between"),
+    ([1.0, 2.0], 0.5, "mean must lie strictly between"),
+    ([1.0, 1.0], 1.0, "scores must hold at least two different values"),
+    ([1.0], 1.0, "scores must hold at least two different values"),
+    ([[1.0, 2.0]], 1.5, "scores"),
+])
+def test_max_entropy_bad_input(scores, mean, match):
+    for fn in (A.max_entropy_distribution, A.softmax_multiplier_for_mean):
+        with pytest.raises(ValueError, match=match):
+            fn(scores, mean)
+    with pytest.raises(TypeError, match="mean"):
+        A.max_entropy_distribution([1.0, 2.0], "1.5")

@@ -18,7 +18,7 @@ __all__ = [
     "SELU_LAMBDA", "SELU_ALPHA", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu",
     "relu_grad", "leaky_relu", "leaky_relu_grad", "prelu", "prelu_grad", "prelu_grad_a", "elu",
     "elu_grad", "selu", "selu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "softmax",
-    "softmax_jacobian", "entropy", "ACTIVATIONS",
+    "softmax_jacobian", "entropy", "ACTIVATIONS", "max_entropy_distribution", "softmax_multiplier_for_mean",
 ]
 
 #: SELU's constants from Klambauer et al. (2017), "Self-Normalizing Neural Networks".
@@ -247,3 +247,61 @@ ACTIVATIONS: dict[str, tuple[Callable[[Any], np.ndarray], Callable[[Any], np.nda
     "softplus": (softplus, softplus_grad),
     "GELU": (gelu, gelu_grad),
 }
+
+
+# --------------------------------------------------------------------------- softmax as maximum entropy (最大熵)
+
+def _scores_and_mean(scores: Any, mean: Any) -> tuple[np.ndarray, float]:
+    s = check_array("scores", scores, ndim=1, dtype=np.float64)
+    if s.size < 2 or s.max() == s.min():
+        raise ValueError(f"scores must hold at least two different values, got {s.tolist()}")
+    mean = check_float("mean", mean)
+    if not s.min() < mean < s.max():
+        raise ValueError(f"mean must lie strictly between min(scores) = {s.min():g} and max(scores) = {s.max():g} "
+                         f"(no distribution with full support has another expected score), got {mean:g}")
+    return s, mean
+
+
+def max_entropy_distribution(scores: Any, mean: float) -> np.ndarray:
+    """The distribution p over len(scores) classes with the largest entropy -sum p log p among
+    those with sum p = 1, p >= 0 and expected score sum p_k s_k = ``mean``, found by a general
+    constrained optimiser (scipy's SLSQP), with no exponential in sight."""
+    from scipy.optimize import minimize
+
+    s, mean = _scores_and_mean(scores, mean)
+    n = s.size
+    eps = 1e-300  # log of an exact 0 is -inf; p log p -> 0 there anyway
+
+    def negative_entropy(p):
+        return float(np.sum(p * np.log(np.maximum(p, eps))))
+
+    def gradient(p):
+        return np.log(np.maximum(p, eps)) + 1.0
+
+    constraints = [{"type": "eq", "fun": lambda p: p.sum() - 1.0, "jac": lambda p: np.ones(n)},
+                   {"type": "eq", "fun": lambda p: p @ s - mean, "jac": lambda p: s}]
+    result = minimize(negative_entropy, np.full(n, 1.0 / n), jac=gradient, method="SLSQP",
+                      bounds=[(0.0, 1.0)] * n, constraints=constraints, options={"ftol": 1e-14, "maxiter": 500})
+    if not result.success:  # pragma: no cover - SLSQP converges on every well-posed case we test
+        raise RuntimeError(f"SLSQP did not converge: {result.message}")
+    p = np.clip(result.x, 0.0, None)
+    return p / p.sum()
+
+
+def softmax_multiplier_for_mean(scores: Any, mean: float) -> float:
+    """The lambda for which softmax(lambda * scores) has expected score ``mean`` (the Lagrange
+    multiplier of the maximum-entropy problem; lambda = 1 / temperature). Found by bisection:
+    the expected score rises strictly with lambda."""
+    from scipy.optimize import brentq
+
+    s, mean = _scores_and_mean(scores, mean)
+
+    def gap(lam):
+        return float(softmax(lam * s) @ s) - mean
+
+    low, high = -1.0, 1.0
+    while gap(low) > 0:
+        low *= 2.0
+    while gap(high) < 0:
+        high *= 2.0
+    return float(brentq(gap, low, high, xtol=1e-14, rtol=1e-14))
