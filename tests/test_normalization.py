@@ -362,3 +362,97 @@ def test_feature_scale_widget_shows_gd_on_raw_and_z_scored_features():
     assert box.steps["z-score"] == z_steps and box.steps["raw"] > 100 * z_steps
     # one path line per panel, redrawn rather than piled up
     assert all(len([l for l in ax.lines if l.get_label() == "GD path"]) == 1 for ax in box.view.figure.axes[:2])
+
+
+# --------------------------------------------------------------------------- issue 27: the notes' claims, measured
+
+def test_batch_norm_backward_equals_autograd():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 3)) * [1.0, 10.0, 0.1] + 2.0
+    gamma, beta, upstream = rng.normal(size=3), rng.normal(size=3), rng.normal(size=(5, 3))
+    xt, gt, bt = (torch.tensor(v, requires_grad=True) for v in (x, gamma, beta))
+    mean, var = xt.mean(0), xt.var(0, unbiased=False)
+    mean.retain_grad(), var.retain_grad()
+    y = gt * (xt - mean) / torch.sqrt(var + 1e-5) + bt
+    y.backward(torch.tensor(upstream))
+    mine = N.batch_norm_backward(x, gamma, upstream)
+    for key, reference in (("x", xt.grad), ("gamma", gt.grad), ("beta", bt.grad)):
+        np.testing.assert_allclose(mine[key], reference.numpy(), rtol=RTOL64, atol=ATOL64)
+    # dL/dvar and dL/dmu as autograd sees them: the total derivative through mean and var
+    np.testing.assert_allclose(mine["var"], var.grad.numpy(), rtol=RTOL64, atol=ATOL64)
+    np.testing.assert_allclose(mine["mu"], mean.grad.numpy(), rtol=RTOL64, atol=ATOL64)
+    np.testing.assert_allclose(mine["x"].sum(axis=0), 0.0, atol=1e-12)  # shifting every x does nothing
+
+
+def test_batch_norm_backward_refuses_bad_shapes():
+    x = np.ones((4, 3)) + np.arange(12).reshape(4, 3)
+    with pytest.raises(ValueError, match="upstream must have the shape of x"):
+        N.batch_norm_backward(x, np.ones(3), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="gamma must have shape"):
+        N.batch_norm_backward(x, np.ones(2), np.ones((4, 3)))
+    with pytest.raises(ValueError, match="x must have at least 2"):
+        N.batch_norm_backward(x[:1], np.ones(3), np.ones((1, 3)))
+
+
+def test_batch_statistics_spread_shrinks_like_one_over_root_b():
+    values = np.random.default_rng(0).normal(size=4000)
+    out = N.batch_statistics_spread(values, [4, 16, 64], n_batches=1000, seed=1)
+    assert out["batch_size"].tolist() == [4, 16, 64]
+    # the standard error of a mean of B draws: sigma / sqrt(B) (population large, so no correction)
+    np.testing.assert_allclose(out["mean_sd"], 1 / np.sqrt([4, 16, 64]), rtol=0.1)
+    assert np.all(np.diff(out["var_sd"]) < 0)
+    with pytest.raises(ValueError, match="batch_sizes must lie in"):
+        N.batch_statistics_spread(values[:10], [2, 20])
+    with pytest.raises(ValueError, match="n_batches must be"):
+        N.batch_statistics_spread(values, [2], n_batches=1)
+
+
+def test_aligned_indicators_flips_lower_is_better_columns():
+    X = np.array([[1.0, 10.0], [3.0, 30.0], [2.0, 20.0]])
+    out = N.aligned_indicators(X, np.array([False, True]))
+    np.testing.assert_allclose(out, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], rtol=RTOL64, atol=ATOL64)
+    with pytest.raises(ValueError, match="lower_is_better must be 2 booleans"):
+        N.aligned_indicators(X, [0, 1])
+    with pytest.raises(ValueError, match="lower_is_better must be 2 booleans"):
+        N.aligned_indicators(X, np.array([True]))
+
+
+def test_mlp_layers_and_init_scale():
+    torch.manual_seed(0)
+    plain = N.mlp(5, 8, 3, depth=2)
+    torch.manual_seed(0)
+    scaled = N.mlp(5, 8, 3, depth=2, batch_norm=True, init_scale=4.0)
+    assert [type(m).__name__ for m in scaled] == ["Linear", "BatchNorm", "ReLU", "Linear", "BatchNorm", "ReLU", "Linear"]
+    torch.testing.assert_close(scaled[0].weight, 4.0 * plain[0].weight)
+    torch.testing.assert_close(scaled[-1].weight, plain[-1].weight)  # the output layer keeps torch's default
+    with pytest.raises(ValueError, match="init_scale must be > 0"):
+        N.mlp(5, 8, 3, init_scale=0.0)
+
+
+def test_train_classifier_learns_and_records_watched_layers():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 4, generator=g)
+    y = (X[:, 0] > 0).long()
+    torch.manual_seed(0)
+    model = N.mlp(4, 16, 2, depth=1, batch_norm=True)
+    history = N.train_classifier(model, X, y, lr=0.5, epochs=5, batch_size=32, watch={"bn": model[1]})
+    assert len(history["loss"]) == 5 and history["loss"][-1] < history["loss"][0]
+    assert len(history["bn mean"]) == len(history["bn var"]) == 5 * 7  # 7 batches of >= 2 examples per epoch
+    assert abs(history["bn mean"][0]) < 1e-6 and abs(history["bn var"][0] - 1) < 1e-3  # gamma 1, beta 0 at the start
+    assert N.accuracy(model, X, y) > 0.9 and not model.training
+    assert not model[1]._forward_hooks  # the recording hooks are removed
+
+
+def test_train_classifier_reports_divergence_and_refuses_bad_input():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 4, generator=g), torch.randint(0, 2, (64,), generator=g)
+    torch.manual_seed(0)
+    model = N.mlp(4, 8, 2, depth=1)
+    history = N.train_classifier(model, X, y, lr=1e38, epochs=3)  # the first step overflows float32
+    assert len(history["loss"]) == 2 and history["loss"][-1] == float("inf")  # stopped in epoch 2
+    with pytest.raises(ValueError, match="X must be"):
+        N.train_classifier(model, X, y[:10], lr=0.1, epochs=1)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        N.train_classifier(model, X, y, lr=0.0, epochs=1)
+    with pytest.raises(TypeError, match=r"watch\['a'\] must be a torch.nn.Module"):
+        N.train_classifier(model, X, y, lr=0.1, epochs=1, watch={"a": 3})

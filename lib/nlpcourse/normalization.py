@@ -21,6 +21,7 @@ from nlpcourse._tensor_checks import check_tensor
 __all__ = [
     "FeatureScaler", "min_max", "z_score", "centering", "gradient_descent_path", "LeastSquares",
     "steps_to_converge", "scaled_features", "BatchNorm", "LayerNorm",
+    "batch_norm_backward", "batch_statistics_spread", "aligned_indicators", "mlp", "train_classifier", "accuracy",
 ]
 
 # --------------------------------------------------------------------------- feature scaling
@@ -294,3 +295,153 @@ class LayerNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
+
+
+# --------------------------------------------------------------------------- issue 27: the notes' claims, measured
+# (back-propagation through mu and sigma, batch-statistic noise, indicator directions, the BN sweep)
+
+
+def batch_norm_backward(x: Any, gamma: Any, upstream: Any, eps: float = 1e-5) -> dict[str, np.ndarray]:
+    """Gradients of BatchNorm's training-mode output y = gamma (x - mu) / sqrt(var + eps) + beta, by hand.
+
+    ``x`` and ``upstream`` (dL/dy) have shape (N, C), ``gamma`` (C,). Returns dL/dx, dL/dgamma,
+    dL/dbeta and the two intermediate gradients the notes name, dL/dmu and dL/dvar (mu and var
+    depend on every x in the batch, so each x_i's gradient collects a share through them).
+    """
+    x = check_array("x", x, ndim=2, min_rows=2)
+    upstream = check_array("upstream", upstream, ndim=2)
+    gamma = check_array("gamma", gamma, ndim=1)
+    eps = check_float("eps", eps, minimum=0.0, min_inclusive=False)
+    if upstream.shape != x.shape:
+        raise ValueError(f"upstream must have the shape of x {x.shape}, got {upstream.shape}")
+    if gamma.shape != (x.shape[1],):
+        raise ValueError(f"gamma must have shape ({x.shape[1]},), one per feature of x, got {gamma.shape}")
+    n = x.shape[0]
+    mu = x.mean(axis=0)  # (C,)
+    centred = x - mu  # (N, C)
+    var = (centred**2).mean(axis=0)  # (C,) biased
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = centred * inv_std
+    d_x_hat = upstream * gamma  # (N, C)
+    d_var = np.sum(d_x_hat * centred, axis=0) * -0.5 * inv_std**3  # (C,)
+    d_mu = -np.sum(d_x_hat, axis=0) * inv_std + d_var * -2.0 * centred.mean(axis=0)  # second term is 0
+    d_x = d_x_hat * inv_std + d_var * 2.0 * centred / n + d_mu / n
+    return {"x": d_x, "gamma": np.sum(upstream * x_hat, axis=0), "beta": upstream.sum(axis=0),
+            "mu": d_mu, "var": d_var}
+
+
+def batch_statistics_spread(values: Any, batch_sizes: Any, n_batches: int = 2000,
+                            seed: int = 0) -> dict[str, np.ndarray]:
+    """Standard deviation, over ``n_batches`` random mini-batches, of a feature's batch mean and batch variance.
+
+    ``values`` (N,) is one feature over a data set; the batches are consecutive slices of shuffled
+    passes over it (as training's shuffled epochs make them), so a batch never repeats a value. Returns ``batch_sizes`` and the two spreads (one per B).
+    """
+    values = check_array("values", values, ndim=1, min_rows=2)
+    sizes = check_array("batch_sizes", batch_sizes, ndim=1, dtype=np.int64, min_rows=1)
+    n_batches = check_int("n_batches", n_batches, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
+    if sizes.min() < 2 or sizes.max() > len(values):
+        raise ValueError(f"batch_sizes must lie in [2, {len(values)}] (the number of values), got {sizes.tolist()}")
+    rng = np.random.default_rng(seed)
+    mean_sd, var_sd = [], []
+    for b in sizes:
+        per_epoch = len(values) // b  # full batches in one shuffled pass
+        epochs = -(-n_batches // per_epoch)
+        order = np.concatenate([rng.permutation(len(values))[:per_epoch * b] for _ in range(epochs)])
+        batches = values[order[:n_batches * b]].reshape(n_batches, b)  # (n_batches, B)
+        mean_sd.append(batches.mean(axis=1).std())
+        var_sd.append(batches.var(axis=1).std())
+    return {"batch_size": sizes, "mean_sd": np.array(mean_sd), "var_sd": np.array(var_sd)}
+
+
+def aligned_indicators(X: Any, lower_is_better: Any) -> np.ndarray:
+    """Min-max scale each indicator (column) onto [0, 1] and flip the lower-is-better ones (1 - x*),
+    so that higher means better in every column (同趨化處理 then 無量綱化)."""
+    X = check_array("X", X, ndim=2, min_rows=1)
+    flip = np.asarray(lower_is_better)
+    if flip.dtype != bool or flip.shape != (X.shape[1],):
+        raise ValueError(f"lower_is_better must be {X.shape[1]} booleans (one per column of X), got {lower_is_better!r}")
+    Z = min_max(X).transform(X)
+    return np.where(flip, 1.0 - Z, Z)
+
+
+def mlp(in_features: int, hidden: int, out_features: int, depth: int = 2, batch_norm: bool = False,
+        init_scale: float = 1.0) -> nn.Sequential:
+    """Linear -> [BatchNorm] -> ReLU, ``depth`` times, then a linear output layer.
+
+    ``init_scale`` multiplies the hidden layers' initial weights (torch's default initialisation
+    times this factor); the output layer keeps torch's default.
+    """
+    in_features = check_int("in_features", in_features, minimum=1)
+    hidden = check_int("hidden", hidden, minimum=1)
+    out_features = check_int("out_features", out_features, minimum=1)
+    depth = check_int("depth", depth, minimum=1)
+    init_scale = check_float("init_scale", init_scale, minimum=0.0, min_inclusive=False)
+    layers: list[nn.Module] = []
+    width = in_features
+    for _ in range(depth):
+        linear = nn.Linear(width, hidden)
+        with torch.no_grad():
+            linear.weight.mul_(init_scale)
+        layers += [linear] + ([BatchNorm(hidden)] if batch_norm else []) + [nn.ReLU()]
+        width = hidden
+    return nn.Sequential(*layers, nn.Linear(width, out_features))
+
+
+def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, lr: float, epochs: int,
+                     batch_size: int = 64, seed: int = 0, watch: dict[str, nn.Module] | None = None) -> dict[str, list[float]]:
+    """Plain mini-batch SGD on cross-entropy; the mean training loss of each epoch.
+
+    A run whose loss becomes NaN or infinite stops there (it diverged) and reports ``inf``.
+    ``watch``: modules by name; the batch mean and variance of each one's output (over the batch and
+    its units) are recorded at every step, as ``<name> mean`` and ``<name> var``.
+    """
+    check_tensor("X", X, floating=True)
+    check_tensor("y", y)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be (N, D) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    history: dict[str, list[float]] = {"loss": []}
+    hooks = []
+    for name, module in (watch or {}).items():
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"watch[{name!r}] must be a torch.nn.Module, got {type(module).__name__}")
+        history[f"{name} mean"], history[f"{name} var"] = [], []
+
+        def record(module, inputs, output, name=name):
+            history[f"{name} mean"].append(float(output.detach().mean()))
+            history[f"{name} var"].append(float(output.detach().var(unbiased=False)))
+        hooks.append(module.register_forward_hook(record))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    model.train()
+    try:
+        for _ in range(epochs):
+            total = 0.0
+            for idx in torch.randperm(len(X), generator=generator).split(batch_size):
+                if len(idx) < 2:  # a last batch of one has no batch statistics
+                    continue
+                loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
+                if not torch.isfinite(loss):
+                    history["loss"].append(float("inf"))
+                    return history
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(idx)
+            history["loss"].append(total / len(X))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.eval()
+    return history
+
+
+def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``X`` classified as ``y`` by ``model`` in evaluation mode."""
+    model.eval()
+    with torch.no_grad():
+        return float((model(X).argmax(dim=1) == y).float().mean())
