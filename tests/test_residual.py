@@ -470,3 +470,97 @@ def test_train_loss_is_the_epoch_mean_of_batch_losses():
                                rtol=RTOL32, atol=ATOL32)
     for p, q in zip(model.parameters(), copy.parameters()):
         torch.testing.assert_close(p, q, rtol=RTOL32, atol=ATOL32)
+
+
+# --------------------------------------------------------------------------- earlier remedies (issue 27)
+
+def test_he_init_draws_weights_of_variance_two_over_fan_in_and_zero_bias():
+    model = R.build_stack(4, "plain", width=256, in_features=64, seed=3, init="he")
+    for linear, fan_in in [(model.embed, 64)] + [(b.linear, 256) for b in model.blocks]:
+        w = linear.weight.detach().double()
+        assert abs(w.var().item() * fan_in / 2 - 1) < 0.05
+        assert torch.equal(linear.bias, torch.zeros_like(linear.bias))
+    default = R.build_stack(4, "plain", width=256, in_features=64, seed=3)
+    # torch's default U(-1/sqrt(n), 1/sqrt(n)) has variance 1 / (3 n)
+    assert abs(default.blocks[0].linear.weight.double().var().item() * 256 * 3 - 1) < 0.05
+    again = R.build_stack(4, "plain", width=256, in_features=64, seed=3, init="he")
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+
+
+def test_batch_norm_block_equals_torch_batch_norm_then_tanh():
+    block = R.PlainBlock(5, "tanh", batch_norm=True).double()
+    x = torch.randn(8, 5, dtype=torch.float64)
+    z = block.linear(x)
+    expected = torch.tanh((z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + block.norm.eps))
+    torch.testing.assert_close(block(x), expected, rtol=RTOL64, atol=ATOL64)
+    block.eval()  # running statistics after one batch: momentum 0.1 towards the batch's
+    torch.testing.assert_close(block.norm.running_mean, 0.1 * z.mean(0).detach(), rtol=RTOL64, atol=ATOL64)
+
+
+def test_evaluate_uses_running_statistics_and_restores_the_mode():
+    X, y = small_batch(n=12, features=5, classes=3)
+    model = small_stack("plain", batch_norm=True)
+    model.train()
+    loss, _ = R.evaluate(model, X, y)
+    assert model.training
+    model.eval()
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(model(torch.as_tensor(X)), torch.as_tensor(y)).item()
+    assert abs(loss - expected) < 1e-12
+
+
+def test_remedy_options_bad_input():
+    with pytest.raises(ValueError, match="init must be one of"):
+        R.build_stack(2, init="xavier")
+    with pytest.raises(ValueError, match="batch_norm=True needs block='plain'"):
+        R.build_stack(2, "residual", batch_norm=True)
+    with pytest.raises(TypeError, match="batch_norm must be bool"):
+        R.build_stack(2, batch_norm=1)
+
+
+# --------------------------------------------------------------------------- the notes' singular cases
+
+def test_degenerate_weights():
+    assert torch.equal(R.degenerate_weight("zero", 4), torch.zeros(4, 4, dtype=torch.float64))
+    tied = R.degenerate_weight("tied", 6, seed=2)
+    assert torch.equal(tied, tied[:1].expand(6, 6)) and tied.abs().max() <= 1 / np.sqrt(6)
+    random = R.degenerate_weight("random", 6, seed=2)
+    assert torch.equal(random[0], tied[0]) and R.numerical_rank(random) == 6
+
+
+def test_numerical_rank_and_unit_redundancy_by_hand():
+    H = np.array([[1.0, 2.0, 2.0, 5.0], [3.0, 1.0, 1.0, 5.0], [0.0, 4.0, 4.0, 5.0]])
+    assert R.numerical_rank(H) == np.linalg.matrix_rank(H) == 3  # columns 1, 2 (= 3) and the constant 4
+    assert R.numerical_rank(np.zeros((3, 2))) == 0
+    assert R.unit_redundancy(H) == (0.25, 0.25)  # column 3 is constant, column 2 copies column 1
+    assert R.unit_redundancy(torch.zeros(4, 3)) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("kind, plain_rank", [("zero", 0), ("tied", 1), ("random", 5)])
+def test_singular_layer_ranks_and_jacobian_against_autograd(kind, plain_rank):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5))
+    W = R.degenerate_weight(kind, 5, seed=1)
+    for skip in (False, True):
+        Y, J = R.singular_layer(X, W, skip=skip)
+        expected = np.tanh(X @ W.numpy().T) + (X if skip else 0)
+        np.testing.assert_allclose(Y, expected, rtol=RTOL64, atol=ATOL64)
+        x0 = torch.as_tensor(X[0])
+        J_ref = torch.autograd.functional.jacobian(lambda v: torch.tanh(W @ v) + (v if skip else 0), x0)
+        np.testing.assert_allclose(J, J_ref.numpy(), rtol=RTOL64, atol=ATOL64)
+        assert R.numerical_rank(Y) == R.numerical_rank(J) == (5 if skip else plain_rank)
+
+
+def test_singular_case_bad_input():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        R.degenerate_weight("ones", 4)
+    with pytest.raises(ValueError, match="width"):
+        R.degenerate_weight("zero", 0)
+    with pytest.raises(ValueError, match="rtol"):
+        R.numerical_rank(np.eye(2), rtol=0.0)
+    with pytest.raises(ValueError, match="H must"):
+        R.unit_redundancy(np.zeros(3))
+    with pytest.raises(ValueError, match="W must"):
+        R.singular_layer(np.zeros((3, 4)), torch.zeros(3, 3))
+    with pytest.raises(TypeError, match="skip must be bool"):
+        R.singular_layer(np.zeros((3, 4)), torch.zeros(4, 4), skip="yes")

@@ -273,3 +273,75 @@ def test_alignment_heatmap_checks_its_shape():
     np.testing.assert_array_equal(ax.images[0].get_array(), np.eye(2))
     with pytest.raises(ValueError, match=r"weights must have shape \(outputs, sources\) = \(3, 2\), got \(2, 2\)"):
         plots.alignment_heatmap(ax, np.eye(2), ["a", "b"], ["1", "2", "3"])
+
+
+# --------------------------------------------------------------------------- scheduled sampling (issue 27)
+
+def test_linear_teacher_forcing_schedule():
+    np.testing.assert_allclose(s2s.linear_teacher_forcing(5, 0.5), [1.0, 0.875, 0.75, 0.625, 0.5], **F64)
+    assert s2s.linear_teacher_forcing(1, 0.0) == [1.0]
+    assert s2s.linear_teacher_forcing(3, 1.0) == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_scheduled_sampling_logits_at_the_two_ends(vocabs, attention):
+    model = _model(vocabs, attention)
+    batch = s2s.encode_pairs(data.spelled_numbers(6, seed=3), *vocabs)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        forced, _ = model(batch.src, batch.src_mask, batch.tgt_in)
+        # p_true = 1: exactly teacher forcing
+        torch.testing.assert_close(s2s.scheduled_sampling_logits(model, batch, 1.0, generator), forced, **F64)
+        # p_true = 0: every step after [BOS] reads the previous step's arg-max, as greedy decoding does
+        own = s2s.scheduled_sampling_logits(model, batch, 0.0, generator)
+        state, memory = model.memory(batch.src, batch.src_mask)
+        y = batch.tgt_in[:, 0]
+        for i in range(batch.tgt_in.shape[1]):
+            logits, state, _ = model.step(y, state, memory)
+            torch.testing.assert_close(own[:, i], logits, **F64)
+            y = logits.argmax(dim=1)
+
+
+def test_scheduled_sampling_mixes_true_and_own_tokens(vocabs):
+    model = _model(vocabs, attention=True)
+    batch = s2s.encode_pairs(data.spelled_numbers(64, seed=4), *vocabs)
+    with torch.no_grad():
+        forced, _ = model(batch.src, batch.src_mask, batch.tgt_in)
+        mixed = s2s.scheduled_sampling_logits(model, batch, 0.5, torch.Generator().manual_seed(1))
+        torch.testing.assert_close(mixed[:, 0], forced[:, 0], **F64)  # the first step always reads [BOS]
+        differs = (mixed[:, 1:] - forced[:, 1:]).abs().amax(dim=-1) > 1e-9  # (B, T - 1)
+    # an untrained model's arg-max rarely equals the true digit, so about half the later steps differ
+    share = differs[batch.tgt_mask[:, 1:]].double().mean().item()
+    assert 0.2 < share < 0.8
+
+
+def test_train_with_teacher_forcing_one_repeats_the_default_run(vocabs):
+    pairs = data.spelled_numbers(60, seed=5)
+    histories = []
+    for schedule in (None, [1.0, 1.0], s2s.linear_teacher_forcing(2, 0.0)):
+        model = _model(vocabs, attention=False).float().train()
+        kwargs = {} if schedule is None else {"teacher_forcing": schedule}
+        histories.append(s2s.train(model, pairs, epochs=2, batch_size=16, seed=0, **kwargs))
+    assert histories[0] == histories[1]
+    assert histories[2]["loss"][0] == histories[0]["loss"][0]  # epoch 1 is teacher-forced in both
+    assert histories[2]["loss"][1] != histories[0]["loss"][1]
+
+
+def test_scheduled_sampling_bad_input(vocabs):
+    model = _model(vocabs, attention=False)
+    batch = s2s.encode_pairs(PAIRS, *vocabs)
+    generator = torch.Generator()
+    with pytest.raises(ValueError, match="teacher_forcing must give one probability per epoch \\(2\\), got 3"):
+        s2s.train(model, PAIRS, epochs=2, teacher_forcing=[1.0, 0.9, 0.8])
+    with pytest.raises(ValueError, match="teacher_forcing"):
+        s2s.train(model, PAIRS, epochs=2, teacher_forcing=1.5)
+    with pytest.raises(TypeError, match="teacher_forcing must be a probability"):
+        s2s.train(model, PAIRS, epochs=2, teacher_forcing="linear")
+    with pytest.raises(ValueError, match="final"):
+        s2s.linear_teacher_forcing(3, -0.1)
+    with pytest.raises(ValueError, match="p_true"):
+        s2s.scheduled_sampling_logits(model, batch, 2.0, generator)
+    with pytest.raises(TypeError, match="batch must be a Batch"):
+        s2s.scheduled_sampling_logits(model, PAIRS, 0.5, generator)
+    with pytest.raises(TypeError, match="generator must be"):
+        s2s.scheduled_sampling_logits(model, batch, 0.5, 0)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_array, check_choice, check_float, check_int, check_same_length
+from nlpcourse._checks import check_array, check_choice, check_float, check_instance, check_int, check_same_length
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import shuffled_epoch
 
@@ -27,9 +27,11 @@ __all__ = [
     "HighwayBlock", "StackConfig", "DeepStack", "build_stack", "layer_gradient_norms",
     "gradient_ratio", "gradient_norms_by_depth", "History", "evaluate", "train", "singular_values",
     "effective_rank", "hidden_spectra", "effective_ranks",
+    "INITS", "DEGENERATE_WEIGHTS", "degenerate_weight", "numerical_rank", "unit_redundancy", "singular_layer",
 ]
 
 BLOCKS = ("plain", "residual", "highway")
+INITS = ("default", "he")
 SKIPS = ("identity", "orthogonal")
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
@@ -57,21 +59,23 @@ def _check_block_input(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
 
 
 class PlainBlock(nn.Module):
-    """y = f(W x + b): one layer of an ordinary deep network."""
+    """y = f(W x + b): one layer of an ordinary deep network (``batch_norm=True``: y = f(BN(W x + b)))."""
 
-    def __init__(self, width: int, activation: str = "tanh"):
+    def __init__(self, width: int, activation: str = "tanh", *, batch_norm: bool = False):
         super().__init__()
         width = check_int("width", width, minimum=1)
         self.activation = activation
         self._f = _activation(activation)
         self.linear = nn.Linear(width, width)
+        self.norm = nn.BatchNorm1d(width) if check_instance("batch_norm", batch_norm, bool) else None
 
     @property
     def main_weight(self) -> nn.Parameter:
         return self.linear.weight
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
-        return self._f(self.linear(x))
+        z = self.linear(x)  # (B, width)
+        return self._f(z if self.norm is None else self.norm(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.branch(_check_block_input(x, self.linear))
@@ -152,6 +156,8 @@ class StackConfig:
     gate_bias: float = -3.0
     zero_init: bool = False
     seed: int = 0
+    init: str = "default"
+    batch_norm: bool = False
 
     def __post_init__(self):
         self.depth = check_int("depth", self.depth, minimum=1)
@@ -163,6 +169,9 @@ class StackConfig:
         check_choice("skip", self.skip, SKIPS)
         self.gate_bias = check_float("gate_bias", self.gate_bias)
         self.seed = check_int("seed", self.seed, minimum=0)
+        check_choice("init", self.init, INITS)
+        if check_instance("batch_norm", self.batch_norm, bool) and self.block != "plain":
+            raise ValueError(f"batch_norm=True needs block='plain' (the earlier remedy), got block={self.block!r}")
 
 
 class DeepStack(nn.Module):
@@ -181,7 +190,7 @@ class DeepStack(nn.Module):
             blocks = []
             for i in range(c.depth):
                 if c.block == "plain":
-                    blocks.append(PlainBlock(c.width, c.activation))
+                    blocks.append(PlainBlock(c.width, c.activation, batch_norm=c.batch_norm))
                 elif c.block == "residual":
                     blocks.append(ResidualBlock(c.width, c.activation, c.skip, seed=c.seed * 10_007 + i,
                                                 zero_init=c.zero_init))
@@ -189,6 +198,10 @@ class DeepStack(nn.Module):
                     blocks.append(HighwayBlock(c.width, c.activation, gate_bias=c.gate_bias))
             self.blocks = nn.ModuleList(blocks)
             self.head = nn.Linear(c.width, c.n_classes)
+            if c.init == "he":  # He et al. 2015: W ~ N(0, 2 / fan_in), b = 0, input layer and block transforms
+                for linear in [self.embed] + [getattr(b, "linear", None) or b.transform for b in self.blocks]:
+                    nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+                    nn.init.zeros_(linear.bias)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         return check_tensor("x", x, shape=("batch", self.config.in_features), dtype=self.embed.weight.dtype)
@@ -208,11 +221,12 @@ class DeepStack(nn.Module):
 
 def build_stack(depth: int = 16, block: str = "plain", *, width: int = 64, in_features: int = 64,
                 n_classes: int = 10, activation: str = "tanh", skip: str = "identity",
-                gate_bias: float = -3.0, zero_init: bool = False, seed: int = 0) -> DeepStack:
+                gate_bias: float = -3.0, zero_init: bool = False, seed: int = 0, init: str = "default",
+                batch_norm: bool = False) -> DeepStack:
     """A ``DeepStack`` from keyword arguments (see ``StackConfig``)."""
     return DeepStack(StackConfig(depth=depth, width=width, in_features=in_features, n_classes=n_classes,
                                  block=block, activation=activation, skip=skip, gate_bias=gate_bias,
-                                 zero_init=zero_init, seed=seed))
+                                 zero_init=zero_init, seed=seed, init=init, batch_norm=batch_norm))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -298,7 +312,10 @@ class History:
 def evaluate(model: DeepStack, X, y) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of the model on (X, y)."""
     X_t, y_t = _as_batch(model, X, y)
+    was_training = model.training
+    model.eval()  # batch norm uses its running statistics at test time
     logits = model(X_t)
+    model.train(was_training)
     loss = nn.functional.cross_entropy(logits, y_t).item()
     accuracy = (logits.argmax(dim=1) == y_t).sum().item() / len(y_t)
     return loss, accuracy
@@ -376,3 +393,75 @@ def hidden_spectra(model: DeepStack, X, *, center: bool = False) -> list[np.ndar
 def effective_ranks(model: DeepStack, X, *, center: bool = False) -> np.ndarray:
     """Effective rank of every block's output on X, first block first."""
     return np.array([effective_rank(s) for s in hidden_spectra(model, X, center=center)])
+
+
+# --------------------------------------------------------------------------- the notes' singular cases
+
+DEGENERATE_WEIGHTS = ("zero", "tied", "random")
+
+
+def degenerate_weight(kind: str, width: int, *, seed: int = 0) -> torch.Tensor:
+    """A (width, width) float64 weight matrix of one of the notes' singular cases.
+
+    ``"zero"``: W = 0 (the notes' figure a); ``"tied"``: every row the same random row, so all
+    units compute the same function (figure b, symmetric weights); ``"random"``: torch's default
+    ``nn.Linear`` initialisation, for contrast.
+    """
+    check_choice("kind", kind, DEGENERATE_WEIGHTS)
+    width = check_int("width", width, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    generator = torch.Generator().manual_seed(seed)
+    bound = 1.0 / np.sqrt(width)  # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    draw = (torch.rand(width, width, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+    if kind == "zero":
+        return torch.zeros(width, width, dtype=torch.float64)
+    if kind == "tied":
+        return draw[:1].expand(width, width).clone()  # (width, width), all rows equal
+    return draw
+
+
+def numerical_rank(M, *, rtol: float = 1e-8) -> int:
+    """Rank of a matrix: the number of singular values above ``rtol`` times the largest (0 if all zero)."""
+    s = singular_values(M)
+    rtol = check_float("rtol", rtol, minimum=0, min_inclusive=False)
+    if s.size == 0 or s[0] == 0:
+        return 0
+    return int((s > rtol * s[0]).sum())
+
+
+def unit_redundancy(H, *, atol: float = 1e-9) -> tuple[float, float]:
+    """(dead share, duplicate share) of the units (columns) of H, n samples x units.
+
+    A dead unit gives the same value for every sample (it never responds to the input); a
+    duplicate unit is a live unit whose column equals an earlier live unit's within ``atol``.
+    """
+    if isinstance(H, torch.Tensor):
+        H = H.detach().cpu().numpy()
+    H = check_array("H", H, ndim=2, min_rows=1).astype(np.float64)
+    atol = check_float("atol", atol, minimum=0)
+    dead = np.ptp(H, axis=0) <= atol  # (units,)
+    duplicate = np.zeros_like(dead)
+    live = np.flatnonzero(~dead)
+    for k, j in enumerate(live):
+        duplicate[j] = any(np.max(np.abs(H[:, j] - H[:, i])) <= atol for i in live[:k])
+    return float(dead.mean()), float(duplicate.mean())
+
+
+def singular_layer(X, W, b=None, *, skip: bool = False, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+    """One layer y = f(x W^T + b) (+ x with ``skip=True``) on the samples X (n x width).
+
+    Returns (Y, J): the outputs (n x width) and the Jacobian dy/dx at the first sample
+    (width x width), in float64.
+    """
+    X = torch.as_tensor(check_array("X", X, ndim=2, min_rows=1), dtype=torch.float64)
+    W = check_tensor("W", torch.as_tensor(W), shape=(X.shape[1], X.shape[1])).to(torch.float64)
+    b = torch.zeros(X.shape[1], dtype=torch.float64) if b is None else \
+        check_tensor("b", torch.as_tensor(b), shape=(X.shape[1],)).to(torch.float64)
+    check_instance("skip", skip, bool)
+    f = _activation(activation)
+
+    def layer(x: torch.Tensor) -> torch.Tensor:
+        return f(x @ W.T + b) + (x if skip else 0)
+
+    J = torch.autograd.functional.jacobian(lambda v: layer(v[None])[0], X[0])
+    return layer(X).numpy(), J.numpy()

@@ -34,6 +34,7 @@ __all__ = [
     "Seq2SeqConfig", "masked_softmax", "AdditiveAttention", "Seq2Seq", "build_model",
     "sequence_loss", "train", "Decoded", "encode_sources", "greedy_decode", "translate",
     "alignment", "exact_match_accuracy", "accuracy_by_length", "held_out_loss", "split_pairs",
+    "linear_teacher_forcing", "scheduled_sampling_logits",
 ]
 
 PAD, BOS, EOS, UNK = "[PAD]", "[BOS]", "[EOS]", "[UNK]"
@@ -315,10 +316,14 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tenso
 
 
 def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
-          seed: int = 0, *, clip: float = 1.0, progress: bool = False) -> dict[str, list[float]]:
+          seed: int = 0, *, clip: float = 1.0, progress: bool = False,
+          teacher_forcing: float | Sequence[float] = 1.0) -> dict[str, list[float]]:
     """Teacher-forced training with Adam and gradient clipping; returns {"loss": mean loss per epoch}.
 
     Batches are shuffled with a generator seeded by ``seed``, so a run repeats exactly.
+    ``teacher_forcing`` is the probability of feeding the true previous token (one number, or
+    one per epoch, e.g. from ``linear_teacher_forcing``); below 1 the decoder is otherwise fed
+    its own arg-max prediction: scheduled sampling (Bengio et al. 2015).
     """
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}")
@@ -327,6 +332,8 @@ def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: i
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     seed = check_int("seed", seed, minimum=0)
     clip = check_float("clip", clip, minimum=0.0, min_inclusive=False)
+    schedule = _check_teacher_forcing(teacher_forcing, epochs)
+    coins = torch.Generator().manual_seed(seed + 1)  # its own stream: the batch order stays that of teacher forcing
     data = encode_pairs(pairs, model.src_vocab, model.tgt_vocab,
                         max_src_len=model.config.max_src_len, max_tgt_len=model.config.max_tgt_len - 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -338,12 +345,15 @@ def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: i
 
         epoch_range = tqdm(epoch_range, desc="epochs")
     model.train()
-    for _epoch in epoch_range:
+    for epoch in epoch_range:
         order = torch.randperm(len(data), generator=generator)
         total, tokens = 0.0, 0
         for start in range(0, len(data), batch_size):
             batch = data.subset(order[start:start + batch_size])
-            logits, _ = model(batch.src, batch.src_mask, batch.tgt_in)
+            if schedule[epoch] == 1.0:
+                logits, _ = model(batch.src, batch.src_mask, batch.tgt_in)
+            else:
+                logits = scheduled_sampling_logits(model, batch, schedule[epoch], coins)
             loss = sequence_loss(logits, batch.tgt_out, batch.tgt_mask)
             optimizer.zero_grad()
             loss.backward()
@@ -487,3 +497,50 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.2, seed: int = 0
     train = [p for p in pairs if " ".join(p[0]) not in test_keys]
     test = [p for p in pairs if " ".join(p[0]) in test_keys]
     return train, test
+
+
+# --------------------------------------------------------------------------- scheduled sampling
+
+
+def linear_teacher_forcing(epochs: int, final: float = 0.5) -> list[float]:
+    """Per-epoch probability of feeding the true token: 1 in the first epoch, falling linearly to ``final``."""
+    epochs = check_int("epochs", epochs, minimum=1)
+    final = check_float("final", final, minimum=0.0, maximum=1.0)
+    if epochs == 1:
+        return [1.0]
+    return [1.0 - (1.0 - final) * e / (epochs - 1) for e in range(epochs)]
+
+
+def _check_teacher_forcing(teacher_forcing, epochs: int) -> list[float]:
+    """One probability per epoch, each in [0, 1]."""
+    if isinstance(teacher_forcing, (int, float)) and not isinstance(teacher_forcing, bool):
+        values = [float(teacher_forcing)] * epochs
+    elif isinstance(teacher_forcing, (list, tuple, np.ndarray)):
+        values = [float(v) for v in teacher_forcing]
+        if len(values) != epochs:
+            raise ValueError(f"teacher_forcing must give one probability per epoch ({epochs}), got {len(values)}")
+    else:
+        raise TypeError(f"teacher_forcing must be a probability or a list of one per epoch, "
+                        f"got {type(teacher_forcing).__name__}")
+    for v in values:
+        check_float("teacher_forcing", v, minimum=0.0, maximum=1.0)
+    return values
+
+
+def scheduled_sampling_logits(model: Seq2Seq, batch: Batch, p_true: float, generator: torch.Generator) -> torch.Tensor:
+    """Decoder logits (B, T, V) where each step after the first reads the true previous token with
+    probability ``p_true`` and otherwise the model's own arg-max from the step before."""
+    check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
+    check_instance("batch", batch, Batch, "a Batch (encode_pairs)")
+    p_true = check_float("p_true", p_true, minimum=0.0, maximum=1.0)
+    check_instance("generator", generator, torch.Generator)
+    state, memory = model.memory(batch.src, batch.src_mask)
+    y = batch.tgt_in[:, 0]  # [BOS]
+    logits = []
+    for i in range(batch.tgt_in.shape[1]):
+        if i > 0:
+            true_token = torch.rand(y.shape[0], generator=generator) < p_true  # (B,)
+            y = torch.where(true_token, batch.tgt_in[:, i], logits[-1].argmax(dim=1))
+        step_logits, state, _ = model.step(y, state, memory)
+        logits.append(step_logits)
+    return torch.stack(logits, dim=1)
