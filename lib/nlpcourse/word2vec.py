@@ -115,26 +115,40 @@ def _check_counts(counts) -> np.ndarray:
     return array.astype(np.float64)
 
 
+class _HeapNode:
+    """A node on the Huffman heap, compared by weight alone, as gensim's ``Heapitem``: among
+    equal weights the heap's own layout decides which comes out first, so our tree is gensim's."""
+
+    __slots__ = ("weight", "node")
+
+    def __init__(self, weight: float, node: int) -> None:
+        self.weight, self.node = weight, node
+
+    def __lt__(self, other: "_HeapNode") -> bool:
+        return self.weight < other.weight
+
+
 def huffman_tree(counts: Sequence[float]) -> HuffmanTree:
     """Build the Huffman tree of word counts: frequent words get short codes.
 
-    Repeatedly merge the two lightest nodes (ties: the node made first) under a new parent;
-    the lighter one gets bit 0, the other bit 1. A single word gets the empty code.
+    Repeatedly merge the two lightest nodes under a new parent; the first one popped gets bit 0,
+    the other bit 1. A single word gets the empty code. Ties between equal weights fall as in
+    gensim 4 (a heapq of the words in vocabulary order that compares weights only), so with
+    the same vocabulary order the codes and points are gensim's, bit for bit.
     """
     weights = _check_counts(counts)
     v = weights.size
     parent = np.full(2 * v - 1, -1, dtype=np.int64)
     bit = np.zeros(2 * v - 1, dtype=np.int8)
     weight = np.concatenate([weights, np.zeros(v - 1)])
-    heap = [(weights[i], i) for i in range(v)]
+    heap = [_HeapNode(float(weights[i]), i) for i in range(v)]
     heapq.heapify(heap)
     for node in range(v, 2 * v - 1):
-        w0, a = heapq.heappop(heap)
-        w1, b = heapq.heappop(heap)
-        parent[a], parent[b] = node, node
-        bit[a], bit[b] = 0, 1
-        weight[node] = w0 + w1
-        heapq.heappush(heap, (weight[node], node))
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        parent[a.node], parent[b.node] = node, node
+        bit[a.node], bit[b.node] = 0, 1
+        weight[node] = a.weight + b.weight
+        heapq.heappush(heap, _HeapNode(weight[node], node))
     codes, points = [], []
     for w in range(v):
         path_bits, path_nodes, node = [], [], w
@@ -342,13 +356,16 @@ class EncodedCorpus:
 
 
 def word2vec_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 5) -> Vocabulary:
-    """Words seen at least ``min_count`` times, most frequent first, no unknown token."""
+    """Words seen at least ``min_count`` times, most frequent first, no unknown token.
+
+    Equal counts in gensim's order (the word first seen later comes first), so the Huffman tree,
+    the noise table and the rows of the vectors are gensim's on the same sentences."""
     sentences = _check_documents("sentences", sentences)
     min_count = check_int("min_count", min_count, minimum=1)
     if not any(sentences):
         raise ValueError("sentences holds no tokens: the corpus is empty")
     try:
-        return build_vocabulary(sentences, min_count=min_count, unk_token=None)
+        return build_vocabulary(sentences, min_count=min_count, unk_token=None, ties="gensim")
     except ValueError:
         raise ValueError(f"no word occurs at least min_count={min_count} times in sentences; "
                          "lower min_count or give a larger corpus") from None
