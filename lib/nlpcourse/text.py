@@ -51,15 +51,19 @@ def _check_documents(name: str, documents: Sequence[Sequence[str]]) -> list[list
     documents = [doc for doc in documents]
     if not documents:
         raise ValueError(f"{name} is empty: give at least one document")
+    checked = []
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got a str (tokenize it first)")
         if not isinstance(doc, Iterable):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got {type(doc).__name__} {doc!r:.40}")
-        for token in doc:
-            if not isinstance(token, str):
-                raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")
-    return [list(doc) for doc in documents]
+        doc = list(doc)
+        if not set(map(type, doc)) <= {str}:  # C-speed scan; the token-by-token loop only when needed
+            for token in doc:
+                if not isinstance(token, str):
+                    raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")
+        checked.append(doc)
+    return checked
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,9 @@ def build_vocabulary(
     ties = check_choice("ties", ties, TIE_ORDERS)
     if max_size is not None:
         max_size = check_int("max_size", max_size, minimum=1)
-    counter = collections.Counter(t for doc in documents for t in doc)
+    counter = collections.Counter()
+    for doc in documents:  # in first-seen order, at C speed
+        counter.update(doc)
     reserved = list(specials) + ([unk_token] if unk_token is not None else [])
     for token in reserved:
         if not isinstance(token, str):
