@@ -1,6 +1,7 @@
 """Word2Vec: ours (numba kernel, Hogwild threads) against gensim 4.4 on the same corpus.
 
     python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3] [--glove-epochs 25] [--quick]
+        [--runs sgns cbow sg-hs]
 
 Each run trains in its own fresh process (so peak memory is that run's alone) on the course's
 English corpus (Lee + Wikipedia excerpt, ~550k tokens, tokenised by nlpcourse.text.tokenize,
@@ -28,6 +29,7 @@ RUNS = [  # (row name, architecture, output layer)
     ("CBOW, negative 5", False, "negative"),
     ("skip-gram, hierarchical softmax", True, "hierarchical"),
 ]
+RUN_KEYS = {"sgns": 0, "cbow": 1, "sg-hs": 2}  # --runs picks rows by these short names
 
 
 def _corpus():
@@ -112,8 +114,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--glove-epochs", type=int, default=25)
     parser.add_argument("--quick", action="store_true", help="skip-gram/negative only, no GloVe")
+    parser.add_argument("--runs", nargs="+", choices=list(RUN_KEYS), help="only these rows (no GloVe)")
     args = parser.parse_args()
-    runs = RUNS[:1] if args.quick else RUNS
+    runs = [RUNS[RUN_KEYS[k]] for k in args.runs] if args.runs else RUNS[:1] if args.quick else RUNS
     header = (f"{'model':<44}{'seed':>5}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}{'SL999':>7}"
               f"{'analogy':>8}{'cover':>7}{'peak MB':>9}")
     print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, sample 1e-3, "
@@ -134,7 +137,7 @@ def main() -> None:
                 results[kind].append(r)
                 show(f"{kind:<6} {name}", seed, r)
         summary.append((name, results))
-    if not args.quick:
+    if not (args.quick or args.runs):
         show(f"ours   GloVe ({args.glove_epochs} epochs)", args.seeds[0],
              measure("glove", True, "", args.glove_epochs, args.threads, args.seeds[0]))
     print()

@@ -22,7 +22,7 @@ CASES = [
     Case("tokenize", lambda **a: text.tokenize(**a), dict(text="The cat."), dict(text=Text())),
     Case("split_sentences", lambda **a: text.split_sentences(**a), dict(text="A b. C d."), dict(text=Text())),
     Case("build_vocabulary", lambda **a: text.build_vocabulary(**a), dict(documents=DOCS, min_count=1),
-         dict(documents=Documents(), min_count=Int(1), max_size=Int(1, optional=True))),
+         dict(documents=Documents(), min_count=Int(1), max_size=Int(1, optional=True), ties=Choice())),
     Case("bag_of_words", lambda **a: text.bag_of_words(**a), dict(documents=DOCS, vocab=VOCAB),
          dict(documents=Documents(), vocab=OfType())),
     Case("one_hot", lambda **a: text.one_hot(**a), dict(tokens=["the", "cat"], vocab=VOCAB), dict(vocab=OfType())),

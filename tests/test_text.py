@@ -31,6 +31,24 @@ def test_vocabulary_orders_by_count_then_alphabet_and_maps_unknowns():
     assert pruned.counts[0] == 4  # cat, dog, a, bird were dropped into <unk>
 
 
+def test_vocabulary_ties_in_gensims_order():
+    # counts: e 3; b, a, d, c 2 each (first seen in that order); f, g 1
+    docs = [["b", "a", "d", "c", "e"], ["a", "b", "c", "d", "e"], ["e", "f", "g"]]
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    model.build_vocab(docs)
+    assert model.wv.index_to_key == ["e", "c", "d", "a", "b", "g", "f"]  # ties: the word first seen later first
+    ours = text.build_vocabulary(docs, unk_token=None, ties="gensim")
+    assert list(ours.tokens) == model.wv.index_to_key
+    assert ours.counts == (3, 2, 2, 2, 2, 1, 1)
+    assert text.build_vocabulary(docs, unk_token=None).tokens == ("e", "a", "b", "c", "d", "f", "g")  # default
+    with_specials = text.build_vocabulary(docs, min_count=2, specials=("<s>",), ties="gensim")
+    assert with_specials.tokens == ("<s>", "<unk>", "e", "c", "d", "a", "b")
+    with pytest.raises(ValueError, match="ties must be one of 'alphabetical', 'gensim'"):
+        text.build_vocabulary(docs, ties="random")
+
+
 def test_vocabulary_rejects_bad_input():
     with pytest.raises(ValueError, match="documents is empty"):
         text.build_vocabulary([])

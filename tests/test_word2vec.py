@@ -66,6 +66,26 @@ def test_huffman_codes_are_prefix_free_and_complete(counts):
     assert float(np.dot(counts, tree.code_lengths())) == pytest.approx(tree.weight[len(counts):].sum(), rel=1e-12)
 
 
+def test_vocabulary_and_huffman_tree_are_gensims_on_the_lee_corpus():
+    # the same words in the same rows, and every word's code (branch bits) and points (inner
+    # nodes) equal gensim's: equal counts are ordered as gensim orders them, and the Huffman
+    # heap breaks ties between equal weights as gensim's heap does
+    from gensim.models import Word2Vec
+    from nlpcourse import data, text
+
+    sentences = w2v.split_long_sentences([text.tokenize(d) for d in data.lee_documents()])
+    model = Word2Vec(min_count=5, hs=1, negative=0, workers=1, seed=1)
+    model.build_vocab(sentences)
+    vocab = w2v.word2vec_vocabulary(sentences, 5)
+    assert list(vocab.tokens) == model.wv.index_to_key
+    assert list(vocab.counts) == [model.wv.get_vecattr(w, "count") for w in vocab.tokens]
+    assert len(set(vocab.counts)) < len(vocab) / 10  # ties are the rule here, not the exception
+    tree = w2v.huffman_tree(vocab.counts)
+    for i, word in enumerate(vocab.tokens):
+        np.testing.assert_array_equal(tree.codes[i], model.wv.get_vecattr(word, "code"), err_msg=word)
+        np.testing.assert_array_equal(tree.points[i], model.wv.get_vecattr(word, "point"), err_msg=word)
+
+
 def test_huffman_bad_counts():
     with pytest.raises(ValueError, match="counts must be >= 0"):
         w2v.huffman_tree([3, -1])

@@ -23,13 +23,15 @@ __all__ = [
     "bag_of_words", "document_frequency", "inverse_document_frequency", "term_frequency",
     "l2_normalize_rows", "tfidf", "cosine_similarity", "top_terms", "VocabularyCoverage",
     "unit_coverage", "words_and_characters", "keyword_in_context", "split_sentences",
-    "check_token_pairs",
+    "check_token_pairs", "TIE_ORDERS",
 ]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 
 TF_VARIANTS = ("raw", "binary", "log", "frequency")
 IDF_VARIANTS = ("standard", "smooth", "probabilistic", "none")
+#: How ``build_vocabulary`` orders words of equal count.
+TIE_ORDERS = ("alphabetical", "gensim")
 
 
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
@@ -49,15 +51,19 @@ def _check_documents(name: str, documents: Sequence[Sequence[str]]) -> list[list
     documents = [doc for doc in documents]
     if not documents:
         raise ValueError(f"{name} is empty: give at least one document")
+    checked = []
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got a str (tokenize it first)")
         if not isinstance(doc, Iterable):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got {type(doc).__name__} {doc!r:.40}")
-        for token in doc:
-            if not isinstance(token, str):
-                raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")
-    return [list(doc) for doc in documents]
+        doc = list(doc)
+        if not set(map(type, doc)) <= {str}:  # C-speed scan; the token-by-token loop only when needed
+            for token in doc:
+                if not isinstance(token, str):
+                    raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")
+        checked.append(doc)
+    return checked
 
 
 @dataclass(frozen=True)
@@ -129,26 +135,34 @@ def build_vocabulary(
     max_size: int | None = None,
     unk_token: str | None = "<unk>",
     specials: Sequence[str] = (),
+    ties: str = "alphabetical",
 ) -> Vocabulary:
     """Vocabulary of the words seen at least ``min_count`` times, most frequent first.
 
-    Ties are broken alphabetically so the order is reproducible. ``specials`` (e.g. BERT's
+    Words with equal counts are ordered by ``ties``: ``"alphabetical"`` (the default, easy to
+    read), or ``"gensim"``: the word first seen later comes first, the order gensim 4's
+    ``sort_by_descending_frequency`` leaves (a lexsort on descending first-occurrence index);
+    Word2Vec uses it so its Huffman tree and noise table are gensim's. ``specials`` (e.g. BERT's
     ``[PAD]``) and then ``unk_token`` come first, with count 0 (the unknown token counts the
     dropped words instead).
     """
     documents = _check_documents("documents", documents)
     min_count = check_int("min_count", min_count, minimum=1)
+    ties = check_choice("ties", ties, TIE_ORDERS)
     if max_size is not None:
         max_size = check_int("max_size", max_size, minimum=1)
-    counter = collections.Counter(t for doc in documents for t in doc)
+    counter = collections.Counter()
+    for doc in documents:  # in first-seen order, at C speed
+        counter.update(doc)
     reserved = list(specials) + ([unk_token] if unk_token is not None else [])
     for token in reserved:
         if not isinstance(token, str):
             raise TypeError(f"special tokens must be str, got {type(token).__name__} {token!r}")
-    kept = sorted(
-        ((w, c) for w, c in counter.items() if c >= min_count and w not in reserved),
-        key=lambda wc: (-wc[1], wc[0]),
-    )
+    kept = [(w, c) for w, c in counter.items() if c >= min_count and w not in reserved]  # first-seen order
+    if ties == "alphabetical":
+        kept.sort(key=lambda wc: (-wc[1], wc[0]))
+    else:  # gensim: reverse first-seen order among equal counts (sort is stable)
+        kept = sorted(kept[::-1], key=lambda wc: -wc[1])
     if max_size is not None:
         kept = kept[: max(0, max_size - len(reserved))]
     if not kept:
