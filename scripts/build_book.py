@@ -106,6 +106,7 @@ def glossary_page(entries: list[tuple[str, str, str, str, str]]) -> str:
              "The chapter column links to where the term is taught.", "",
              "| English | 中文 | chapter | meaning |", "|---|---|---|---|"]
     for english, chinese, meaning, number, target in sorted(entries, key=lambda e: (e[0].lower(), e[3])):
+        meaning = re.sub(r"\]\((\d\d[a-z]?_\w+\.ipynb)\)", r"](notebooks/\1)", meaning)  # a chapter's link, from here
         lines.append(f"| {english} | {chinese} | [{number}]({target}) | {meaning} |")
     return "\n".join(lines) + "\n"
 
