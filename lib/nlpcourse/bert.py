@@ -609,7 +609,8 @@ def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: 
     k = check_int("k", k, minimum=1)
     tokens, ids = _sentence_ids(sentence, vocab, model.config.max_len)
     if MASK not in tokens:
-        raise ValueError(f"sentence must contain {MASK} (the word to predict), got {' '.join(tokens)!r}")
+        shown = vocab.text(tokens) if isinstance(vocab, SubwordVocabulary) else " ".join(tokens)
+        raise ValueError(f"sentence must contain {MASK} (the word to predict), got {shown!r}")
     was_training = model.training
     model.eval()
     hidden = model(ids, torch.zeros_like(ids))
