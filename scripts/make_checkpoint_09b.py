@@ -52,6 +52,19 @@ def normalised(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def progress_log(prefix: str, out: Path, model, vocab, settings: dict):
+    """``train_mlm``'s log: prints each logged step and, every ``SNAPSHOT_EVERY`` steps, writes a
+    snapshot beside ``out`` to score while a long run goes on."""
+    wall = time.time()
+
+    def log(step, loss, lr):
+        print(f"{prefix}step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  {time.time() - wall:.0f} s", flush=True)
+        if step % SNAPSHOT_EVERY == 0:
+            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab, {"settings": settings, "step": step})
+
+    return log
+
+
 def pretrain(out: Path, steps: int) -> None:
     s = dict(SETTINGS, steps=steps)
     seed_everything(s["seed"], 1)
@@ -67,16 +80,9 @@ def pretrain(out: Path, steps: int) -> None:
     torch.manual_seed(s["seed"])
     model = bert.Bert(config)
     print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
-    wall = time.time()
-
-    def log(step, loss, lr):
-        print(f"step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  {time.time() - wall:.0f} s", flush=True)
-        if step % SNAPSHOT_EVERY == 0:  # a snapshot to score while a long run goes on
-            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab, {"settings": s, "step": step})
-
     history = bert.train_mlm(model, windows, steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"],
                              warmup_steps=s["warmup_steps"], weight_decay=s["weight_decay"], seed=s["seed"],
-                             log_every=20, log=log)
+                             log_every=20, log=progress_log("", out, model, vocab, s))
     cpu_minutes = (time.process_time() - start) / 60
     out.parent.mkdir(parents=True, exist_ok=True)
     bert.save_checkpoint(out, model, vocab, {"settings": s, "history": history, "log_every": 20,
@@ -97,17 +103,11 @@ def resume(out: Path) -> None:
     seed_everything(r["seed"], 1)
     train_docs, _held_out = data.english_lm_split()
     windows = bert.text_windows(train_docs, vocab, s["max_len"])
-    start, wall = time.process_time(), time.time()
-
-    def log(step, loss, lr):
-        print(f"restart {len(done) + 1} step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  {time.time() - wall:.0f} s",
-              flush=True)
-        if step % SNAPSHOT_EVERY == 0:
-            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab, {"settings": s, "step": step})
-
+    start = time.process_time()
     history = bert.train_mlm(model, windows, steps=r["steps"], batch_size=s["batch_size"], lr=r["lr"],
                              warmup_steps=r["warmup_steps"], weight_decay=s["weight_decay"], seed=r["seed"],
-                             log_every=meta["log_every"], log=log)
+                             log_every=meta["log_every"],
+                             log=progress_log(f"restart {len(done) + 1} ", out, model, vocab, s))
     meta = {"settings": dict(s, restarts=done + [r]), "history": meta["history"] + history, "log_every": meta["log_every"],
             "cpu_minutes": round(meta["cpu_minutes"] + (time.process_time() - start) / 60, 1)}
     bert.save_checkpoint(out, model, vocab, meta)

@@ -70,7 +70,8 @@ def test_fill_mask_set_reproduces(checkpoint):
 def test_one_fine_tuning_point_reproduces(checkpoint):
     model, vocab, meta, _train, _held_out = checkpoint
     f = meta["finetune"]
-    recipe, n, seed = f["recipe"], recipe_size(f), f["recipe"]["seeds"][0]
+    recipe = f["recipe"]
+    n, seed = recipe["sizes"][0], recipe["seeds"][0]
     task = bert.source_task()
     texts, labels = task["train"]
     idx = bert.balanced_sample(labels, n, seed)
@@ -81,7 +82,3 @@ def test_one_fine_tuning_point_reproduces(checkpoint):
     got = bert.cls_accuracy(clf, test, task["test"][1])
     # a short training run: the same digits on this machine, a few sentences either way on another CPU
     assert got == pytest.approx(f["accuracy"]["pre-trained"][str(n)][0], abs=0.03)
-
-
-def recipe_size(f):
-    return f["recipe"]["sizes"][0]
