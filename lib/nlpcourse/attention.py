@@ -321,18 +321,10 @@ class MultiHeadAttention(nn.Module):
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(f"query, key and value must share the batch size and key/value the length; got "
                              f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
-        w, b = self.in_proj_weight, self.in_proj_bias
-        if query is key and key is value:  # self-attention: one matmul for q, k and v
-            q, k, v = nn.functional.linear(query, w, b).chunk(3, dim=-1)
-        else:
-            wq, wk, wv = w.chunk(3)
-            bq, bk, bv = b.chunk(3) if b is not None else (None, None, None)
-            q = nn.functional.linear(query, wq, bq)
-            if key is value:
-                k, v = nn.functional.linear(key, torch.cat([wk, wv]), None if b is None else torch.cat([bk, bv])).chunk(2, -1)
-            else:
-                k, v = nn.functional.linear(key, wk, bk), nn.functional.linear(value, wv, bv)
-        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)  # (B, H, T, d_head)
+        # W^Q, W^K, W^V are the three row blocks of in_proj_weight: one projection per input
+        biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
+        q, k, v = (self._split_heads(nn.functional.linear(t, w, b))  # (B, H, T, d_head)
+                   for t, w, b in zip((query, key, value), self.in_proj_weight.chunk(3), biases))
         recording = self._recorder is not None
         if self.fused and not recording:
             out = fused_attention(q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training)
