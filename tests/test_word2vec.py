@@ -266,11 +266,12 @@ def test_scores_at_or_beyond_max_exp_get_no_gradient_by_hand():
     assert np.abs(full[2][2]).max() > 0.9  # the skipped noise row would have had a large gradient
 
 
-def test_compiled_rows_skip_scores_beyond_max_exp_by_hand():
+@pytest.mark.parametrize("distinct", [False, True])  # update rows at the end / as soon as each error is known
+def test_compiled_rows_skip_scores_beyond_max_exp_by_hand(distinct):
     h, U, rows, labels = _saturated_rows()
     w_out, delta, err = U.copy(), np.zeros(2, np.float32), np.zeros(4, np.float32)
     w2v._logistic_rows(h, w_out, rows.astype(np.int64), labels.astype(np.float32), 4, np.float32(0.1), delta, err,
-                       False)
+                       False, distinct)
     np.testing.assert_allclose(delta, -0.1 * 0.5 * U[1], **F32)  # lr * -dL/dh, from row 1 alone
     expected = U.copy()
     expected[1] -= 0.1 * 0.5 * h
