@@ -1,7 +1,8 @@
 """Time nlpcourse.attention against torch: scaled dot-product attention and multi-head attention,
 forward and forward+backward, at (batch 32, length 256, d_model 512, 8 heads) and a longer length.
 
-    .venv/bin/python benchmarks/attention_vs_torch.py [--threads 1] [--repeats 7] [--lengths 256 512] [--quick]
+    .venv/bin/python benchmarks/attention_vs_torch.py [--threads 1] [--repeats 7]
+        [--lengths 256 512] [--quick]
 
 Variants (each timed against torch's fused kernel, ``need_weights=False``; target <= 1.5x):
 

@@ -13,11 +13,11 @@ pixel changed), so what remains is browser -> server -> kernel -> observer -> br
 ``--render`` builds each chapter's widget in this process (no browser) and times one redraw
 (the drawing function, the Agg render + PNG encoding) per control step.
 
-    .venv/bin/python benchmarks/widget_latency.py                       # chapter 01's widget
-    .venv/bin/python benchmarks/widget_latency.py --floor               # the same without drawing
+    .venv/bin/python benchmarks/widget_latency.py                     # chapter 01's widget
+    .venv/bin/python benchmarks/widget_latency.py --floor             # the same without drawing
     .venv/bin/python benchmarks/widget_latency.py 04_activations.ipynb --slider 1 --param epochs=1
-    .venv/bin/python benchmarks/widget_latency.py --render              # every widget, in-process
-    .venv/bin/python benchmarks/widget_latency.py --render 01 10        # chapters whose key starts so
+    .venv/bin/python benchmarks/widget_latency.py --render            # every widget, in-process
+    .venv/bin/python benchmarks/widget_latency.py --render 01 10      # chapters whose key starts so
 
 To add a widget: one entry in ``RENDER_CASES`` (a builder returning the box, the control a
 key press moves and two values to alternate) and, for its notebook, one in ``QUICK_PARAMETERS``.

@@ -1,7 +1,7 @@
 """Word2Vec: ours (numba kernel, Hogwild threads) against gensim 4.4 on the same corpus.
 
-    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3] [--glove-epochs 25] [--quick]
-        [--runs sgns cbow sg-hs]
+    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3]
+        [--glove-epochs 25] [--quick] [--runs sgns cbow sg-hs]
 
 Each run trains in its own fresh process (so peak memory is that run's alone) on the course's
 English corpus (Lee + Wikipedia excerpt, ~550k tokens, tokenised by nlpcourse.text.tokenize,

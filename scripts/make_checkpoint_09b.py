@@ -2,8 +2,10 @@
 
     python scripts/make_checkpoint_09b.py                    # all the parts below, in order
     python scripts/make_checkpoint_09b.py --part pretrain    # 9000 steps (51 CPU-minutes here)
-    python scripts/make_checkpoint_09b.py --part resume      # the next warm restart (5000, then 3000 steps)
-    python scripts/make_checkpoint_09b.py --part score       # held-out scores, baselines, fill-mask set
+    python scripts/make_checkpoint_09b.py --part resume      # the next warm restart (5000, then
+                                                             # 3000 steps)
+    python scripts/make_checkpoint_09b.py --part score       # held-out scores, baselines,
+                                                             # fill-mask set
     python scripts/make_checkpoint_09b.py --part finetune    # the [CLS] fine-tuning learning curve
 
 RoBERTa's recipe (Liu et al. 2019) at small scale on the course's English corpus

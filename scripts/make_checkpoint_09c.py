@@ -1,6 +1,7 @@
 """Train chapter 09c's two small GPTs longer than the notebook can, and save them as checkpoints.
 
-    python scripts/make_checkpoint_09c.py            # both: data/checkpoints/09c_gpt_lm.pt, 09c_gpt_icl.pt
+    python scripts/make_checkpoint_09c.py            # both: data/checkpoints/09c_gpt_lm.pt,
+                                                     # 09c_gpt_icl.pt
     python scripts/make_checkpoint_09c.py --part lm  # only the language model
 
 * ``lm``: a GPT on the English corpus (``data.english_lm_split``: every 20th document held out),
