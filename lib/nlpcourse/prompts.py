@@ -152,8 +152,8 @@ def _format_item(item: PromptItem, fmt: str, with_answer: bool) -> str:
 
 
 def _check_item(name: str, item, fmt: str) -> PromptItem:
-    if not isinstance(item, tuple) or len(item) != 3 or not all(isinstance(part, str)
-                                                                for part in item):
+    if (not isinstance(item, tuple) or len(item) != 3
+            or not all(isinstance(part, str) for part in item)):
         raise TypeError(f"{name} must be a PromptItem (context, query, answer) of str, got "
                         f"{item!r}")
     item = PromptItem(*item)

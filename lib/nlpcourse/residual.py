@@ -305,8 +305,8 @@ def gradient_norms_by_depth(X, y, depths: Sequence[int],
     result = {}
     for depth in depths:
         depth = check_int("depth", depth, minimum=1)
-        result[depth] = {block: layer_gradient_norms(build_stack(depth, block, **stack_options), X,
-                                                     y)
+        result[depth] = {block: layer_gradient_norms(build_stack(depth, block, **stack_options),
+                                                     X, y)
                          for block in blocks}
     return result
 
