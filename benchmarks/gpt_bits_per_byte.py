@@ -54,13 +54,16 @@ def notebook_parameters() -> dict:
 
 
 def live_run(tokenizer, train_ids: torch.Tensor, valid_ids: torch.Tensor, p: dict) -> gpt.GPT:
-    """The notebook's live run (cells "The model, with shapes" and "Training"), same calls and seeds."""
+    """The notebook's live run (cells "The model, with shapes" and "Training"), same calls and
+    seeds."""
     seed_everything(p["seed"], 1)
-    config = gpt.GPTConfig(vocab_size=tokenizer.vocab_size, context=64, d_model=p["live_d_model"], n_heads=4,
+    config = gpt.GPTConfig(vocab_size=tokenizer.vocab_size, context=64, d_model=p["live_d_model"],
+                           n_heads=4,
                            n_layers=p["live_layers"], d_ff=4 * p["live_d_model"])
     torch.manual_seed(p["seed"])
     model = gpt.GPT(config)
-    gpt.train_gpt(model, train_ids, valid_ids, steps=p["live_steps"], batch_size=p["batch_size"], lr=3e-3,
+    gpt.train_gpt(model, train_ids, valid_ids, steps=p["live_steps"], batch_size=p["batch_size"],
+                  lr=3e-3,
                   warmup_steps=20, eval_every=p["eval_every"], eval_windows=32, seed=p["seed"])
     return model
 
@@ -93,7 +96,8 @@ def byte_ngram_nats(train: bytes, text: bytes, n: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-live", action="store_true", help="skip the notebook's live run")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the live run (default: the notebook's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the live run (default: the notebook's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tokenizer = tokenize.gpt_bpe_tokenizer()
@@ -105,7 +109,8 @@ def main() -> None:
     text = b"".join(token_bytes)
     predicted_bytes = len(text) - len(token_bytes[0])  # the bytes of tokens 1..TOKENS
     print(f"held-out span: {TOKENS + 1:,} BPE tokens = {len(text):,} UTF-8 bytes "
-          f"({len(text) / (TOKENS + 1):.3f} bytes per token); the token models predict the last {predicted_bytes:,}")
+          f"({len(text) / (TOKENS + 1):.3f} bytes per token); the token models predict the last "
+          f"{predicted_bytes:,}")
 
     rows = []  # (name, nats per unit, unit, total nats, bytes predicted)
 
@@ -118,18 +123,21 @@ def main() -> None:
             p["seed"] = args.seed
         start = time.process_time()
         live = live_run(tokenizer, train_ids, valid_ids, p)
-        add_tokens(f"GPT live ({p['live_layers']}x{p['live_d_model']}, {p['live_steps']} steps, seed {p['seed']})",
+        add_tokens(f"GPT live ({p['live_layers']}x{p['live_d_model']}, {p['live_steps']} steps, "
+                   f"seed {p['seed']})",
                    gpt.evaluate_loss(live, span, max_windows=TOKENS // live.config.context))
         print(f"(live run: {time.process_time() - start:.0f} CPU-s)")
     lm, meta = gpt.load_checkpoint(CHECKPOINT)
     c = lm.config
     assert TOKENS % c.context == 0 and meta["valid_windows"] == TOKENS // c.context
-    add_tokens(f"GPT checkpoint ({c.n_layers}x{c.d_model}, context {c.context}, {meta['settings']['steps']} steps)",
+    add_tokens(f"GPT checkpoint ({c.n_layers}x{c.d_model}, context {c.context}, "
+               f"{meta['settings']['steps']} steps)",
                gpt.evaluate_loss(lm, span, max_windows=meta["valid_windows"]))
     unigram = (torch.bincount(train_ids, minlength=tokenizer.vocab_size).double() + 1)
     unigram /= unigram.sum()
     add_tokens("BPE unigram, add-one", float(-unigram[span[1:]].log().mean()))
-    add_tokens("BPE bigram, add-one", gpt.BigramModel(tokenizer.vocab_size).fit(train_ids).loss(span))
+    add_tokens("BPE bigram, add-one",
+               gpt.BigramModel(tokenizer.vocab_size).fit(train_ids).loss(span))
     train_bytes = "\n\n".join(train_docs).encode("utf-8")
     for n, name in [(1, "unigram"), (2, "bigram"), (3, "trigram")]:
         nats, count = byte_ngram_nats(train_bytes, text, n)

@@ -38,13 +38,15 @@ class TorchGPT(nn.Module):
         c = self.config = config
         self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.position_embedding = nn.Embedding(c.context, c.d_model)
-        layer = nn.TransformerEncoderLayer(c.d_model, c.n_heads, c.d_ff, dropout=c.dropout, activation="gelu",
+        layer = nn.TransformerEncoderLayer(c.d_model, c.n_heads, c.d_ff, dropout=c.dropout,
+                                           activation="gelu",
                                            batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
         self.final_norm = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.token_embedding.weight
-        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(c.context), persistent=False)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(c.context),
+                             persistent=False)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         t = ids.shape[1]
@@ -72,26 +74,33 @@ def token_streams(vocab_size: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     else:  # before the merges checkpoint exists: learn the same number of merges here
         tokenizer = tokenize.BytePairTokenizer.learn(train, vocab_size=vocab_size)
         source = f"merges learned here ({vocab_size - 256})"
-    encode = lambda docs: torch.tensor(tokenizer.encode("\n\n".join(docs)), dtype=torch.long)  # noqa: E731
+    encode = lambda docs: torch.tensor(tokenizer.encode("\n\n".join(docs)),
+                                       dtype=torch.long)  # noqa: E731
     return encode(train), encode(valid), f"BPE, vocabulary {tokenizer.vocab_size}, {source}"
 
 
 def run(seed: int, args, train_ids, valid_ids, vocab_size: int) -> dict:
-    config = gpt.GPTConfig(vocab_size=vocab_size, context=args.context, d_model=args.d_model, n_heads=args.n_heads,
-                           n_layers=args.n_layers, d_ff=4 * args.d_model, dropout=0.0, fused=args.fused)
+    config = gpt.GPTConfig(vocab_size=vocab_size, context=args.context, d_model=args.d_model,
+                           n_heads=args.n_heads,
+                           n_layers=args.n_layers, d_ff=4 * args.d_model, dropout=0.0,
+                           fused=args.fused)
     torch.manual_seed(seed)
     models = {"ours": gpt.GPT(config)}
     models["torch"] = twin_of(models["ours"])
     with torch.no_grad():  # the same function at the start: same logits within float32 rounding
         probe = train_ids[: 2 * args.context].view(2, args.context)
-        torch.testing.assert_close(models["ours"](probe), models["torch"](probe), rtol=1e-4, atol=1e-5)
-    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.95))
+        torch.testing.assert_close(models["ours"](probe), models["torch"](probe), rtol=1e-4,
+                                   atol=1e-5)
+    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=args.lr, weight_decay=0.01,
+                                          betas=(0.9, 0.95))
                   for name, m in models.items()}
     seconds = {name: [] for name in models}
     batches = torch.Generator().manual_seed(seed)
     for _round in range(args.rounds):
-        chunk = [gpt.random_windows(train_ids, args.batch_size, args.context, batches) for _ in range(args.steps)]
-        for name in (("ours", "torch") if _round % 2 == 0 else ("torch", "ours")):  # alternate who goes first
+        chunk = [gpt.random_windows(train_ids, args.batch_size, args.context, batches)
+                 for _ in range(args.steps)]
+        for name in (("ours", "torch") if _round % 2 == 0 else ("torch", "ours")):
+            # alternate who goes first
             model, optimizer = models[name], optimizers[name]
             model.train()
             start = time.perf_counter()
@@ -119,7 +128,8 @@ def _valid_loss(model: nn.Module, valid_ids: torch.Tensor, args) -> float:
     total = 0.0
     for start in range(0, n, 64):
         logits = model(x[start: start + 64])
-        total += float(nn.functional.cross_entropy(logits.flatten(0, 1), y[start: start + 64].flatten(),
+        total += float(nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                   y[start: start + 64].flatten(),
                                                    reduction="sum"))
     return total / (n * args.context)
 
@@ -137,36 +147,44 @@ def main() -> None:
     parser.add_argument("--eval-windows", type=int, default=256)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--fused", action="store_true", help="ours through torch's SDPA (nlpcourse.attention)")
-    parser.add_argument("--vocab-size", type=int, default=1024, help="only if the merges checkpoint is missing")
+    parser.add_argument("--fused", action="store_true",
+                        help="ours through torch's SDPA (nlpcourse.attention)")
+    parser.add_argument("--vocab-size", type=int, default=1024,
+                        help="only if the merges checkpoint is missing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train_ids, valid_ids, what = token_streams(args.vocab_size)
     vocab_size = int(max(train_ids.max(), valid_ids.max())) + 1
     if MERGES.exists():
         vocab_size = tokenize.BytePairTokenizer.load(MERGES).vocab_size
-    print(f"data: {what}; {train_ids.numel():,} training and {valid_ids.numel():,} validation tokens")
-    print(f"model: d_model {args.d_model}, {args.n_heads} heads, {args.n_layers} layers, context {args.context}, "
-          f"batch {args.batch_size}; {args.rounds} rounds x {args.steps} steps per model, {args.threads} thread(s)")
+    print(f"data: {what}; {train_ids.numel():,} training and {valid_ids.numel():,} validation "
+          "tokens")
+    print(f"model: d_model {args.d_model}, {args.n_heads} heads, {args.n_layers} layers, context "
+          f"{args.context}, batch {args.batch_size}; {args.rounds} rounds x {args.steps} steps per "
+          f"model, {args.threads} thread(s)")
     results = [run(seed, args, train_ids, valid_ids, vocab_size) for seed in args.seeds]
     print(f"our attention path: {results[0]['path']} (nlpcourse.attention."
           f"{'fused_attention, torch SDPA' if args.fused else 'scaled_dot_product_attention'})")
-    print(f"{'seed':>4} {'ours tok/s':>11} {'torch tok/s':>12} {'ratio':>6} {'ours valid':>11} {'torch valid':>12}")
+    print(f"{'seed':>4} {'ours tok/s':>11} {'torch tok/s':>12} {'ratio':>6} {'ours valid':>11} "
+          f"{'torch valid':>12}")
     ratios = []
     for seed, r in zip(args.seeds, results):
         ratio = r["ours"]["tokens_per_s"] / r["torch"]["tokens_per_s"]
         ratios.append(ratio)
-        print(f"{seed:>4} {r['ours']['tokens_per_s']:>11.0f} {r['torch']['tokens_per_s']:>12.0f} {ratio:>6.2f} "
-              f"{r['ours']['valid']:>11.4f} {r['torch']['valid']:>12.4f}")
+        print(f"{seed:>4} {r['ours']['tokens_per_s']:>11.0f} {r['torch']['tokens_per_s']:>12.0f} "
+              f"{ratio:>6.2f} {r['ours']['valid']:>11.4f} {r['torch']['valid']:>12.4f}")
     per_round = [o / t for r in results for o, t in zip(r["ours"]["rates"], r["torch"]["rates"])]
     print(f"ratio ours/torch tokens per second: median {statistics.median(ratios):.2f} over seeds, "
           f"per round {min(per_round):.2f}..{max(per_round):.2f} (target >= 0.9)")
     gap = [abs(r["ours"]["valid"] - r["torch"]["valid"]) for r in results]
-    noise_ours = abs(results[0]["ours"]["valid"] - results[-1]["ours"]["valid"]) if len(results) > 1 else math.nan
-    noise_torch = abs(results[0]["torch"]["valid"] - results[-1]["torch"]["valid"]) if len(results) > 1 else math.nan
+    noise_ours = abs(results[0]["ours"]["valid"]
+                     - results[-1]["ours"]["valid"]) if len(results) > 1 else math.nan
+    noise_torch = abs(results[0]["torch"]["valid"]
+                      - results[-1]["torch"]["valid"]) if len(results) > 1 else math.nan
     step = args.rounds * args.steps
     print(f"validation loss at step {step}: |ours - torch| same seed max {max(gap):.4f}; "
-          f"run-to-run noise (seed {args.seeds[0]} vs {args.seeds[-1]}): ours {noise_ours:.4f}, torch {noise_torch:.4f}")
+          f"run-to-run noise (seed {args.seeds[0]} vs {args.seeds[-1]}): ours {noise_ours:.4f}, "
+          f"torch {noise_torch:.4f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (whole process, both models and the data): {peak:.0f} MB")
 

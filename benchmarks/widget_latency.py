@@ -13,11 +13,11 @@ pixel changed), so what remains is browser -> server -> kernel -> observer -> br
 ``--render`` builds each chapter's widget in this process (no browser) and times one redraw
 (the drawing function, the Agg render + PNG encoding) per control step.
 
-    .venv/bin/python benchmarks/widget_latency.py                       # chapter 01's widget
-    .venv/bin/python benchmarks/widget_latency.py --floor               # the same without drawing
+    .venv/bin/python benchmarks/widget_latency.py                     # chapter 01's widget
+    .venv/bin/python benchmarks/widget_latency.py --floor             # the same without drawing
     .venv/bin/python benchmarks/widget_latency.py 04_activations.ipynb --slider 1 --param epochs=1
-    .venv/bin/python benchmarks/widget_latency.py --render              # every widget, in-process
-    .venv/bin/python benchmarks/widget_latency.py --render 01 10        # chapters whose key starts so
+    .venv/bin/python benchmarks/widget_latency.py --render            # every widget, in-process
+    .venv/bin/python benchmarks/widget_latency.py --render 01 10      # chapters whose key starts so
 
 To add a widget: one entry in ``RENDER_CASES`` (a builder returning the box, the control a
 key press moves and two values to alternate) and, for its notebook, one in ``QUICK_PARAMETERS``.
@@ -33,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser_support import (  # noqa: E402
-    JupyterLab, image_srcs, launch_browser, open_notebook, require_chromium, run_all_cells, slider_handles,
+    JupyterLab, image_srcs, launch_browser, open_notebook, require_chromium, run_all_cells,
+    slider_handles,
 )
 
 TARGET_MS = 150.0
@@ -64,7 +65,8 @@ KERNEL_EXEC = """async (code) => {
   return out;
 }"""
 
-# Every FigureView in the kernel (gc finds them; warnings from torch's deprecated attributes hidden).
+# Every FigureView in the kernel (gc finds them; warnings from torch's deprecated attributes
+# hidden).
 VIEWS = """
 import gc as _gc, warnings as _warnings
 from nlpcourse.widgets import FigureView as _FigureView
@@ -113,7 +115,8 @@ def _frame_kind(payload) -> str | None:
     return "update" if b'"update"' in data or b'"echo_update"' in data else "other comm"
 
 
-def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: bool = False, burst: int = 10) -> dict:
+def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: bool = False,
+            burst: int = 10) -> dict:
     from playwright.sync_api import sync_playwright
 
     lab = JupyterLab()
@@ -126,7 +129,8 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
 
             def on_websocket(ws):
                 ws.on("framesent", lambda payload: frames["sent"].append(_frame_kind(payload)))
-                ws.on("framereceived", lambda payload: frames["received"].append(_frame_kind(payload)))
+                ws.on("framereceived",
+                      lambda payload: frames["received"].append(_frame_kind(payload)))
 
             page.on("websocket", on_websocket)
             open_notebook(page, lab.url(name))
@@ -145,11 +149,13 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
                 page.wait_for_function("() => window.__imageAt !== null", timeout=15000)
                 latencies.append(page.evaluate("() => window.__imageAt - window.__keyAt"))
                 assert image_srcs(page) != before
-                page.wait_for_timeout(300)  # late messages (echoes) arrive; Playwright delivers events only while it runs
+                # late messages (echoes) arrive; Playwright delivers events only while it runs
+                page.wait_for_timeout(300)
                 sent.append(frames["sent"].count("update"))
                 received.append(frames["received"].count("update"))
             renders = kernel_renders(page) - renders_before
-            # a burst like a held arrow key (about 30 presses a second): how many redraws does it cost?
+            # a burst like a held arrow key (about 30 presses a second): how many redraws does it
+            # cost?
             frames["sent"].clear()
             renders_before = kernel_renders(page)
             for _press in range(burst):
@@ -159,19 +165,22 @@ def measure(notebook: str, slider: int, moves: int, parameters: dict, floor: boo
             bursts = {"presses": burst, "sent": frames["sent"].count("update"),
                       "renders": kernel_renders(page) - renders_before}
             browser.close()
-        return {"latencies": latencies, "sent": sent, "received": received, "renders": renders, "burst": bursts}
+        return {"latencies": latencies, "sent": sent, "received": received, "renders": renders,
+                "burst": bursts}
     finally:
         lab.stop()
 
 
-# --------------------------------------------------------------------------- in-process render timings
+# ------------------------------------------------------------------------ in-process render timings
 
 
 def _lee_explorer():
     from nlpcourse import data, text, widgets
 
     docs = [text.tokenize(d) for d in data.lee_documents()]
-    box = widgets.tfidf_explorer(docs, [f"story {i}: {' '.join(d[:4])}..." for i, d in enumerate(docs)], k=10)
+    box = widgets.tfidf_explorer(docs,
+                                 [f"story {i}: {' '.join(d[:4])}..." for i, d in enumerate(docs)],
+                                 k=10)
     return box, box.controls["k"], (10, 11)
 
 
@@ -183,7 +192,8 @@ def _next_word_explorer():
     ids = [vocab.encode(d) for d in docs]
     train = nnlm.ngram_examples(ids[:50], 3, vocab.index(nnlm.BOUNDARY))
     valid = nnlm.ngram_examples(ids[50:], 3, vocab.index(nnlm.BOUNDARY))
-    model = nnlm.NNLM(nnlm.NNLMConfig(len(vocab), context=3, embedding_dim=16, hidden_dim=32), seed=0)
+    model = nnlm.NNLM(nnlm.NNLMConfig(len(vocab), context=3, embedding_dim=16, hidden_dim=32),
+                      seed=0)
     history = nnlm.train_nnlm(model, train, valid, epochs=4, batch_size=64, lr=1e-2, seed=0)
     box = widgets.next_word_explorer(history, vocab, ["the prime minister", "he said"], k=8,
                                      exclude=("<unk>", nnlm.BOUNDARY), epoch=1)
@@ -227,7 +237,8 @@ def _gradient_norm_depth():
 
     from nlpcourse import widgets
 
-    rng = np.random.default_rng(0)  # synthetic norms: the figure (lines, decade ticks) is what costs
+    # synthetic norms: the figure (lines, decade ticks) is what costs
+    rng = np.random.default_rng(0)
     norms = {d: {"plain": 10.0 ** -np.linspace(0, d / 4, d) * rng.uniform(0.5, 2, d),
                  "residual": rng.uniform(0.5, 2, d)} for d in (2, 4, 8, 16, 32)}
     box = widgets.gradient_norm_depth(norms, depth=16)
@@ -261,7 +272,8 @@ def _gaussian_boundary():
     from nlpcourse import data, widgets
 
     X, y, Xt, yt = data.pokemon_two_types(("water", "normal"), data.POKEMON_STATS, 400)
-    box = widgets.gaussian_boundary(X, y, Xt, yt, data.POKEMON_STATS, ("Normal", "Water"), features=(2, 4))
+    box = widgets.gaussian_boundary(X, y, Xt, yt, data.POKEMON_STATS, ("Normal", "Water"),
+                                    features=(2, 4))
     return box, box.controls["prior"], (0.55, 0.6)
 
 
@@ -273,8 +285,10 @@ def _learning_rate_descent():
     table = data.pokemon()
     x, y = table["defense"] / 100, table["sp_defense"] / 100
     fit = normalization.LeastSquares.fit(np.c_[x, np.ones_like(x)], y)
-    box = widgets.learning_rate_descent(fit, 1.0, start=np.array([-0.5, 1.5]), steps=40, lr_range=(0.01, 2.0),
-                                        xlim=(-1.0, 1.5), ylim=(-0.5, 2.0), xlabel="slope w", ylabel="bias b")
+    box = widgets.learning_rate_descent(fit, 1.0, start=np.array([-0.5, 1.5]), steps=40,
+                                        lr_range=(0.01, 2.0),
+                                        xlim=(-1.0, 1.5), ylim=(-0.5, 2.0), xlabel="slope w",
+                                        ylabel="bias b")
     slider = box.controls["lr"]
     return box, slider, (1.0, 10 ** (np.log10(1.0) + slider.step))
 
@@ -324,7 +338,8 @@ def _timed(function, log: list):
 
 
 def render_timings(build, steps: int) -> dict:
-    """Median CPU milliseconds per control step: the whole redraw, the drawing function, the render."""
+    """Median CPU milliseconds per control step: the whole redraw, the drawing function, the
+    render."""
     box, control, values = build()
     view = box.view
     draws, renders, totals = [], [], []
@@ -339,7 +354,8 @@ def render_timings(build, steps: int) -> dict:
         totals.append(time.process_time() - start)
     png = bytes(view.image.value)
     ms = lambda xs: 1000 * statistics.median(xs) if xs else float("nan")  # noqa: E731
-    return {"redraw": ms(totals), "draw": ms(draws), "render": ms(renders) if split else float("nan"),
+    return {"redraw": ms(totals), "draw": ms(draws),
+            "render": ms(renders) if split else float("nan"),
             "per step": (view.renders - count) / steps, "kB": len(png) / 1000,
             "pixels": f"{view.figure.bbox.width:.0f}x{view.figure.bbox.height:.0f}"}
 
@@ -349,9 +365,12 @@ def print_render_table(selected: list[str], steps: int) -> None:
     from nlpcourse.reproducibility import seed_everything
 
     seed_everything(0, 1)
-    plots.use_course_style()  # as in every notebook (it turns on constrained layout for pyplot figures)
-    print(f"CPU ms per control step, median of {steps} (process time, so other load on the machine counts less)")
-    print(f"{'widget':<30}{'redraw':>8}{'draw fn':>9}{'render':>8}{'redraws':>9}{'PNG kB':>8}  pixels")
+    # as in every notebook (it turns on constrained layout for pyplot figures)
+    plots.use_course_style()
+    print(f"CPU ms per control step, median of {steps} (process time, so other load on the machine "
+          "counts less)")
+    print(f"{'widget':<30}{'redraw':>8}{'draw fn':>9}{'render':>8}{'redraws':>9}{'PNG kB':>8}  "
+          "pixels")
     for name, build in RENDER_CASES.items():
         if selected and not any(name.startswith(s) for s in selected):
             continue
@@ -360,20 +379,26 @@ def print_render_table(selected: list[str], steps: int) -> None:
         except Exception as error:  # a chapter mid-edit should not hide the others' numbers
             print(f"{name:<30}  failed: {type(error).__name__}: {error}")
             continue
-        print(f"{name:<30}{r['redraw']:>8.1f}{r['draw']:>9.1f}{r['render']:>8.1f}{r['per step']:>9.2f}"
-              f"{r['kB']:>8.1f}  {r['pixels']}")
-    print("redraw = control.value set -> image.value set; render = Agg draw + PNG encode; redraws per step should be 1")
+        print(f"{name:<30}{r['redraw']:>8.1f}{r['draw']:>9.1f}{r['render']:>8.1f}"
+              f"{r['per step']:>9.2f}{r['kB']:>8.1f}  "
+              f"{r['pixels']}")
+    print("redraw = control.value set -> image.value set; render = Agg draw + PNG encode; redraws "
+          "per step should be 1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", nargs="*", default=[],
-                        help="browser mode: one notebook (default chapter 01); --render: chapter prefixes")
-    parser.add_argument("--slider", type=int, default=0, help="which slider on the page (0 = first)")
+                        help="browser mode: one notebook (default chapter 01); --render: chapter "
+                             "prefixes")
+    parser.add_argument("--slider", type=int, default=0,
+                        help="which slider on the page (0 = first)")
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
-    parser.add_argument("--floor", action="store_true", help="same path, two pre-rendered PNGs instead of drawing")
-    parser.add_argument("--render", action="store_true", help="in-process redraw times of every widget")
+    parser.add_argument("--floor", action="store_true",
+                        help="same path, two pre-rendered PNGs instead of drawing")
+    parser.add_argument("--render", action="store_true",
+                        help="in-process redraw times of every widget")
     parser.add_argument("--steps", type=int, default=20, help="--render: control steps per widget")
     args = parser.parse_args()
     if args.render:
@@ -389,11 +414,13 @@ def main() -> None:
     latencies = result["latencies"]
     median = statistics.median(latencies)
     p90 = sorted(latencies)[int(0.9 * (len(latencies) - 1))]
-    print(f"{notebook} slider {args.slider}{' (floor: no drawing)' if args.floor else ''}: {len(latencies)} moves")
+    print(f"{notebook} slider {args.slider}{' (floor: no drawing)' if args.floor else ''}: "
+          f"{len(latencies)} moves")
     print(f"  key press -> new image: median {median:.0f} ms, p90 {p90:.0f} ms, "
           f"min {min(latencies):.0f} ms, max {max(latencies):.0f} ms")
     print(f"  per key press: {statistics.mean(result['sent']):.2f} widget updates sent, "
-          f"{statistics.mean(result['received']):.2f} received; {result['renders'] / len(latencies):.2f} kernel redraws")
+          f"{statistics.mean(result['received']):.2f} received; "
+          f"{result['renders'] / len(latencies):.2f} kernel redraws")
     burst = result["burst"]
     print(f"  burst of {burst['presses']} presses 30 ms apart: {burst['sent']} value updates sent, "
           f"{burst['renders']} kernel redraws")

@@ -1,7 +1,7 @@
 """Word2Vec: ours (numba kernel, Hogwild threads) against gensim 4.4 on the same corpus.
 
-    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3] [--glove-epochs 25] [--quick]
-        [--runs sgns cbow sg-hs]
+    python benchmarks/word2vec_vs_gensim.py [--epochs 20] [--threads 2] [--seeds 1 2 3]
+        [--glove-epochs 25] [--quick] [--runs sgns cbow sg-hs]
 
 Each run trains in its own fresh process (so peak memory is that run's alone) on the course's
 English corpus (Lee + Wikipedia excerpt, ~550k tokens, tokenised by nlpcourse.text.tokenize,
@@ -60,27 +60,34 @@ def _run(kind: str, sg: bool, output: str, epochs: int, threads: int, seed: int,
     n_words = w2v.encode_corpus(sentences, w2v.word2vec_vocabulary(sentences, 5)).n_words
     wall, cpu = time.perf_counter(), time.process_time()
     if kind == "ours":
-        model = w2v.train_word2vec(sentences, sg=sg, output=output, dim=100, window=5, min_count=5, sample=1e-3,
-                                   negative=5, epochs=epochs, threads=threads, seed=seed, compute_loss=False)
+        model = w2v.train_word2vec(sentences, sg=sg, output=output, dim=100, window=5, min_count=5,
+                                   sample=1e-3,
+                                   negative=5, epochs=epochs, threads=threads, seed=seed,
+                                   compute_loss=False)
         wv = model.wv
     elif kind == "gensim":
         from gensim.models import Word2Vec
 
         model = Word2Vec(sentences, sg=int(sg), hs=int(output == "hierarchical"),
-                         negative=5 if output == "negative" else 0, vector_size=100, window=5, min_count=5,
+                         negative=5 if output == "negative" else 0, vector_size=100, window=5,
+                         min_count=5,
                          sample=1e-3, epochs=epochs, workers=threads, seed=seed)
         keys = model.wv.index_to_key
-        vocab = text.Vocabulary(tuple(keys), tuple(int(model.wv.get_vecattr(k, "count")) for k in keys), unk_token=None)
+        vocab = text.Vocabulary(tuple(keys),
+                                tuple(int(model.wv.get_vecattr(k, "count")) for k in keys),
+                                unk_token=None)
         wv = evaluate.WordVectors(model.wv.vectors, vocab)
     else:
         from nlpcourse import glove
 
-        model = glove.train_glove(sentences, dim=100, window=10, min_count=5, x_max=10.0, epochs=epochs,
+        model = glove.train_glove(sentences, dim=100, window=10, min_count=5, x_max=10.0,
+                                  epochs=epochs,
                                   threads=threads, seed=seed)
         wv = model.wv
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put(dict(wall=wall, cpu=cpu, words_per_s=n_words * epochs / wall, peak_mb=peak_mb, **_scores(wv)))
+    queue.put(dict(wall=wall, cpu=cpu, words_per_s=n_words * epochs / wall, peak_mb=peak_mb,
+                   **_scores(wv)))
 
 
 def measure(kind: str, sg: bool, output: str, epochs: int, threads: int, seed: int = 1) -> dict:
@@ -114,19 +121,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--glove-epochs", type=int, default=25)
     parser.add_argument("--quick", action="store_true", help="skip-gram/negative only, no GloVe")
-    parser.add_argument("--runs", nargs="+", choices=list(RUN_KEYS), help="only these rows (no GloVe)")
+    parser.add_argument("--runs", nargs="+", choices=list(RUN_KEYS),
+                        help="only these rows (no GloVe)")
     args = parser.parse_args()
     runs = [RUNS[RUN_KEYS[k]] for k in args.runs] if args.runs else RUNS[:1] if args.quick else RUNS
-    header = (f"{'model':<44}{'seed':>5}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}{'SL999':>7}"
-              f"{'analogy':>8}{'cover':>7}{'peak MB':>9}")
-    print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, sample 1e-3, "
-          f"seeds {args.seeds}")
+    header = (f"{'model':<44}{'seed':>5}{'wall s':>8}{'cpu s':>8}{'words/s':>10}{'WS353':>7}"
+              f"{'SL999':>7}{'analogy':>8}{'cover':>7}{'peak MB':>9}")
+    print(f"epochs {args.epochs}, threads/workers {args.threads}, dim 100, window 5, min count 5, "
+          f"sample 1e-3, seeds {args.seeds}")
     print(header)
     print("-" * len(header))
 
     def show(name, seed, r):
-        print(f"{name:<44}{seed:>5}{r['wall']:8.1f}{r['cpu']:8.1f}{r['words_per_s']:10.0f}{r['wordsim353']:7.3f}"
-              f"{r['simlex999']:7.3f}{r['analogy']:8.3f}{r['analogy_coverage']:7.2f}{r['peak_mb']:9.0f}", flush=True)
+        print(f"{name:<44}{seed:>5}{r['wall']:8.1f}{r['cpu']:8.1f}{r['words_per_s']:10.0f}"
+              f"{r['wordsim353']:7.3f}{r['simlex999']:7.3f}{r['analogy']:8.3f}"
+              f"{r['analogy_coverage']:7.2f}{r['peak_mb']:9.0f}", flush=True)
 
     summary = []
     for name, sg, output in runs:
@@ -141,7 +150,8 @@ def main() -> None:
         show(f"ours   GloVe ({args.glove_epochs} epochs)", args.seeds[0],
              measure("glove", True, "", args.glove_epochs, args.threads, args.seeds[0]))
     print()
-    print(f"{'mean over seeds (sd)':<44}{'wall s':>8}{'cpu s':>8}{'WordSim-353':>16}{'SimLex-999':>16}{'analogy':>16}")
+    print(f"{'mean over seeds (sd)':<44}{'wall s':>8}{'cpu s':>8}{'WordSim-353':>16}"
+          f"{'SimLex-999':>16}{'analogy':>16}")
     for name, results in summary:
         for kind in ("gensim", "ours"):
             rs = results[kind]
@@ -160,8 +170,8 @@ def main() -> None:
         print(f"ratio ours/gensim, {name}: wall {wall:.2f} (rounds {rounds}), cpu {cpu:.2f}, "
               f"WordSim-353 {ws:+.3f}, SimLex-999 {sl:+.3f} (differences of the means)")
         if len(ours) > 1:
-            print(f"  standard error of those differences (seed-to-seed spread / sqrt(seeds)): WordSim-353 {ws_se:.3f}, "
-                  f"SimLex-999 {sl_se:.3f}")
+            print("  standard error of those differences (seed-to-seed spread / sqrt(seeds)): "
+                  f"WordSim-353 {ws_se:.3f}, SimLex-999 {sl_se:.3f}")
 
 
 if __name__ == "__main__":

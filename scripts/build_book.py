@@ -28,8 +28,10 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "scripts" / "book"
 
-_CHAPTER_ROW = re.compile(r"^\|\s*(?P<number>\d\d[a-z]?)\s*\|\s*\[(?P<path>notebooks/[^\]]+\.ipynb)\]")
-_CHAPTER_MENTION = re.compile(r"(?<![\[\w/])(?P<word>[Cc]hapter) (?P<number>\d\d[a-z]?)\b(?![\]\w])")
+_CHAPTER_ROW = re.compile(r"^\|\s*(?P<number>\d\d[a-z]?)\s*\|\s*"
+                          r"\[(?P<path>notebooks/[^\]]+\.ipynb)\]")
+_CHAPTER_MENTION = re.compile(r"(?<![\[\w/])(?P<word>[Cc]hapter) "
+                              r"(?P<number>\d\d[a-z]?)\b(?![\]\w])")
 _CODE_SPAN = re.compile(r"(`+)[^`]*?\1|\]\([^)]*\)")  # code spans and link targets: never rewritten
 
 
@@ -37,7 +39,8 @@ def chapters(readme: str) -> list[tuple[str, str]]:
     """(number, notebook path) of every chapter, in the README table's order."""
     found = [(m["number"], m["path"]) for m in map(_CHAPTER_ROW.match, readme.splitlines()) if m]
     if not found:
-        raise ValueError("README.md has no chapter table rows like '| 01 | [notebooks/01_x.ipynb](...)'")
+        raise ValueError("README.md has no chapter table rows like '| 01 | "
+                         "[notebooks/01_x.ipynb](...)'")
     return found
 
 
@@ -76,7 +79,8 @@ def add_figure_alt_text(nb: nbformat.NotebookNode) -> int:
             "image/png" in out.get("data", {}) for out in cell.get("outputs", []))
         following = next((c for c in nb.cells[index + 1:] if c.cell_type == "markdown"), None)
         if has_image and following is not None:
-            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = first_sentence(following.source)
+            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = first_sentence(
+                following.source)
             count += 1
     return count
 
@@ -91,7 +95,8 @@ def glossary_rows(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
             if line.startswith("|"):
                 started = True
                 cells = [c.strip() for c in line.strip().strip("|").split("|")]
-                if len(cells) >= 3 and not set(cells[0]) <= set("-: ") and cells[0].lower() != "english":
+                if (len(cells) >= 3 and not set(cells[0]) <= set("-: ")
+                    and cells[0].lower() != "english"):
                     rows.append((cells[0], cells[1], cells[2]))
             elif started:
                 break
@@ -102,11 +107,13 @@ def glossary_rows(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
 def glossary_page(entries: list[tuple[str, str, str, str, str]]) -> str:
     """One index of every chapter's glossary: English | 中文 | chapter (linked) | meaning."""
     lines = ["# Glossary (術語表)", "",
-             "Every chapter ends with a bilingual glossary; here they are in one table, sorted by the English term. "
-             "The chapter column links to where the term is taught.", "",
+             "Every chapter ends with a bilingual glossary; here they are in one table, sorted by "
+             "the English term. The chapter column links to where the term is taught.", "",
              "| English | 中文 | chapter | meaning |", "|---|---|---|---|"]
-    for english, chinese, meaning, number, target in sorted(entries, key=lambda e: (e[0].lower(), e[3])):
-        meaning = re.sub(r"\]\((\d\d[a-z]?_\w+\.ipynb)\)", r"](notebooks/\1)", meaning)  # a chapter's link, from here
+    for english, chinese, meaning, number, target in sorted(entries,
+                                                            key=lambda e: (e[0].lower(), e[3])):
+        # a chapter's link, from here
+        meaning = re.sub(r"\]\((\d\d[a-z]?_\w+\.ipynb)\)", r"](notebooks/\1)", meaning)
         lines.append(f"| {english} | {chinese} | [{number}]({target}) | {meaning} |")
     return "\n".join(lines) + "\n"
 
@@ -126,7 +133,8 @@ def stage(src: Path) -> list[str]:
             if cell.cell_type == "markdown":
                 cell.source = link_chapter_mentions(cell.source, targets, Path(path).name)
         add_figure_alt_text(nb)
-        glossary += [(e, c, m, number, f"notebooks/{Path(path).name}") for e, c, m in glossary_rows(nb)]
+        glossary += [(e, c, m, number, f"notebooks/{Path(path).name}")
+                     for e, c, m in glossary_rows(nb)]
         nbformat.write(nb, src / path)
         documents.append(str(Path(path).with_suffix("")))
     (src / "glossary.md").write_text(glossary_page(glossary), encoding="utf-8")
@@ -135,7 +143,8 @@ def stage(src: Path) -> list[str]:
     shutil.copy(ROOT / "CONTRIBUTING.md", src / "CONTRIBUTING.md")
     (src / "data").mkdir()
     shutil.copy(ROOT / "data" / "README.md", src / "data" / "README.md")
-    toc = "\n".join(["", "```{toctree}", ":caption: Chapters", ":hidden:", "", *documents, "```", "",
+    toc = "\n".join(["", "```{toctree}", ":caption: Chapters", ":hidden:", "", *documents, "```",
+                     "",
                      "```{toctree}", ":caption: Reference", ":hidden:", "", "glossary", "licence",
                      "CONTRIBUTING", "data/README", "```", ""])
     (src / "index.md").write_text(readme + toc, encoding="utf-8")
@@ -146,7 +155,8 @@ def build(out: Path) -> float:
     """Stage and build; returns the seconds Sphinx took. Raises CalledProcessError on a warning."""
     stage(out / "src")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-c", str(CONF_DIR),
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-c",
+                    str(CONF_DIR),
                     str(out / "src"), str(out / "html")], check=True)
     return time.perf_counter() - start
 

@@ -68,13 +68,14 @@ def execute_copy(path: Path, variant: str) -> nbformat.NotebookNode:
     """Run a copy of the notebook in a fresh interpreter and kernel under one of
     ``KERNEL_VARIANTS`` ("native": the machine's own kernels)."""
     env = kernel_variant_environment(variant)
-    code = ("import sys, nbformat; from nbclient import NotebookClient; "
-            "nb = nbformat.read(sys.argv[1], as_version=4); "
-            "NotebookClient(nb, timeout=900, kernel_name='python3', allow_errors=True, "
-            "resources={'metadata': {'path': sys.argv[3]}}).execute(); nbformat.write(nb, sys.argv[2])")
+    code = ("import sys, nbformat; from nbclient import NotebookClient; nb = "
+            "nbformat.read(sys.argv[1], as_version=4); NotebookClient(nb, timeout=900, "
+            "kernel_name='python3', allow_errors=True, resources={'metadata': {'path': "
+            "sys.argv[3]}}).execute(); nbformat.write(nb, sys.argv[2])")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        subprocess.run([sys.executable, "-c", code, str(path), str(out), str(path.parent)], env=env, check=True)
+        subprocess.run([sys.executable, "-c", code, str(path), str(out), str(path.parent)], env=env,
+                       check=True)
         return nbformat.read(out, as_version=4)
 
 
@@ -84,12 +85,14 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", choices=sorted(set(KERNEL_VARIANTS) - {"native"}),
                         default=["aten-avx2", "aten-default", "mkl-compatible", "mkl-avx2"],
                         help="kernel variants to compare with (default: all four)")
-    parser.add_argument("--tag", action="store_true", help=f"tag exactly the differing cells {TAG!r}")
+    parser.add_argument("--tag", action="store_true",
+                        help=f"tag exactly the differing cells {TAG!r}")
     args = parser.parse_args()
     sanitizers = _sanitizers()
     for path in args.notebooks:
         saved = nbformat.read(path, as_version=4)
-        runs = {"saved": cell_texts(saved, sanitizers), "native": cell_texts(execute_copy(path, "native"), sanitizers)}
+        runs = {"saved": cell_texts(saved, sanitizers),
+                "native": cell_texts(execute_copy(path, "native"), sanitizers)}
         for variant in args.variants:
             runs[variant] = cell_texts(execute_copy(path, variant), sanitizers)
         differing = []

@@ -11,7 +11,8 @@ import ast
 from pathlib import Path
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "nlpcourse"
-CHECK_CALLS = {"check_int", "check_float", "check_choice", "check_array", "check_ids", "check_same_length",
+CHECK_CALLS = {"check_int", "check_float", "check_choice", "check_array", "check_ids",
+               "check_same_length",
                "check_shape", "check_instance", "check_tensor", "check_id_tensor"}
 
 
@@ -20,22 +21,26 @@ def course_imports(tree: ast.Module) -> tuple[set[str], set[str]]:
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nlpcourse"):
-            names = [node.module.removeprefix("nlpcourse").lstrip(".") or a.name for a in node.names] \
+            names = [node.module.removeprefix("nlpcourse").lstrip(".") or a.name
+                     for a in node.names] \
                 if node.module == "nlpcourse" else [node.module.removeprefix("nlpcourse.")]
             if node.module == "nlpcourse":
                 names = [a.name for a in node.names]
         elif isinstance(node, ast.Import):
-            names = [a.name.removeprefix("nlpcourse.") for a in node.names if a.name.startswith("nlpcourse.")]
+            names = [a.name.removeprefix("nlpcourse.") for a in node.names
+                     if a.name.startswith("nlpcourse.")]
         (top if node in tree.body else inner).update(names)
     return top, inner
 
 
 def is_check_line(node: ast.stmt) -> bool:
     """An argument check: a call to a _checks helper, or an `if ...: raise` with no else."""
-    if isinstance(node, ast.If) and len(node.body) == 1 and isinstance(node.body[0], ast.Raise) and not node.orelse:
+    if (isinstance(node, ast.If) and len(node.body) == 1 and isinstance(node.body[0], ast.Raise)
+        and not node.orelse):
         return True
     calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
-    return any(getattr(c.func, "id", getattr(c.func, "attr", None)) in CHECK_CALLS for c in calls) and \
+    return any(getattr(c.func, "id", getattr(c.func, "attr", None)) in CHECK_CALLS
+               for c in calls) and \
         isinstance(node, (ast.Expr, ast.Assign))
 
 
@@ -46,8 +51,10 @@ def main() -> None:
         source = path.read_text()
         tree = ast.parse(source)
         top, inner = course_imports(tree)
-        print(f"  {path.stem:22s} {', '.join(sorted(top)) or '-'}" + (f"  | {', '.join(sorted(inner))}" if inner else ""))
-        if not any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+        print(f"  {path.stem:22s} {', '.join(sorted(top)) or '-'}"
+              + (f"  | {', '.join(sorted(inner))}" if inner else ""))
+        if not any(isinstance(n, ast.Assign)
+                   and any(getattr(t, "id", "") == "__all__" for t in n.targets)
                    for n in tree.body) and not path.stem.startswith("__"):
             no_all.append(path.stem)
         long_lines += sum(len(line) > 100 for line in source.splitlines())
@@ -64,7 +71,8 @@ def main() -> None:
           f"{sum(n > 40 for n in lengths)} over 40 lines; largest:")
     for n, name in functions[:15]:
         print(f"  {n:4d}  {name}")
-    print(f"argument-check lines: {check_lines} of {code_lines} statement lines ({100 * check_lines / code_lines:.1f} %)")
+    print(f"argument-check lines: {check_lines} of {code_lines} statement lines "
+          f"({100 * check_lines / code_lines:.1f} %)")
     print(f"lines over 100 characters: {long_lines}")
     print(f"modules without __all__: {', '.join(no_all) or 'none'}")
     att = next(n for n, name in functions if name == "attention.scaled_dot_product_attention")

@@ -2,8 +2,10 @@
 
     python scripts/make_checkpoint_09b.py                    # all the parts below, in order
     python scripts/make_checkpoint_09b.py --part pretrain    # 9000 steps (51 CPU-minutes here)
-    python scripts/make_checkpoint_09b.py --part resume      # the next warm restart (5000, then 3000 steps)
-    python scripts/make_checkpoint_09b.py --part score       # held-out scores, baselines, fill-mask set
+    python scripts/make_checkpoint_09b.py --part resume      # the next warm restart (5000, then
+                                                             # 3000 steps)
+    python scripts/make_checkpoint_09b.py --part score       # held-out scores, baselines,
+                                                             # fill-mask set
     python scripts/make_checkpoint_09b.py --part finetune    # the [CLS] fine-tuning learning curve
 
 RoBERTa's recipe (Liu et al. 2019) at small scale on the course's English corpus
@@ -13,8 +15,8 @@ out, the split chapter 09c uses): a byte-level BPE vocabulary (chapter 09c's
 the masked LM alone (no NSP), dynamic masking, AdamW with warm-up and a cosine decay
 (``nlpcourse.optim.warmup_cosine``), pre-LN layers and no dropout ("Cramming", Geiping and
 Goldstein 2022), 4 layers x 128, batches of 64 windows, fixed seed, one CPU thread; then two warm
-restarts (SGDR, Loshchilov and Hutter 2017) of 5000 and 3000 steps at lower peak rates (99 CPU-minutes in
-all). The weights
+restarts (SGDR, Loshchilov and Hutter 2017) of 5000 and 3000 steps at lower peak rates (99
+CPU-minutes in all). The weights
 are stored as float16 and every score is computed from the stored weights, so
 ``tests/test_bert_checkpoint.py`` reproduces them from the file.
 
@@ -23,8 +25,8 @@ steps, then falls slowly for about 3000 steps while the model learns which kind 
 frequent where; only then does it learn to read the neighbours of a blank and the loss drops
 faster (Chen et al. 2023, "Sudden drops in the loss", describe the same phases in BERT-base).
 Earlier attempts with 700 to 1200 steps stopped in the slow phase: [MASK] accuracy 0.042, no better
-than always guessing " the". Held-out [MASK] accuracy after 9000 steps 0.189, after the first restart
-0.240, after the second 0.249 (the count of what stands between the two neighbours: 0.241).
+than always guessing " the". Held-out [MASK] accuracy after 9000 steps 0.189, after the first
+restart 0.240, after the second 0.249 (the count of what stands between the two neighbours: 0.241).
 """
 
 import argparse
@@ -39,11 +41,14 @@ from nlpcourse.tokenize import BytePairTokenizer
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "09b_bert.pt"
 #: The tokenizer, model and training settings.
-SETTINGS = dict(n_merges=6000, d_model=128, n_heads=4, d_ff=256, n_layers=4, max_len=64, dropout=0.0,
-                norm_first=True, steps=9000, batch_size=64, lr=2e-3, warmup_steps=30, weight_decay=0.01, seed=0)
-#: Warm restarts (SGDR) after the first 9000 steps: each a fresh warm-up and cosine cycle from the stored
-#: weights, with a lower peak rate and another seed for the data order and masks.
-RESTARTS = [dict(steps=5000, lr=1e-3, warmup_steps=100, seed=1), dict(steps=3000, lr=5e-4, warmup_steps=100, seed=2)]
+SETTINGS = dict(n_merges=6000, d_model=128, n_heads=4, d_ff=256, n_layers=4, max_len=64,
+                dropout=0.0,
+                norm_first=True, steps=9000, batch_size=64, lr=2e-3, warmup_steps=30,
+                weight_decay=0.01, seed=0)
+#: Warm restarts (SGDR) after the first 9000 steps: each a fresh warm-up and cosine cycle from the
+#: stored weights, with a lower peak rate and another seed for the data order and masks.
+RESTARTS = [dict(steps=5000, lr=1e-3, warmup_steps=100, seed=1),
+            dict(steps=3000, lr=5e-4, warmup_steps=100, seed=2)]
 #: Steps between the snapshots a long pre-training run writes beside its checkpoint.
 SNAPSHOT_EVERY = 500
 
@@ -58,9 +63,11 @@ def progress_log(prefix: str, out: Path, model, vocab, settings: dict):
     wall = time.time()
 
     def log(step, loss, lr):
-        print(f"{prefix}step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  {time.time() - wall:.0f} s", flush=True)
+        print(f"{prefix}step {step:5d}  train MLM loss {loss:.3f}  lr {lr:.2e}  "
+              f"{time.time() - wall:.0f} s", flush=True)
         if step % SNAPSHOT_EVERY == 0:
-            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab, {"settings": settings, "step": step})
+            bert.save_checkpoint(out.with_name(out.stem + "_snapshot.pt"), model, vocab,
+                                 {"settings": settings, "step": step})
 
     return log
 
@@ -73,21 +80,25 @@ def pretrain(out: Path, steps: int) -> None:
     tokenizer = BytePairTokenizer.learn([normalised(d) for d in train_docs], s["n_merges"])
     vocab = bert.subword_vocabulary(tokenizer)
     windows = bert.text_windows(train_docs, vocab, s["max_len"])
-    print(f"vocabulary {len(vocab)}; {len(windows)} training windows, {int((windows.ids > 4).sum())} tokens", flush=True)
+    print(f"vocabulary {len(vocab)}; {len(windows)} training windows, "
+          f"{int((windows.ids > 4).sum())} tokens", flush=True)
     config = bert.BertConfig(len(vocab), d_model=s["d_model"], n_heads=s["n_heads"], d_ff=s["d_ff"],
                              n_layers=s["n_layers"], max_len=s["max_len"], dropout=s["dropout"],
                              norm_first=s["norm_first"])
     torch.manual_seed(s["seed"])
     model = bert.Bert(config)
     print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
-    history = bert.train_mlm(model, windows, steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"],
-                             warmup_steps=s["warmup_steps"], weight_decay=s["weight_decay"], seed=s["seed"],
+    history = bert.train_mlm(model, windows, steps=s["steps"], batch_size=s["batch_size"],
+                             lr=s["lr"],
+                             warmup_steps=s["warmup_steps"], weight_decay=s["weight_decay"],
+                             seed=s["seed"],
                              log_every=20, log=progress_log("", out, model, vocab, s))
     cpu_minutes = (time.process_time() - start) / 60
     out.parent.mkdir(parents=True, exist_ok=True)
     bert.save_checkpoint(out, model, vocab, {"settings": s, "history": history, "log_every": 20,
                                               "cpu_minutes": round(cpu_minutes, 1)})
-    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB, training {cpu_minutes:.1f} CPU-minutes", flush=True)
+    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB, training {cpu_minutes:.1f} CPU-minutes",
+          flush=True)
 
 
 def resume(out: Path) -> None:
@@ -104,19 +115,24 @@ def resume(out: Path) -> None:
     train_docs, _held_out = data.english_lm_split()
     windows = bert.text_windows(train_docs, vocab, s["max_len"])
     start = time.process_time()
-    history = bert.train_mlm(model, windows, steps=r["steps"], batch_size=s["batch_size"], lr=r["lr"],
-                             warmup_steps=r["warmup_steps"], weight_decay=s["weight_decay"], seed=r["seed"],
+    history = bert.train_mlm(model, windows, steps=r["steps"], batch_size=s["batch_size"],
+                             lr=r["lr"],
+                             warmup_steps=r["warmup_steps"], weight_decay=s["weight_decay"],
+                             seed=r["seed"],
                              log_every=meta["log_every"],
                              log=progress_log(f"restart {len(done) + 1} ", out, model, vocab, s))
-    meta = {"settings": dict(s, restarts=done + [r]), "history": meta["history"] + history, "log_every": meta["log_every"],
+    meta = {"settings": dict(s, restarts=done + [r]), "history": meta["history"] + history,
+            "log_every": meta["log_every"],
             "cpu_minutes": round(meta["cpu_minutes"] + (time.process_time() - start) / 60, 1)}
     bert.save_checkpoint(out, model, vocab, meta)
-    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB, training {meta['cpu_minutes']} CPU-minutes in all", flush=True)
+    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB, training {meta['cpu_minutes']} "
+          "CPU-minutes in all", flush=True)
 
 
 #: How the fill-mask examples are chosen (a rule, not a pick of successes): from every held-out
-#: document, its first sentence of 8-30 words that fits the model (62 tokens); in it one word, drawn uniformly (seed 0) among
-#: the words that follow a space (or start the sentence), are letters only and are one token.
+#: document, its first sentence of 8-30 words that fits the model (62 tokens); in it one word, drawn
+#: uniformly (seed 0) among the words that follow a space (or start the sentence), are letters only
+#: and are one token.
 FILL_MASK_RULE = dict(min_words=8, max_words=30, seed=0)
 #: The fine-tuning learning curve: labelled examples (half per class), seeds, and the recipe.
 FINETUNE = dict(sizes=[16, 64, 256], seeds=[0, 1, 2], steps=80, batch_size=16, lr=5e-4)
@@ -140,16 +156,19 @@ def score(out: Path) -> None:
     meta["fill_mask"] = examples
     bert.save_checkpoint(out, model, vocab, meta)
     h = meta["held_out"]
-    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB; held-out ({h['n_windows']} windows, seed 0, one draw of masks): "
-          f"MLM loss {h['loss']:.5f} nats, accuracy {h['accuracy']:.4f} ({h['n_chosen']} chosen), "
-          f"[MASK] accuracy {h['mask_accuracy']:.4f}, top-5 {h['mask_top5']:.4f} ({h['n_mask']} [MASK] positions)")
+    print(f"{out.name}: {out.stat().st_size / 1e6:.2f} MB; held-out ({h['n_windows']} windows, "
+          f"seed 0, one draw of masks): MLM loss {h['loss']:.5f} nats, accuracy "
+          f"{h['accuracy']:.4f} ({h['n_chosen']} chosen), [MASK] accuracy "
+          f"{h['mask_accuracy']:.4f}, top-5 {h['mask_top5']:.4f} ({h['n_mask']} [MASK] positions)")
     b = meta["baselines"]
-    print(f"same [MASK] positions: constant {b['constant_token']!r} {b['constant']:.4f}, left neighbour "
-          f"{b['left_neighbour']:.4f}, two neighbours {b['two_neighbours']:.4f}")
+    print(f"same [MASK] positions: constant {b['constant_token']!r} {b['constant']:.4f}, left "
+          f"neighbour {b['left_neighbour']:.4f}, two neighbours {b['two_neighbours']:.4f}")
     hits = sum(e["hit"] for e in examples)
-    print(f"fill-mask set: right word in the top 5 for {hits} of {len(examples)} held-out sentences")
+    print(f"fill-mask set: right word in the top 5 for {hits} of {len(examples)} held-out "
+          "sentences")
     for e in examples:
-        print(f"  {'+' if e['hit'] else '-'} {e['word']:>12} | {' '.join(e['top5'])} | {e['sentence'][:90]}")
+        print(f"  {'+' if e['hit'] else '-'} {e['word']:>12} | {' '.join(e['top5'])} | "
+              f"{e['sentence'][:90]}")
 
 
 def finetune(out: Path) -> None:
@@ -175,20 +194,24 @@ def finetune(out: Path) -> None:
                 else:
                     torch.manual_seed(seed)
                     encoder = bert.Bert(model.config)
-                clf = bert.fine_tune_cls(encoder, inputs, [labels[i] for i in idx], steps=f["steps"],
+                clf = bert.fine_tune_cls(encoder, inputs, [labels[i] for i in idx],
+                                         steps=f["steps"],
                                          batch_size=f["batch_size"], lr=f["lr"], seed=seed)
                 accs.append(bert.cls_accuracy(clf, test, test_labels))
             curve[name][str(n)] = accs
             print(f"n = {n:4d}  {name:12s} test accuracy {[round(a, 4) for a in accs]}", flush=True)
-    meta["finetune"] = {"task": "news (Lee) or Wikipedia sentence, bert.source_task()", "n_test": len(test_texts),
-                        "recipe": f, "accuracy": curve, "cpu_minutes": round((time.process_time() - start) / 60, 1)}
+    meta["finetune"] = {"task": "news (Lee) or Wikipedia sentence, bert.source_task()",
+                        "n_test": len(test_texts),
+                        "recipe": f, "accuracy": curve,
+                        "cpu_minutes": round((time.process_time() - start) / 60, 1)}
     bert.save_checkpoint(out, model, vocab, meta)
     print(f"{out.name}: fine-tuning curve stored ({meta['finetune']['cpu_minutes']} CPU-minutes)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "pretrain", "resume", "score", "finetune"], default="all")
+    parser.add_argument("--part", choices=["all", "pretrain", "resume", "score", "finetune"],
+                        default="all")
     parser.add_argument("--steps", type=int, default=SETTINGS["steps"])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()

@@ -32,9 +32,11 @@ def main() -> None:
     assert stored == tokenizer
     held_out = tokens_per_word(stored, data.english_lm_split()[1])
     print(f"{args.out.name}: {len(stored.merges)} merges, vocab_size {stored.vocab_size}, "
-          f"{args.out.stat().st_size / 1e3:.1f} kB; learned from {len(texts)} documents in {cpu_seconds:.1f} CPU-seconds")
-    print(f"held-out English: {held_out.tokens_per_word:.3f} tokens per word, {held_out.characters_per_word:.3f} "
-          f"characters per word, {held_out.bytes_per_token:.3f} bytes per token ({held_out.words} words)")
+          f"{args.out.stat().st_size / 1e3:.1f} kB; learned from {len(texts)} documents in "
+          f"{cpu_seconds:.1f} CPU-seconds")
+    print(f"held-out English: {held_out.tokens_per_word:.3f} tokens per word, "
+          f"{held_out.characters_per_word:.3f} characters per word, {held_out.bytes_per_token:.3f} "
+          f"bytes per token ({held_out.words} words)")
     print("first merges:", [stored.token_str(256 + k) for k in range(20)])
 
 

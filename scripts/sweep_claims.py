@@ -51,13 +51,16 @@ def first_error(nb: nbformat.NotebookNode) -> str | None:
             if out.get("output_type") == "error":
                 # the failing line: the last traceback frame's arrow, without colour codes
                 frames = [re.sub(r"\x1b\[[0-9;]*m", "", f) for f in out.get("traceback", [])]
-                arrow = [l.strip() for f in frames[-2:] for l in f.splitlines() if l.lstrip().startswith("---->")]
-                where = arrow[-1][:120] if arrow else next((l for l in cell.source.splitlines() if l.strip()), "")
+                arrow = [l.strip() for f in frames[-2:] for l in f.splitlines()
+                         if l.lstrip().startswith("---->")]
+                where = arrow[-1][:120] if arrow else next((l for l in cell.source.splitlines()
+                                                            if l.strip()), "")
                 return f"cell {index}: {out.ename}: {str(out.evalue)[:160]} at {where!r}"
     return None
 
 
-def run_one(path: Path, variant: str, seed: int, extra: list[str], keep: Path | None = None) -> tuple[str, float]:
+def run_one(path: Path, variant: str, seed: int, extra: list[str],
+            keep: Path | None = None) -> tuple[str, float]:
     """Execute one notebook once; returns ('pass' or the failure, seconds). With ``keep``, the
     executed copy stays there as ``<notebook>_<variant>_seed<N>.ipynb``."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,34 +77,42 @@ def run_one(path: Path, variant: str, seed: int, extra: list[str], keep: Path | 
             error = first_error(nbformat.read(out, as_version=4))
             if error:
                 return f"FAIL {error}", seconds
-        return f"FAIL papermill exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}", seconds
+        return (f"FAIL papermill exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}",
+                seconds)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(KERNEL_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS,
+                        choices=sorted(KERNEL_VARIANTS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at the same time (default 2)")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
                         help="another papermill parameter for every run")
-    parser.add_argument("--keep", type=Path, help="keep the executed notebooks in this folder (to read their numbers)")
+    parser.add_argument("--keep", type=Path,
+                        help="keep the executed notebooks in this folder (to read their numbers)")
     args = parser.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     extra = [item for name, value in args.parameter for item in ("-p", name, value)]
-    runs = [(nb, variant, seed) for nb in args.notebooks for variant in args.variants for seed in args.seeds]
+    runs = [(nb, variant, seed) for nb in args.notebooks for variant in args.variants
+            for seed in args.seeds]
     results: dict[tuple, tuple[str, float]] = {}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_one, nb, variant, seed, extra, args.keep): (nb, variant, seed) for nb, variant, seed in runs}
+        futures = {pool.submit(run_one, nb, variant, seed, extra, args.keep): (nb, variant, seed)
+                   for nb, variant, seed in runs}
         for future, key in futures.items():
             results[key] = future.result()
             nb, variant, seed = key
-            print(f"{nb.stem:28s} {variant:15s} seed {seed}: {results[key][0]} ({results[key][1]:.0f} s)", flush=True)
+            print(f"{nb.stem:28s} {variant:15s} seed {seed}: {results[key][0]} "
+                  f"({results[key][1]:.0f} s)", flush=True)
     print()
     width = max(len(v) for v in args.variants) + 2
     header = f"{'notebook':28s}" + "".join(f"{v:>{width}s}" for v in args.variants)
-    print(f"pass/fail per seed ({' '.join(map(str, args.seeds))}); P = the asserts held, F = a cell raised")
+    print(f"pass/fail per seed ({' '.join(map(str, args.seeds))}); P = the asserts held, F = a "
+          "cell raised")
     print(header)
     for nb in args.notebooks:
         row = "".join(f"{''.join('P' if results[(nb, v, s)][0] == 'pass' else 'F' for s in args.seeds):>{width}s}"

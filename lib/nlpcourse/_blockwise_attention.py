@@ -18,7 +18,8 @@ from torch import Tensor
 __all__ = ["BLOCK_ELEMENTS", "blockwise_attention"]
 
 
-def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float) -> Tensor:
+def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
+                        scale: float) -> Tensor:
     """softmax(scale q k^T + mask) v for checked inputs (..., T, d); returns (..., T_q, d_v)."""
     out = _BlockwiseAttention.apply(*_as_blocks_input(q, k, v, mask), scale)  # (N, H, T_q, d_v)
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
@@ -48,8 +49,8 @@ def _as_blocks_input(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None):
 
     q4, k4, v4 = (four_d(t, t.shape[-2:]) for t in (q, k, v))
     if mask is not None:
-        additive = mask if mask.dtype != torch.bool else torch.zeros(mask.shape, dtype=q.dtype).masked_fill(
-            ~mask, float("-inf"))
+        additive = (mask if mask.dtype != torch.bool
+                    else torch.zeros(mask.shape, dtype=q.dtype).masked_fill(~mask, float("-inf")))
         mask = four_d(additive, torch.Size((q.shape[-2], k.shape[-2])))
     return q4, k4, v4, mask
 
@@ -79,18 +80,22 @@ def _blocks(shape: torch.Size):
 
 def _flat(t: Tensor, block: tuple[slice, ...]) -> Tensor:
     """The block's part of t (N, H, T, d), rows and heads merged: (n_rows * n_heads, n_t, d)."""
-    return t[block].flatten(0, 1)  # a view for our own contiguous tensors; may copy an input's block
+    # a view for our own contiguous tensors; may copy an input's block
+    return t[block].flatten(0, 1)
 
 
-def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float, block: tuple[slice, slice, slice],
+def _block_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float,
+                   block: tuple[slice, slice, slice],
                    buffer: Tensor) -> Tensor:
-    """One block's weights softmax(scale q k^T + mask), (n_rows * n_heads, n_queries, T_k), in ``buffer``.
+    """One block's weights softmax(scale q k^T + mask), (n_rows * n_heads, n_queries, T_k), in
+    ``buffer``.
 
     q (N, H, T_q, d_k), k (N, H, T_k, d_k) and ``mask`` from ``_as_blocks_input``; ``buffer``
     is contiguous, at least the block's size (a smaller last block uses its front)."""
     rows, heads, queries = block
     q_b, k_b = _flat(q, block), _flat(k, (rows, heads))  # (n, n_queries, d_k), (n, T_k, d_k)
-    scores = buffer.view(-1)[: q_b.shape[0] * q_b.shape[1] * k_b.shape[1]].view(q_b.shape[0], q_b.shape[1], -1)
+    scores = buffer.view(-1)[: q_b.shape[0] * q_b.shape[1]
+                             * k_b.shape[1]].view(q_b.shape[0], q_b.shape[1], -1)
     # the scale rides in the matmul (alpha), as torch scales q k^T; beta=0 ignores the old contents
     torch.baddbmm(scores, q_b, k_b.transpose(-2, -1), beta=0, alpha=scale, out=scores)
     if mask is not None:
@@ -133,17 +138,22 @@ class _BlockwiseAttention(torch.autograd.Function):
         scale = ctx.scale
         shape = torch.Size((*q.shape[:-1], k.shape[-2]))
         dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)  # every block writes its rows
-        dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (k, v))  # sums over blocks
+        # sums over blocks
+        dk, dv = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (k, v))
         n_rows, n_heads, n_queries = _block_shape(shape)
         buffer = q.new_empty(n_rows * n_heads, n_queries, shape[-1])
         for block in _blocks(shape):
             rows_heads = block[:2]
             weights = _block_weights(q, k, mask, scale, block, buffer)  # W: (n, n_queries, T_k)
-            q_b, d_out_b, out_b = _flat(q, block), _flat(d_out, block), _flat(out, block)  # (n, n_queries, d)
+            # (n, n_queries, d)
+            q_b, d_out_b, out_b = _flat(q, block), _flat(d_out, block), _flat(out, block)
             _flat(dv, rows_heads).baddbmm_(weights.transpose(-2, -1), d_out_b)  # dV += W^T dO
-            d_scores = torch.bmm(d_out_b, _flat(v, rows_heads).transpose(-2, -1))  # dW = dO V^T, then dS in place
+            # dW = dO V^T, then dS in place
+            d_scores = torch.bmm(d_out_b, _flat(v, rows_heads).transpose(-2, -1))
             d_scores.sub_((d_out_b * out_b).sum(-1, keepdim=True)).mul_(weights)
             dq_b = _flat(dq, block)
-            torch.baddbmm(dq_b, d_scores, _flat(k, rows_heads), beta=0, alpha=scale, out=dq_b)  # dQ = scale dS K
-            _flat(dk, rows_heads).baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)  # dK += scale dS^T Q
+            # dQ = scale dS K
+            torch.baddbmm(dq_b, d_scores, _flat(k, rows_heads), beta=0, alpha=scale, out=dq_b)
+            # dK += scale dS^T Q
+            _flat(dk, rows_heads).baddbmm_(d_scores.transpose(-2, -1), q_b, alpha=scale)
         return dq, dk, dv, None, None

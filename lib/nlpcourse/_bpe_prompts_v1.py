@@ -67,7 +67,8 @@ def _draw_item(task: str, rng) -> PromptItem:
         domain = _RULES[task][int(rng.integers(len(_RULES[task])))]
         if domain == "words":
             size = int(rng.integers(2, 4))
-            text = " ".join(_PHRASE_WORDS[i] for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
+            text = " ".join(_PHRASE_WORDS[i]
+                            for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
         else:
             value = int(rng.integers(0, 1000))
             text = " ".join(spell_number(value)) if domain == "number_words" else str(value)
@@ -87,9 +88,11 @@ def _draw_qa_or_tldr(task: str, rng) -> PromptItem:
     if task == "qa":
         names = rng.choice(len(_QA_NAMES), size=2, replace=False)
         cities = rng.choice(len(_QA_CITIES), size=2, replace=False)
-        context = " ".join(f"{_QA_NAMES[n]} lives in {_QA_CITIES[c]} ." for n, c in zip(names, cities))
+        context = " ".join(f"{_QA_NAMES[n]} lives in {_QA_CITIES[c]} ."
+                           for n, c in zip(names, cities))
         asked = int(rng.integers(2))
-        return PromptItem(context, f"where does {_QA_NAMES[names[asked]]} live ?", _QA_CITIES[cities[asked]])
+        return PromptItem(context, f"where does {_QA_NAMES[names[asked]]} live ?",
+                          _QA_CITIES[cities[asked]])
     main, other = (_TLDR_ANIMALS[i] for i in rng.choice(len(_TLDR_ANIMALS), size=2, replace=False))
     verbs = [_TLDR_VERBS[i] for i in rng.choice(len(_TLDR_VERBS), size=3, replace=False)]
     subjects = [main, main, main]

@@ -23,7 +23,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(name: str, value: Any, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise naming ``name`` if it is not an integer in range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {_show(value)}")
@@ -44,7 +45,8 @@ def check_float(
     min_inclusive: bool = True,
     max_inclusive: bool = True,
 ) -> float:
-    """Return ``value`` as a finite float, or raise naming ``name`` if it is not a number in range."""
+    """Return ``value`` as a finite float, or raise naming ``name`` if it is not a number in
+    range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {_show(value)}")
     value = float(value)
@@ -63,7 +65,8 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, else raise naming ``name`` and the choices."""
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_show(value)}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got "
+                         f"{_show(value)}")
     return value
 
 
@@ -92,11 +95,13 @@ def check_array(
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be array-like of numbers, got {type(value).__name__}: {error}") from None
+        raise TypeError(f"{name} must be array-like of numbers, got {type(value).__name__}: "
+                        f"{error}") from None
     if array.dtype.kind in "iu" and probe is not None and probe.dtype.kind == "f":
         fractional = probe[np.isfinite(probe) & (probe != np.round(probe))]
         if fractional.size:
-            raise TypeError(f"{name} must hold whole numbers (labels or ids), got {fractional.ravel()[0]}")
+            raise TypeError(f"{name} must hold whole numbers (labels or ids), got "
+                            f"{fractional.ravel()[0]}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if finite and array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
@@ -124,13 +129,15 @@ def check_ids(name: str, value: Any, size: int | None, *, ndim: int | None = Non
     if size is None and array.size and int(array.min()) < 0:
         raise ValueError(f"{name} must be ids >= 0, got {int(array.min())}")
     if size is not None and array.size and (int(array.min()) < 0 or int(array.max()) >= size):
-        raise ValueError(f"{name} must lie in [0, {size}), got values in [{int(array.min())}, {int(array.max())}]")
+        raise ValueError(f"{name} must lie in [0, {size}), got values in [{int(array.min())}, "
+                         f"{int(array.max())}]")
     return array.astype(np.int64)
 
 
-def check_instance(name: str, value: Any, kind: type | tuple[type, ...], what: str | None = None) -> Any:
-    """Return ``value`` if it is an instance of ``kind``; else a TypeError naming ``name`` and the type
-    expected (``what``, e.g. "a model from fit_logistic", or the class names)."""
+def check_instance(name: str, value: Any, kind: type | tuple[type, ...],
+                   what: str | None = None) -> Any:
+    """Return ``value`` if it is an instance of ``kind``; else a TypeError naming ``name`` and the
+    type expected (``what``, e.g. "a model from fit_logistic", or the class names)."""
     if not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
         what = what or " or ".join(k.__name__ for k in kinds)
@@ -141,7 +148,8 @@ def check_instance(name: str, value: Any, kind: type | tuple[type, ...], what: s
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
     """Raise if ``a`` and ``b`` do not have the same length along their first axis."""
     if len(a) != len(b):
-        raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and {len(b)}")
+        raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and "
+                         f"{len(b)}")
 
 
 def check_shape(name: str, shape: tuple[int, ...], expected: tuple[int | None, ...]) -> None:

@@ -21,27 +21,30 @@ def _matches(size: int, expected: int | str | None) -> bool:
     return expected is None or isinstance(expected, str) or size == expected
 
 
-def check_tensor(name: str, value: object, *, shape: tuple | None = None, min_ndim: int | None = None,
+def check_tensor(name: str, value: object, *, shape: tuple | None = None,
+                 min_ndim: int | None = None,
                  floating: bool = False, dtype: torch.dtype | None = None) -> Tensor:
     """Return ``value`` if it is a tensor of the expected kind; raise naming ``name`` otherwise.
 
     ``shape`` is a tuple of sizes, a name or ``None`` matching any size (``("batch", 64)``: any
-    batch, 64 features); ``floating`` asks for a float dtype; ``dtype`` for exactly that dtype (a model's
-    weights' dtype: torch would refuse a mix deep inside a matrix product)."""
+    batch, 64 features); ``floating`` asks for a float dtype; ``dtype`` for exactly that dtype (a
+    model's weights' dtype: torch would refuse a mix deep inside a matrix product)."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if floating and not value.dtype.is_floating_point:
-        raise TypeError(f"{name} must be a floating-point tensor (e.g. torch.float32), got dtype {value.dtype}; "
-                        f"convert it with .float()")
+        raise TypeError(f"{name} must be a floating-point tensor (e.g. torch.float32), got dtype "
+                        f"{value.dtype}; convert it with .float()")
     if dtype is not None and value.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {dtype}, the dtype of the model's weights, got {value.dtype}; "
-                        f"convert it with .to({dtype})")
+        raise TypeError(f"{name} must have dtype {dtype}, the dtype of the model's weights, got "
+                        f"{value.dtype}; convert it with .to({dtype})")
     if min_ndim is not None and value.dim() < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(value.shape)}")
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape "
+                         f"{tuple(value.shape)}")
     if shape is not None:
         ok = value.dim() == len(shape) and all(_matches(s, e) for s, e in zip(value.shape, shape))
         if not ok:
-            raise ValueError(f"{name} must have shape {_shape_text(shape)}, got {tuple(value.shape)}")
+            raise ValueError(f"{name} must have shape {_shape_text(shape)}, got "
+                             f"{tuple(value.shape)}")
     return value
 
 
@@ -57,6 +60,6 @@ def check_id_tensor(name: str, value: object, size: int, *, shape: tuple | None 
     if shape is not None:
         check_tensor(name, value, shape=shape)
     if value.numel() and (int(value.min()) < 0 or int(value.max()) >= size):
-        raise ValueError(f"{name} must hold {what} in [0, {size}), got values in [{int(value.min())}, "
-                         f"{int(value.max())}]")
+        raise ValueError(f"{name} must hold {what} in [0, {size}), got values in "
+                         f"[{int(value.min())}, {int(value.max())}]")
     return value

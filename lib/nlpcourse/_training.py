@@ -16,17 +16,21 @@ __all__ = [
 
 def checked_adam(model: nn.Module, *, epochs: int, batch_size: int, lr: float, weight_decay: float,
                  seed: int) -> tuple[int, int, torch.Generator, torch.optim.Adam]:
-    """Check the usual training arguments; return (epochs, batch_size, shuffling generator, Adam)."""
+    """Check the usual training arguments; return (epochs, batch_size, shuffling generator,
+    Adam)."""
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    return epochs, batch_size, generator, torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return epochs, batch_size, generator, torch.optim.Adam(model.parameters(), lr=lr,
+                                                           weight_decay=weight_decay)
 
 
-def shuffled_epoch(model: nn.Module, inputs: Tensor, targets: Tensor, loss_fn: Callable[[Tensor, Tensor], Tensor],
-                   optimizer: torch.optim.Optimizer, batch_size: int, generator: torch.Generator) -> float:
+def shuffled_epoch(model: nn.Module, inputs: Tensor, targets: Tensor,
+                   loss_fn: Callable[[Tensor, Tensor], Tensor],
+                   optimizer: torch.optim.Optimizer, batch_size: int,
+                   generator: torch.Generator) -> float:
     """One pass over shuffled mini-batches, one optimizer step each; the mean training loss."""
     order = torch.randperm(len(inputs), generator=generator)
     total = 0.0

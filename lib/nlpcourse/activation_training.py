@@ -19,12 +19,14 @@ from nlpcourse._checks import check_choice, check_float, check_int
 from nlpcourse._tensor_checks import check_tensor
 
 __all__ = [
-    "ACTIVATION_MODULES", "mlp", "loss_curve", "KinkReLU", "exact_zero_fraction", "one_hidden_layer_fit",
+    "ACTIVATION_MODULES", "mlp", "loss_curve", "KinkReLU", "exact_zero_fraction",
+    "one_hidden_layer_fit",
 ]
 
 #: name -> torch module class, for the networks of this module (the names chapter 04 prints).
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "softplus": nn.Softplus, "ReLU": nn.ReLU, "SELU": nn.SELU,
+    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "softplus": nn.Softplus, "ReLU": nn.ReLU,
+    "SELU": nn.SELU,
 }
 
 
@@ -35,7 +37,8 @@ def _activation(activation: Any) -> nn.Module:
     return ACTIVATION_MODULES[name]()
 
 
-def mlp(sizes: Sequence[int], activation: Any = "ReLU", *, seed: int = 0, init: str = "torch") -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: Any = "ReLU", *, seed: int = 0,
+        init: str = "torch") -> nn.Sequential:
     """Linear layers of the given ``sizes`` with ``activation`` between them (none after the last).
 
     ``activation`` is a name of ``ACTIVATION_MODULES`` or a module instance (used between every
@@ -57,8 +60,10 @@ def mlp(sizes: Sequence[int], activation: Any = "ReLU", *, seed: int = 0, init: 
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         linear = nn.Linear(n_in, n_out)
         with torch.no_grad():
-            if init == "torch":  # nn.Linear's own rule, drawn from our generator: U(-1/sqrt(n_in), 1/sqrt(n_in)) bias,
-                bound = 1.0 / np.sqrt(n_in)  # and kaiming_uniform(a=sqrt(5)) weights, which is the same bound
+            if init == "torch":
+                # nn.Linear's own rule, drawn from our generator: U(-1/sqrt(n_in), 1/sqrt(n_in))
+                # bias, and kaiming_uniform(a=sqrt(5)) weights, which is the same bound
+                bound = 1.0 / np.sqrt(n_in)
                 linear.weight.uniform_(-bound, bound, generator=generator)
                 linear.bias.uniform_(-bound, bound, generator=generator)
             else:
@@ -67,7 +72,8 @@ def mlp(sizes: Sequence[int], activation: Any = "ReLU", *, seed: int = 0, init: 
                 linear.bias.zero_()
         layers.append(linear)
         if i < len(sizes) - 2:
-            layers.append(copy.deepcopy(template))  # one module per layer (a PReLU's slope is its own)
+            # one module per layer (a PReLU's slope is its own)
+            layers.append(copy.deepcopy(template))
     return nn.Sequential(*layers)
 
 
@@ -81,7 +87,8 @@ def _check_data(X: Any, y: Any) -> tuple[Tensor, Tensor]:
     return X, y
 
 
-def loss_curve(model: nn.Module, X: Any, y: Any, *, steps: int, lr: float = 0.1, batch_size: int = 64,
+def loss_curve(model: nn.Module, X: Any, y: Any, *, steps: int, lr: float = 0.1,
+               batch_size: int = 64,
                seed: int = 0, every: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Train ``model`` in place with plain SGD on cross-entropy; return (step, full training loss).
 

@@ -18,7 +18,8 @@ __all__ = [
     "SELU_LAMBDA", "SELU_ALPHA", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu",
     "relu_grad", "leaky_relu", "leaky_relu_grad", "prelu", "prelu_grad", "prelu_grad_a", "elu",
     "elu_grad", "selu", "selu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "softmax",
-    "softmax_jacobian", "entropy", "ACTIVATIONS", "max_entropy_distribution", "softmax_multiplier_for_mean",
+    "softmax_jacobian", "entropy", "ACTIVATIONS", "max_entropy_distribution",
+    "softmax_multiplier_for_mean",
 ]
 
 #: SELU's constants from Klambauer et al. (2017), "Self-Normalizing Neural Networks".
@@ -87,7 +88,8 @@ def leaky_relu_grad(x: Any, negative_slope: float = 0.01) -> np.ndarray:
 
 
 def prelu(x: Any, a: Any = 0.25) -> np.ndarray:
-    """Parametric ReLU: like leaky ReLU, but the slope ``a`` is learned (a scalar or one per last-axis feature)."""
+    """Parametric ReLU: like leaky ReLU, but the slope ``a`` is learned (a scalar or one per
+    last-axis feature)."""
     x = _as_input(x)
     a = check_array("a", a, dtype=np.float64)
     return np.where(x > 0, x, a * x)
@@ -121,7 +123,8 @@ def elu_grad(x: Any, alpha: float = 1.0) -> np.ndarray:
 
 
 def selu(x: Any) -> np.ndarray:
-    """Scaled ELU, lambda * elu(x, alpha) with the paper's constants: keeps mean 0 and variance 1."""
+    """Scaled ELU, lambda * elu(x, alpha) with the paper's constants: keeps mean 0 and variance
+    1."""
     return SELU_LAMBDA * elu(x, SELU_ALPHA)
 
 
@@ -147,7 +150,8 @@ def softplus_grad(x: Any, beta: float = 1.0) -> np.ndarray:
 def gelu(x: Any) -> np.ndarray:
     """Gaussian error linear unit x * Phi(x) (Hendrycks & Gimpel 2016), Phi the standard normal CDF.
 
-    The exact form, as ``torch.nn.functional.gelu`` by default and as BERT and GPT in chapter 09 use it.
+    The exact form, as ``torch.nn.functional.gelu`` by default and as BERT and GPT in chapter 09 use
+    it.
     """
     from scipy.special import ndtr
 
@@ -171,7 +175,8 @@ def _softmax_torch(x: Any, temperature: float, axis: int) -> Any:
     if x.ndim == 0:
         raise ValueError(f"x must have at least 1 dimension, got shape {tuple(x.shape)}")
     if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim - 1}] for x of shape {tuple(x.shape)}, got {axis}")
+        raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim - 1}] for x of shape "
+                         f"{tuple(x.shape)}, got {axis}")
     if torch.isnan(x).any() or (x == float("inf")).any():
         raise ValueError("x must not contain NaN or +inf (-inf marks a masked entry)")
     z = x / temperature
@@ -180,8 +185,10 @@ def _softmax_torch(x: Any, temperature: float, axis: int) -> Any:
         z = torch.where(shifted == 0, torch.zeros_like(shifted), shifted / temperature)
     top = z.amax(dim=axis, keepdim=True)
     if torch.isneginf(top).any():
-        raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined there")
-    e = torch.exp(z - top)  # shift invariance: subtracting the max changes nothing but avoids overflow
+        raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined "
+                         "there")
+    # shift invariance: subtracting the max changes nothing but avoids overflow
+    e = torch.exp(z - top)
     return e / e.sum(dim=axis, keepdim=True)
 
 
@@ -199,7 +206,8 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Any:
     if x.ndim == 0:
         raise ValueError(f"x must have at least 1 dimension, got shape {x.shape}")
     if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim - 1}] for x of shape {x.shape}, got {axis}")
+        raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim - 1}] for x of shape {x.shape}, got "
+                         f"{axis}")
     if np.isnan(x).any() or np.isposinf(x).any():
         raise ValueError("x must not contain NaN or +inf (-inf marks a masked entry)")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -210,7 +218,8 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Any:
             z = np.where(shifted == 0, 0.0, shifted / temperature)
     top = z.max(axis=axis, keepdims=True)
     if np.isneginf(top).any():
-        raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined there")
+        raise ValueError("x has a slice where every entry along axis is -inf; softmax is undefined "
+                         "there")
     e = np.exp(z - top)
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -233,9 +242,10 @@ def entropy(p: Any, axis: int = -1) -> np.ndarray:
     return -(p * logs).sum(axis=axis)
 
 
-# --------------------------------------------------------------------------- a registry for the explorer
+# ---------------------------------------------------------------------- a registry for the explorer
 
-#: name -> (function, derivative), each taking only ``x`` (default parameters), for the explorer widget.
+#: name -> (function, derivative), each taking only ``x`` (default parameters), for the explorer
+#: widget.
 ACTIVATIONS: dict[str, tuple[Callable[[Any], np.ndarray], Callable[[Any], np.ndarray]]] = {
     "sigmoid": (sigmoid, sigmoid_grad),
     "tanh": (tanh, tanh_grad),
@@ -249,7 +259,7 @@ ACTIVATIONS: dict[str, tuple[Callable[[Any], np.ndarray], Callable[[Any], np.nda
 }
 
 
-# --------------------------------------------------------------------------- softmax as maximum entropy (最大熵)
+# ----------------------------------------------------------------- softmax as maximum entropy (最大熵)
 
 def _scores_and_mean(scores: Any, mean: Any) -> tuple[np.ndarray, float]:
     s = check_array("scores", scores, ndim=1, dtype=np.float64)
@@ -257,8 +267,9 @@ def _scores_and_mean(scores: Any, mean: Any) -> tuple[np.ndarray, float]:
         raise ValueError(f"scores must hold at least two different values, got {s.tolist()}")
     mean = check_float("mean", mean)
     if not s.min() < mean < s.max():
-        raise ValueError(f"mean must lie strictly between min(scores) = {s.min():g} and max(scores) = {s.max():g} "
-                         f"(no distribution with full support has another expected score), got {mean:g}")
+        raise ValueError(f"mean must lie strictly between min(scores) = {s.min():g} and "
+                         f"max(scores) = {s.max():g} (no distribution with full support has "
+                         f"another expected score), got {mean:g}")
     return s, mean
 
 
@@ -281,7 +292,8 @@ def max_entropy_distribution(scores: Any, mean: float) -> np.ndarray:
     constraints = [{"type": "eq", "fun": lambda p: p.sum() - 1.0, "jac": lambda p: np.ones(n)},
                    {"type": "eq", "fun": lambda p: p @ s - mean, "jac": lambda p: s}]
     result = minimize(negative_entropy, np.full(n, 1.0 / n), jac=gradient, method="SLSQP",
-                      bounds=[(0.0, 1.0)] * n, constraints=constraints, options={"ftol": 1e-14, "maxiter": 500})
+                      bounds=[(0.0, 1.0)] * n, constraints=constraints,
+                      options={"ftol": 1e-14, "maxiter": 500})
     if not result.success:  # pragma: no cover - SLSQP converges on every well-posed case we test
         raise RuntimeError(f"SLSQP did not converge: {result.message}")
     p = np.clip(result.x, 0.0, None)

@@ -60,7 +60,8 @@ def padding_mask(lengths: Sequence[int] | Tensor, max_len: int | None = None) ->
     """
     if isinstance(lengths, Tensor):
         if lengths.dim() != 1 or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
-            raise TypeError(f"lengths must be a 1-D integer tensor, got {lengths.dtype} of shape {tuple(lengths.shape)}")
+            raise TypeError(f"lengths must be a 1-D integer tensor, got {lengths.dtype} of shape "
+                            f"{tuple(lengths.shape)}")
         values = [int(x) for x in lengths.tolist()]
     else:
         if isinstance(lengths, (str, bytes)):
@@ -96,7 +97,8 @@ def combine_masks(*masks: Tensor | None) -> Tensor | None:
             continue
         check_tensor(f"masks[{i}]", mask, min_ndim=1)
         if mask.dtype != torch.bool:
-            raise TypeError(f"masks[{i}] must be a boolean mask (True = may attend), got dtype {mask.dtype}")
+            raise TypeError(f"masks[{i}] must be a boolean mask (True = may attend), got dtype "
+                            f"{mask.dtype}")
         if result is None:
             result = mask
             continue
@@ -113,7 +115,8 @@ def to_additive_mask(mask: Tensor, dtype: torch.dtype = torch.float32) -> Tensor
     """Boolean mask -> additive mask: 0 where True (attend), -inf where False."""
     check_tensor("mask", mask, min_ndim=1)
     if mask.dtype != torch.bool:
-        raise TypeError(f"mask must be boolean to convert it to an additive mask, got dtype {mask.dtype}")
+        raise TypeError("mask must be boolean to convert it to an additive mask, got dtype "
+                        f"{mask.dtype}")
     return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, float("-inf"))
 
 
@@ -123,7 +126,8 @@ def to_torch_mha_masks(mask: Tensor | None, n_heads: int) -> Tensor | None:
     if mask is None:
         return None
     if mask.dim() != 4:
-        raise ValueError(f"mask must have 4 dimensions (B, H, Tq, Tk) to convert, got shape {tuple(mask.shape)}")
+        raise ValueError("mask must have 4 dimensions (B, H, Tq, Tk) to convert, got shape "
+                         f"{tuple(mask.shape)}")
     b = mask.shape[0]
     tq, tk = mask.shape[-2], mask.shape[-1]
     return (~mask).expand(b, n_heads, tq, tk).reshape(b * n_heads, tq, tk)
@@ -136,9 +140,9 @@ def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
     ok = mask.dim() <= len(scores_shape) and all(
         m in (1, s) for m, s in zip(reversed(mask.shape), reversed(scores_shape)))
     if not ok:
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
-                         f"{tuple(scores_shape)} (batch..., T_q, T_k); padding masks are (B, 1, 1, T_k), "
-                         f"causal masks (T_q, T_k)")
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' "
+                         f"shape {tuple(scores_shape)} (batch..., T_q, T_k); padding masks are (B, "
+                         "1, 1, T_k), causal masks (T_q, T_k)")
     if mask.dtype != torch.bool and not mask.dtype.is_floating_point:
         raise TypeError(f"mask must be boolean (True = may attend) or a float additive mask "
                         f"(0 or -inf), got dtype {mask.dtype}")
@@ -149,21 +153,25 @@ def _check_qkv(q: Tensor, k: Tensor, v: Tensor) -> torch.Size:
     for name, t in (("q", q), ("k", k), ("v", v)):
         check_tensor(name, t, min_ndim=2, floating=True)
     if not q.dtype == k.dtype == v.dtype:
-        raise TypeError(f"q, k and v must share one dtype, got q {q.dtype}, k {k.dtype}, v {v.dtype}")
+        raise TypeError(f"q, k and v must share one dtype, got q {q.dtype}, k {k.dtype}, v "
+                        f"{v.dtype}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+        raise ValueError(f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} "
+                         f"and k {tuple(k.shape)}")
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same number of positions T_k, got k {tuple(k.shape)} and v {tuple(v.shape)}")
+        raise ValueError("k and v must have the same number of positions T_k, got k "
+                         f"{tuple(k.shape)} and v {tuple(v.shape)}")
     try:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except RuntimeError:
-        raise ValueError(f"q, k and v must share (or broadcast) their leading dimensions, got q {tuple(q.shape)}, "
-                         f"k {tuple(k.shape)}, v {tuple(v.shape)}") from None
+        raise ValueError("q, k and v must share (or broadcast) their leading dimensions, got q "
+                         f"{tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}") from None
     return torch.Size((*batch, q.shape[-2], k.shape[-2]))
 
 
 def _causal(t_q: int, t_k: int, device: torch.device) -> Tensor:
-    """Boolean (T_q, T_k) lower triangle: query i may attend to keys 0..i (torch's ``is_causal``)."""
+    """Boolean (T_q, T_k) lower triangle: query i may attend to keys 0..i (torch's
+    ``is_causal``)."""
     return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril()
 
 
@@ -205,11 +213,13 @@ def _prepared_mask(mask: Tensor | None, scores_shape: torch.Size, q: Tensor, is_
     if sync and bool(has_key.all()):
         return mask, None
     empty_rows = ~has_key
-    return (mask | empty_rows if mask.dtype == torch.bool else mask.masked_fill(empty_rows, 0.0)), empty_rows
+    return (mask | empty_rows if mask.dtype == torch.bool
+            else mask.masked_fill(empty_rows, 0.0)), empty_rows
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *,
-                                 dropout_p: float = 0.0, training: bool = False, scale: float | None = None,
+                                 dropout_p: float = 0.0, training: bool = False,
+                                 scale: float | None = None,
                                  is_causal: bool = False, need_weights: bool = True):
     """softmax(q k^T / sqrt(d_k) + mask) v -> (output (..., T_q, d_v), weights (..., T_q, T_k)).
 
@@ -229,7 +239,8 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
 
     scores = torch.matmul(q * scale, k.transpose(-2, -1))  # (..., T_q, T_k)
     if mask is not None:  # -inf where a key may not be attended to
-        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+        scores = (scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool
+                  else scores + mask)
     weights = torch.softmax(scores, dim=-1)
     if empty_rows is not None:
         weights = weights.masked_fill(empty_rows, 0.0)
@@ -262,10 +273,12 @@ def fused_attention(
         scale = check_float("scale", scale)
     dropout_p = dropout_p if training else 0.0
     if mask is None:  # torch's own causal path; a causal mask alone never empties a row
-        return nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=bool(is_causal),
+        return nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                          is_causal=bool(is_causal),
                                                           scale=scale)
     mask, empty_rows = _prepared_mask(mask, scores_shape, q, is_causal, sync=False)
-    out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=scale)
+    out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                                     scale=scale)
     return out.masked_fill(empty_rows, 0.0)
 
 
@@ -280,21 +293,25 @@ class MultiHeadAttention(nn.Module):
     deep inside a model, run it inside ``with recorded_weights(model) as weights:``.
     """
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True, fused: bool = False):
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True,
+                 fused: bool = False):
         super().__init__()
         d_model = check_int("d_model", d_model, minimum=1)
         n_heads = check_int("n_heads", n_heads, minimum=1)
         if d_model % n_heads:
-            raise ValueError(f"d_model must be divisible by n_heads: got d_model={d_model}, n_heads={n_heads} "
-                             f"(d_model / n_heads = {d_model / n_heads:.3g})")
+            raise ValueError(f"d_model must be divisible by n_heads: got d_model={d_model}, "
+                             f"n_heads={n_heads} (d_model / n_heads = {d_model / n_heads:.3g})")
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
-        self.dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        self.dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                                   max_inclusive=False)
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model)) if bias else None
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-        #: ``True``: attend with torch's fused kernel (no weights), except inside ``recorded_weights``.
+        #: ``True``: attend with torch's fused kernel (no weights), except inside
+        #: ``recorded_weights``.
         self.fused = bool(fused)
-        self._recorder: list | None = None  # set by recorded_weights: the weights of each call go here
+        # set by recorded_weights: the weights of each call go here
+        self._recorder: list | None = None
         nn.init.xavier_uniform_(self.in_proj_weight)  # as torch.nn.MultiheadAttention does
         if bias:
             nn.init.zeros_(self.out_proj.bias)
@@ -306,7 +323,8 @@ class MultiHeadAttention(nn.Module):
     def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
                 mask: Tensor | None = None, *, is_causal: bool = False,
                 need_weights: bool = True) -> tuple[Tensor, Tensor | None]:
-        """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if omitted.
+        """Attend from ``query`` (B, T_q, d) to ``key``/``value`` (B, T_k, d); self-attention if
+        omitted.
 
         ``is_causal=True`` adds the causal mask (combined with ``mask``). Returns (output, weights);
         weights are None on the fused path and with ``need_weights=False`` (attention in blocks),
@@ -316,25 +334,31 @@ class MultiHeadAttention(nn.Module):
         for name, t in (("query", query), ("key", key), ("value", value)):
             check_tensor(name, t, shape=("B", "T", f"d_model={self.d_model}"))
             if t.shape[-1] != self.d_model:
-                raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(t.shape)}")
+                raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got "
+                                 f"{tuple(t.shape)}")
             check_tensor(name, t, dtype=self.in_proj_weight.dtype)
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(f"query, key and value must share the batch size and key/value the length; got "
-                             f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
+            raise ValueError("query, key and value must share the batch size and key/value the "
+                             f"length; got query {tuple(query.shape)}, key {tuple(key.shape)}, "
+                             f"value {tuple(value.shape)}")
         # W^Q, W^K, W^V are the three row blocks of in_proj_weight: one projection per input
         biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
         q, k, v = (self._split_heads(nn.functional.linear(t, w, b))  # (B, H, T, d_head)
                    for t, w, b in zip((query, key, value), self.in_proj_weight.chunk(3), biases))
         recording = self._recorder is not None
         if self.fused and not recording:
-            out = fused_attention(q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout, training=self.training)
+            out = fused_attention(q, k, v, mask, is_causal=is_causal, dropout_p=self.dropout,
+                                  training=self.training)
             weights = None
         else:
-            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout, training=self.training,
-                                                        is_causal=is_causal, need_weights=need_weights or recording)
+            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=self.dropout,
+                                                        training=self.training,
+                                                        is_causal=is_causal,
+                                                        need_weights=need_weights or recording)
         if recording:
             self._recorder.append(weights.detach())
-        out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)  # (B, T_q, d)
+        # (B, T_q, d)
+        out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)
         return self.out_proj(out), weights
 
 
@@ -354,10 +378,12 @@ def recorded_weights(model: nn.Module):
     check_instance("model", model, nn.Module, "a torch.nn.Module")
     layers = {name: m for name, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
     if not layers:
-        raise ValueError(f"model must contain a MultiHeadAttention layer; {type(model).__name__} has none")
+        raise ValueError(f"model must contain a MultiHeadAttention layer; {type(model).__name__} "
+                         "has none")
     busy = [name for name, m in layers.items() if m._recorder is not None]
     if busy:
-        raise RuntimeError(f"the weights of {busy[0]!r} are already being recorded (nested recorded_weights)")
+        raise RuntimeError(f"the weights of {busy[0]!r} are already being recorded (nested "
+                           "recorded_weights)")
     weights: dict[str, list[Tensor]] = {name: [] for name in layers}
     for name, m in layers.items():
         m._recorder = weights[name]
@@ -371,13 +397,15 @@ def recorded_weights(model: nn.Module):
 # --------------------------------------------------------------------------- positions
 
 def sinusoidal_positions(max_len: int, d_model: int) -> Tensor:
-    """The paper's table (max_len, d_model): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)."""
+    """The paper's table (max_len, d_model): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] =
+    cos(...)."""
     max_len = check_int("max_len", max_len, minimum=1)
     d_model = check_int("d_model", d_model, minimum=2)
     if d_model % 2:
         raise ValueError(f"d_model must be even for sin/cos pairs, got {d_model}")
     position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (T, 1)
-    frequency = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (d/2,)
+    # (d/2,)
+    frequency = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
     table = torch.zeros(max_len, d_model, dtype=torch.float64)
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)
@@ -411,7 +439,8 @@ class SinusoidalPositionalEncoding(nn.Module):
         super().__init__()
         self.register_buffer("table", sinusoidal_positions(max_len, d_model), persistent=False)
         self.max_len, self.d_model = int(max_len), int(d_model)
-        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                                              max_inclusive=False))
 
     def forward(self, x: Tensor) -> Tensor:
         _check_positions_input(x, self.d_model, self.max_len)
@@ -427,7 +456,8 @@ class LearnedPositionalEncoding(nn.Module):
         self.d_model = check_int("d_model", d_model, minimum=1)
         self.embedding = nn.Embedding(self.max_len, self.d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)
-        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                                              max_inclusive=False))
 
     def forward(self, x: Tensor) -> Tensor:
         _check_positions_input(x, self.d_model, self.max_len)
@@ -440,11 +470,12 @@ def _check_positions_input(x: Tensor, d_model: int, max_len: int) -> None:
     if x.dim() != 3 or x.shape[-1] != d_model:
         raise ValueError(f"x must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}")
     if x.shape[1] > max_len:
-        raise ValueError(f"sequence length {x.shape[1]} exceeds the positional table's max_len={max_len}; "
-                         f"build the encoding with a larger max_len or crop the input")
+        raise ValueError(f"sequence length {x.shape[1]} exceeds the positional table's "
+                         f"max_len={max_len}; build the encoding with a larger max_len or crop the "
+                         "input")
 
 
-# --------------------------------------------------------------------------- why self-attention: costs, reach
+# ----------------------------------------------------------------- why self-attention: costs, reach
 
 #: The sequence layers ``layer_costs`` counts: one layer of width d over n positions.
 SEQUENCE_LAYERS = ("self-attention", "rnn", "lstm", "convolution")
@@ -453,15 +484,19 @@ SEQUENCE_LAYERS = ("self-attention", "rnn", "lstm", "convolution")
 class LayerCost(NamedTuple):
     """What one sequence layer of width d costs over n positions (``layer_costs``)."""
 
-    flops: int             # multiply and add counted as 2 FLOPs, biases left out (as torch's FlopCounterMode)
-    mixing_flops: int      # the part that mixes positions: self-attention's q.k and weights @ v (4 n^2 d)
+    # multiply and add counted as 2 FLOPs, biases left out (as torch's FlopCounterMode)
+    flops: int
+    # the part that mixes positions: self-attention's q.k and weights @ v (4 n^2 d)
+    mixing_flops: int
     sequential_steps: int  # operations that must wait for the previous position's result
-    path_length: int       # steps (RNN: first input to last output) or layers (convolution: the middle output)
+    # steps (RNN: first input to last output) or layers (convolution: the middle output)
+    path_length: int
                            # until one output depends on all n positions
 
 
 def layer_costs(kind: str, n: int, d: int, kernel_size: int = 3) -> LayerCost:
-    """FLOPs, sequential steps and path length of one ``kind`` layer (SEQUENCE_LAYERS), from the shapes.
+    """FLOPs, sequential steps and path length of one ``kind`` layer (SEQUENCE_LAYERS), from the
+    shapes.
 
     self-attention: four d x d projections (8 n d^2) plus the scores and the weighted sum (4 n^2 d);
     rnn: x W_ih + h W_hh per step (4 n d^2); lstm: four gates (16 n d^2); convolution (d -> d,
@@ -481,7 +516,8 @@ def layer_costs(kind: str, n: int, d: int, kernel_size: int = 3) -> LayerCost:
 
 
 def counted_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
-    """FLOPs of ``fn(*args, **kwargs)`` counted by ``torch.utils.flop_counter.FlopCounterMode`` (from shapes, no timing)."""
+    """FLOPs of ``fn(*args, **kwargs)`` counted by ``torch.utils.flop_counter.FlopCounterMode``
+    (from shapes, no timing)."""
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     from torch.utils.flop_counter import FlopCounterMode
@@ -499,7 +535,8 @@ def autograd_depth(output: Tensor) -> int:
     """
     check_tensor("output", output)
     if output.grad_fn is None:
-        raise ValueError("output must come from operations on tensors with requires_grad=True (it has no grad_fn)")
+        raise ValueError("output must come from operations on tensors with requires_grad=True (it "
+                         "has no grad_fn)")
     depth: dict[Any, int] = {}
     stack = [(output.grad_fn, False)]
     while stack:  # iterative post-order: an RNN's graph is thousands of nodes deep
@@ -516,7 +553,8 @@ def autograd_depth(output: Tensor) -> int:
 
 
 class SequenceConvStack(nn.Module):
-    """``n_layers`` 1-D convolutions (d -> d, odd ``kernel_size``, same length) with tanh, on (B, T, d)."""
+    """``n_layers`` 1-D convolutions (d -> d, odd ``kernel_size``, same length) with tanh, on (B, T,
+    d)."""
 
     def __init__(self, n_layers: int, d: int, kernel_size: int = 3):
         super().__init__()
@@ -528,9 +566,11 @@ class SequenceConvStack(nn.Module):
         self.convs = nn.ModuleList(nn.Conv1d(d, d, k, padding=k // 2) for _ in range(n_layers))
 
     def forward(self, x: Tensor) -> Tensor:
-        check_tensor("x", x, shape=("B", "T", f"d={self.convs[0].in_channels}"), dtype=self.convs[0].weight.dtype)
+        check_tensor("x", x, shape=("B", "T", f"d={self.convs[0].in_channels}"),
+                     dtype=self.convs[0].weight.dtype)
         if x.shape[-1] != self.convs[0].in_channels:
-            raise ValueError(f"x must have shape (B, T, d={self.convs[0].in_channels}), got {tuple(x.shape)}")
+            raise ValueError(f"x must have shape (B, T, d={self.convs[0].in_channels}), got "
+                             f"{tuple(x.shape)}")
         h = x.transpose(1, 2)  # (B, d, T)
         for conv in self.convs:
             h = torch.tanh(conv(h))
@@ -538,7 +578,8 @@ class SequenceConvStack(nn.Module):
 
 
 def input_influence(model: Callable[[Tensor], Tensor], x: Tensor, position: int) -> Tensor:
-    """|d model(x)[:, position] / d x| summed over the batch and the features: (T,), one value per input position.
+    """|d model(x)[:, position] / d x| summed over the batch and the features: (T,), one value per
+    input position.
 
     ``model`` maps (B, T, d) to (B, T, d'); a position whose value is exactly 0 cannot influence
     output ``position`` (it is outside the receptive field)."""
@@ -550,12 +591,13 @@ def input_influence(model: Callable[[Tensor], Tensor], x: Tensor, position: int)
     out = model(x)
     out = out[0] if isinstance(out, tuple) else out  # attention modules return (output, weights)
     if not isinstance(out, Tensor) or out.dim() != 3 or out.shape[:2] != x.shape[:2]:
-        raise ValueError(f"model must return (B, T, d') for x of shape {tuple(x.shape)}, "
-                         f"got {tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+        raise ValueError(f"model must return (B, T, d') for x of shape {tuple(x.shape)}, got "
+                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
     (grad,) = torch.autograd.grad(out[:, position].sum(), x)
     return grad.abs().sum(dim=(0, 2))  # (T,)
 
 
 def receptive_field(model: Callable[[Tensor], Tensor], x: Tensor, position: int) -> int:
-    """How many input positions influence output ``position`` (non-zero gradient), measured by autograd."""
+    """How many input positions influence output ``position`` (non-zero gradient), measured by
+    autograd."""
     return int((input_influence(model, x, position) > 0).sum())

@@ -58,10 +58,12 @@ class MLPAutoencoder(nn.Module):
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise TypeError(f"sizes must be a sequence of layer widths, got {type(sizes).__name__}")
         if len(sizes) < 2:
-            raise ValueError(f"sizes must give at least an input and a code width, got {list(sizes)}")
+            raise ValueError("sizes must give at least an input and a code width, got "
+                             f"{list(sizes)}")
         self.sizes = tuple(check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes))
         self.activation = check_choice("activation", activation, ACTIVATIONS)
-        with torch.random.fork_rng(devices=[]):  # a fixed initialisation that leaves the global RNG alone
+        with torch.random.fork_rng(devices=[]):
+            # a fixed initialisation that leaves the global RNG alone
             if seed is not None:
                 torch.manual_seed(check_int("seed", seed, minimum=0))
             self.encoder = _mlp(self.sizes, activation)
@@ -85,7 +87,8 @@ class MLPAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-def reconstruction_loss(output: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+def reconstruction_loss(output: torch.Tensor, target: torch.Tensor,
+                        kind: str = "mse") -> torch.Tensor:
     """Mean over rows of the reconstruction error.
 
     - ``mse``: squared error summed over the features of a row
@@ -96,9 +99,11 @@ def reconstruction_loss(output: torch.Tensor, target: torch.Tensor, kind: str = 
     check_tensor("output", output, floating=True)
     check_tensor("target", target, floating=True)
     if output.dtype != target.dtype:
-        raise TypeError(f"output and target must share one dtype, got output {output.dtype} and target {target.dtype}")
+        raise TypeError(f"output and target must share one dtype, got output {output.dtype} and "
+                        f"target {target.dtype}")
     if output.shape != target.shape:
-        raise ValueError(f"output and target must have the same shape, got {tuple(output.shape)} and {tuple(target.shape)}")
+        raise ValueError(f"output and target must have the same shape, got {tuple(output.shape)} "
+                         f"and {tuple(target.shape)}")
     if kind == "mse":
         return ((output - target) ** 2).sum(1).mean()
     return -(target * torch.log_softmax(output, dim=1)).sum(1).mean()
@@ -111,7 +116,8 @@ class AutoencoderHistory:
     loss: list[float] = field(default_factory=list)
 
 
-def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor, targets: torch.Tensor | None = None, *,
+def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor,
+                      targets: torch.Tensor | None = None, *,
                       loss: str = "mse", epochs: int = 100, batch_size: int = 32, lr: float = 1e-2,
                       weight_decay: float = 0.0, seed: int = 0) -> AutoencoderHistory:
     """Train ``model`` in place with Adam to map ``inputs`` to ``targets`` (the inputs themselves
@@ -122,7 +128,8 @@ def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor, targets: torc
     targets = inputs if targets is None else targets
     model._check_input("targets", targets, model.sizes[0])
     if targets.shape[0] != inputs.shape[0]:
-        raise ValueError(f"inputs and targets must have the same length, got {inputs.shape[0]} and {targets.shape[0]}")
+        raise ValueError(f"inputs and targets must have the same length, got {inputs.shape[0]} and "
+                         f"{targets.shape[0]}")
     if inputs.shape[0] == 0:
         raise ValueError("inputs is empty: give at least one row")
     check_choice("loss", loss, LOSSES)
@@ -137,7 +144,8 @@ def train_autoencoder(model: MLPAutoencoder, inputs: torch.Tensor, targets: torc
 
     history = AutoencoderHistory([full_loss()])
     for _epoch in range(epochs):
-        shuffled_epoch(model, inputs, targets, lambda output, target: reconstruction_loss(output, target, loss),
+        shuffled_epoch(model, inputs, targets,
+                       lambda output, target: reconstruction_loss(output, target, loss),
                        optimizer, batch_size, generator)
         history.loss.append(full_loss())
     return history
@@ -147,16 +155,19 @@ def bow_inputs(counts) -> tuple[torch.Tensor, torch.Tensor]:
     """From a (documents x words) count matrix: inputs log(1 + count) with unit-length rows, and
     targets the documents' word distributions (counts / document length), both float32."""
     if not (sp.issparse(counts) or isinstance(counts, np.ndarray)):
-        raise TypeError(f"counts must be a scipy sparse matrix or numpy array, got {type(counts).__name__}")
+        raise TypeError("counts must be a scipy sparse matrix or numpy array, got "
+                        f"{type(counts).__name__}")
     dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
     dense = dense.astype(np.float64)
     if dense.ndim != 2 or dense.shape[0] == 0:
-        raise ValueError(f"counts must be a non-empty 2-D (documents x words) matrix, got shape {dense.shape}")
+        raise ValueError("counts must be a non-empty 2-D (documents x words) matrix, got shape "
+                         f"{dense.shape}")
     if not np.all(np.isfinite(dense)) or dense.min() < 0:
         raise ValueError("counts must be finite and non-negative")
     lengths = dense.sum(1)
     if np.any(lengths == 0):
-        raise ValueError(f"counts has empty documents (rows {np.flatnonzero(lengths == 0)[:5].tolist()}): drop them first")
+        raise ValueError("counts has empty documents (rows "
+                         f"{np.flatnonzero(lengths == 0)[:5].tolist()}): drop them first")
     logs = np.log1p(dense)
     inputs = logs / np.linalg.norm(logs, axis=1, keepdims=True)
     targets = dense / lengths[:, None]
@@ -165,7 +176,8 @@ def bow_inputs(counts) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass
 class BowAutoencoder:
-    """A trained text auto-encoder: the model, its vocabulary, the documents' codes and the losses."""
+    """A trained text auto-encoder: the model, its vocabulary, the documents' codes and the
+    losses."""
 
     model: MLPAutoencoder
     vocab: Vocabulary
@@ -174,8 +186,10 @@ class BowAutoencoder:
     ignored: tuple[str, ...]
 
 
-def train_bow_autoencoder(documents: Sequence[Sequence[str]], vocab: Vocabulary, *, hidden: Sequence[int] = (64, 32),
-                          code_dim: int = 2, activation: str = "tanh", epochs: int = 60, batch_size: int = 32,
+def train_bow_autoencoder(documents: Sequence[Sequence[str]], vocab: Vocabulary, *,
+                          hidden: Sequence[int] = (64, 32),
+                          code_dim: int = 2, activation: str = "tanh", epochs: int = 60,
+                          batch_size: int = 32,
                           lr: float = 3e-3, weight_decay: float = 0.0, seed: int = 0,
                           ignore: Sequence[str] = ()) -> BowAutoencoder:
     """Encode tokenised documents as bag-of-words rows over ``vocab`` (dropping the ``ignore``
@@ -187,14 +201,16 @@ def train_bow_autoencoder(documents: Sequence[Sequence[str]], vocab: Vocabulary,
     keep = np.setdiff1d(np.arange(len(vocab)), [vocab.index(t) for t in ignored])
     inputs, targets = bow_inputs(counts[:, keep])
     model = MLPAutoencoder([len(keep), *hidden, code_dim], activation=activation, seed=seed)
-    history = train_autoencoder(model, inputs, targets, loss="multinomial", epochs=epochs, batch_size=batch_size,
+    history = train_autoencoder(model, inputs, targets, loss="multinomial", epochs=epochs,
+                                batch_size=batch_size,
                                 lr=lr, weight_decay=weight_decay, seed=seed)
     with torch.no_grad():
         codes = model.encode(inputs).double().numpy()
     return BowAutoencoder(model, vocab, codes, history, ignored)
 
 
-def keyword_topics(documents: Sequence[Sequence[str]], topics: dict[str, Sequence[str]], other: str = "other") -> list[str]:
+def keyword_topics(documents: Sequence[Sequence[str]], topics: dict[str, Sequence[str]],
+                   other: str = "other") -> list[str]:
     """A label per document read off its words (for colouring a plot, never for training):
     the topic whose keywords occur most often in it, ties to the topic listed first,
     ``other`` when no keyword occurs."""
@@ -206,7 +222,8 @@ def keyword_topics(documents: Sequence[Sequence[str]], topics: dict[str, Sequenc
     labels = []
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
-            raise TypeError(f"documents[{i}] must be a list of tokens, got a str (tokenize it first)")
+            raise TypeError(f"documents[{i}] must be a list of tokens, got a str (tokenize it "
+                            "first)")
         tokens = list(doc)
         scores = [sum(tokens.count(w) for w in words) for words in topics.values()]
         best = int(np.argmax(scores))

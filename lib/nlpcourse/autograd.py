@@ -38,7 +38,8 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class Value:
     """A node of the computational graph (計算圖): data, gradient, parents and a backward rule."""
 
-    def __init__(self, data: ArrayLike, parents: tuple["Value", ...] = (), op: str = "", name: str = ""):
+    def __init__(self, data: ArrayLike, parents: tuple["Value", ...] = (), op: str = "",
+                 name: str = ""):
         if isinstance(data, Value):
             raise TypeError("data must be a number or an array, got a Value (use it directly)")
         self.data = check_array("data", data, dtype=np.float64)
@@ -88,8 +89,10 @@ class Value:
         return out
 
     def __pow__(self, exponent: float) -> "Value":
-        if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
-            raise TypeError(f"exponent must be a real number (a constant), got {type(exponent).__name__}")
+        if (isinstance(exponent, Value) or not isinstance(exponent, numbers.Real)
+            or isinstance(exponent, bool)):
+            raise TypeError("exponent must be a real number (a constant), got "
+                            f"{type(exponent).__name__}")
         k = float(exponent)
         out = self._child(self.data**k, (self,), f"**{k:g}")
 
@@ -104,7 +107,8 @@ class Value:
         if self.data.ndim != 2 or other.data.ndim != 2:
             raise ValueError(f"@ needs two matrices, got shapes {self.shape} and {other.shape}")
         if self.shape[1] != other.shape[0]:
-            raise ValueError(f"@ needs matching inner sizes, got shapes {self.shape} and {other.shape}")
+            raise ValueError(f"@ needs matching inner sizes, got shapes {self.shape} and "
+                             f"{other.shape}")
         out = self._child(self.data @ other.data, (self, other), "@")
 
         def backward() -> None:
@@ -137,7 +141,8 @@ class Value:
         return self._unary(activations.tanh(self.data), activations.tanh_grad(self.data), "tanh")
 
     def sigmoid(self) -> "Value":
-        return self._unary(activations.sigmoid(self.data), activations.sigmoid_grad(self.data), "sigmoid")
+        return self._unary(activations.sigmoid(self.data), activations.sigmoid_grad(self.data),
+                           "sigmoid")
 
     def relu(self) -> "Value":
         return self._unary(activations.relu(self.data), activations.relu_grad(self.data), "relu")
@@ -197,17 +202,19 @@ class Value:
     def backward(self, grad: ArrayLike | None = None) -> None:
         """Fill ``.grad`` of every node this value depends on with d self / d node (accumulating).
 
-        A scalar output is seeded with 1; a non-scalar output needs ``grad`` (its upstream gradient).
+        A scalar output is seeded with 1; a non-scalar output needs ``grad`` (its upstream
+        gradient).
         """
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward from a non-scalar of shape {self.shape} needs a seed gradient "
-                                 "grad of the same shape (d loss / d this value)")
+                raise ValueError(f"backward from a non-scalar of shape {self.shape} needs a seed "
+                                 "gradient grad of the same shape (d loss / d this value)")
             seed = np.ones_like(self.data)
         else:
             seed = check_array("grad", grad, dtype=np.float64)
             if seed.shape != self.shape:
-                raise ValueError(f"grad must have the output's shape {self.shape}, got {seed.shape}")
+                raise ValueError(f"grad must have the output's shape {self.shape}, got "
+                                 f"{seed.shape}")
         order = topological_order(self)
         self.grad = self.grad + seed
         for node in reversed(order):  # the output first, the inputs last
@@ -225,7 +232,8 @@ def as_value(x: ArrayLike) -> Value:
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, each after all of its parents (an iterative depth-first sort)."""
+    """Every node ``root`` depends on, each after all of its parents (an iterative depth-first
+    sort)."""
     order, seen = [], set()
     stack: list[tuple[Value, bool]] = [(root, False)]
     while stack:
@@ -241,12 +249,12 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-# --------------------------------------------------------------------------- losses and layers as nodes
+# ----------------------------------------------------------------------- losses and layers as nodes
 
 
 def cross_entropy(logits: Value, labels: ArrayLike) -> Value:
-    """Mean multi-class cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,), as one node
-    whose local gradient is (softmax - onehot) / N (``nlpcourse.losses.cross_entropy``)."""
+    """Mean multi-class cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,), as one
+    node whose local gradient is (softmax - onehot) / N (``nlpcourse.losses.cross_entropy``)."""
     logits = as_value(logits)
     value, grad = losses.cross_entropy(logits.data, labels)
     out = logits._child(np.array(value), (logits,), "cross_entropy")
@@ -260,9 +268,10 @@ def cross_entropy(logits: Value, labels: ArrayLike) -> Value:
 
 def dropout(x: Value, p: float, rng: np.random.Generator | None = None, *, training: bool = True,
             mask: ArrayLike | None = None) -> Value:
-    """Inverted dropout as torch does it: in training each unit is zeroed with probability ``p`` and the
-    survivors are scaled by 1 / (1 - p), so the expected output equals the input; at test time it is
-    the identity. ``mask`` (1 keep, 0 drop) replaces the random draw, e.g. to reuse torch's."""
+    """Inverted dropout as torch does it: in training each unit is zeroed with probability ``p`` and
+    the survivors are scaled by 1 / (1 - p), so the expected output equals the input; at test time
+    it is the identity. ``mask`` (1 keep, 0 drop) replaces the random draw, e.g. to reuse
+    torch's."""
     x = as_value(x)
     p = check_float("p", p, minimum=0.0, maximum=1.0, max_inclusive=False)
     if not training or p == 0.0:
@@ -286,7 +295,7 @@ def parameters(*values: Value) -> list[Value]:
     return list(values)
 
 
-# --------------------------------------------------------------------------- a small MLP on the engine
+# ------------------------------------------------------------------------ a small MLP on the engine
 
 
 def _show_value(value) -> str:
@@ -297,7 +306,8 @@ def init_mlp(sizes: Iterable[int], rng: np.random.Generator, scale: str = "he") 
     """Weights and biases [W1, b1, W2, b2, ...] of an MLP with layer ``sizes`` (inputs first):
     W_l (n_in, n_out) normal with variance 2 / n_in ("he") or 1 / n_in ("lecun"), biases zero."""
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-        raise TypeError(f"sizes must be a list of layer sizes such as [2, 8, 1], got {_show_value(sizes)}")
+        raise TypeError("sizes must be a list of layer sizes such as [2, 8, 1], got "
+                        f"{_show_value(sizes)}")
     sizes = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least two positive layer sizes, got {sizes}")
@@ -305,7 +315,8 @@ def init_mlp(sizes: Iterable[int], rng: np.random.Generator, scale: str = "he") 
     if scale not in gain:
         raise ValueError(f"scale must be 'he' or 'lecun', got {scale!r}")
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+        raise TypeError("rng must be a numpy Generator (np.random.default_rng(seed)), got "
+                        f"{type(rng).__name__}")
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         params.append(Value(rng.normal(0.0, np.sqrt(gain[scale] / n_in), (n_in, n_out)), name="W"))
@@ -315,7 +326,8 @@ def init_mlp(sizes: Iterable[int], rng: np.random.Generator, scale: str = "he") 
 
 def mlp_forward(params: list[Value], X: ArrayLike, activation: str = "relu", *, p_drop: float = 0.0,
                 rng: np.random.Generator | None = None, training: bool = False) -> Value:
-    """Logits of the MLP: hidden layers h = act(h W + b) (with dropout if ``p_drop``), a linear output."""
+    """Logits of the MLP: hidden layers h = act(h W + b) (with dropout if ``p_drop``), a linear
+    output."""
     if activation not in ("relu", "tanh", "sigmoid"):
         raise ValueError(f"activation must be 'relu', 'tanh' or 'sigmoid', got {activation!r}")
     if len(params) % 2 or not params:

@@ -41,17 +41,20 @@ from nlpcourse.transformer import EncoderLayer
 __all__ = [
     "PAD", "CLS", "SEP", "MASK", "UNK", "SPECIALS", "IGNORE",
     "split_sentences", "corpus_sentences", "bert_tokenize", "bert_vocabulary",
-    "EncodedPair", "encode_pair", "truncate_pair", "PairBatch", "encode_pairs", "special_tokens_mask",
+    "EncodedPair", "encode_pair", "truncate_pair", "PairBatch", "encode_pairs",
+    "special_tokens_mask",
     "MaskedTokens", "mask_tokens", "nsp_pairs",
     "BertConfig", "Bert", "bert_loss", "train_bert", "BertScores", "evaluate_bert", "mlm_baselines",
     "accuracy_by_kind", "layer_states", "fill_mask", "save_checkpoint", "load_checkpoint",
     "SubwordVocabulary", "subword_vocabulary", "text_windows", "mlm_loss", "train_mlm",
-    "MlmScores", "evaluate_mlm", "neighbour_baselines", "encode_texts", "ClsClassifier", "fine_tune_cls",
+    "MlmScores", "evaluate_mlm", "neighbour_baselines", "encode_texts", "ClsClassifier",
+    "fine_tune_cls",
     "cls_accuracy", "source_task", "balanced_sample", "capital_probe_data", "fill_mask_examples",
 ]
 
 PAD, CLS, SEP, MASK, UNK = "[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"
-#: The special tokens, in their vocabulary order: [PAD] = 0, [CLS] = 1, [SEP] = 2, [MASK] = 3, [UNK] = 4.
+#: The special tokens, in their vocabulary order: [PAD] = 0, [CLS] = 1, [SEP] = 2, [MASK] = 3, [UNK]
+#: = 4.
 SPECIALS = (PAD, CLS, SEP, MASK, UNK)
 #: The label of positions the MLM loss ignores (torch's ``cross_entropy`` default ``ignore_index``).
 IGNORE = -100
@@ -63,7 +66,8 @@ KEPT_AS_IS, TO_MASK, TO_RANDOM, TO_SAME = 0, 1, 2, 3
 
 # A sentence ends at . ! or ? (maybe closed by a quote) before a capital or a digit; not after
 # a title (Mr. Dr.) or a single capital (the "J." of "George W. Bush"). Good enough for news text.
-_SENTENCE_END = re.compile(r"(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bDr\.)(?<!\bMs\.)(?<!\bSt\.)(?<=[.!?])[\"']?\s+"
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bDr\.)(?<!\bMs\.)(?<!\bSt\.)"
+                           r"(?<=[.!?])[\"']?\s+"
                            r"(?=[\"'(]?[A-Z0-9])")
 _CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 
@@ -109,7 +113,8 @@ class EncodedPair:
     segments: list[int]
 
 
-def truncate_pair(a: Sequence[str], b: Sequence[str], max_tokens: int) -> tuple[list[str], list[str]]:
+def truncate_pair(a: Sequence[str], b: Sequence[str],
+                  max_tokens: int) -> tuple[list[str], list[str]]:
     """Longest-first truncation from the end: drop the last token of the longer sentence
     (``a`` on a tie) until both fit in ``max_tokens`` together. Deterministic.
 
@@ -148,8 +153,9 @@ def encode_pair(a: Sequence[str], b: Sequence[str] | None, vocab: Vocabulary, ma
     length = len(a) + (len(b) if b is not None else 0) + n_special
     if length > max_len:
         if not truncate:
-            raise ValueError(f"the sequence pair is too long: {length} tokens with [CLS]/[SEP] but max_len is "
-                             f"{max_len}; pass truncate=True for longest-first truncation")
+            raise ValueError(f"the sequence pair is too long: {length} tokens with [CLS]/[SEP] but "
+                             f"max_len is {max_len}; pass truncate=True for longest-first "
+                             "truncation")
         if b is None:
             a = list(a)[: max_len - 2]
         else:
@@ -175,11 +181,13 @@ class PairBatch:
 
     def __getitem__(self, index) -> "PairBatch":
         ids = self.ids[index]
-        used = max(int((ids != 0).sum(1).max()), 1) if ids.numel() else 1  # drop all-padding columns
+        # drop all-padding columns
+        used = max(int((ids != 0).sum(1).max()), 1) if ids.numel() else 1
         return PairBatch(ids[:, :used], self.segments[index][:, :used], self.is_next[index])
 
 
-def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str], int]], vocab: Vocabulary, max_len: int, *,
+def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str], int]], vocab: Vocabulary,
+                 max_len: int, *,
                  truncate: bool = False) -> PairBatch:
     """(a, b, is_next) triples -> one padded ``PairBatch`` ([PAD] = 0 after each sequence)."""
     if not pairs:
@@ -218,14 +226,15 @@ def nsp_pairs(documents: Sequence[Sequence[Sequence[str]]], generator: torch.Gen
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     documents = [list(d) for d in documents]
     if len(documents) < 2:
-        raise ValueError(f"documents must hold at least 2 documents (negatives come from another one), "
-                         f"got {len(documents)}")
+        raise ValueError("documents must hold at least 2 documents (negatives come from another "
+                         f"one), got {len(documents)}")
     anchors = [(d, i) for d, doc in enumerate(documents) for i in range(len(doc) - 1)]
     if not anchors:
         raise ValueError("no document has two sentences: there is no next sentence to predict")
     if sum(1 for doc in documents if doc) < 2:
-        raise ValueError("documents must hold at least 2 non-empty documents: a negative pair takes its "
-                         "sentence from a document other than the anchor's, and the others are empty")
+        raise ValueError("documents must hold at least 2 non-empty documents: a negative pair "
+                         "takes its sentence from a document other than the anchor's, and the "
+                         "others are empty")
     n = len(anchors)
     labels = torch.zeros(n, dtype=torch.long)
     labels[torch.randperm(n, generator=generator)[: (n + 1) // 2]] = 1
@@ -236,7 +245,9 @@ def nsp_pairs(documents: Sequence[Sequence[Sequence[str]]], generator: torch.Gen
             continue
         other = int(torch.randint(len(documents) - 1, (1,), generator=generator))
         other += other >= d  # any document but d
-        while not documents[other]:  # terminates: the check above found another non-empty one  # an empty document has no sentence to give
+        while not documents[other]:
+            # terminates: the check above found another non-empty one
+            # an empty document has no sentence to give
             other = int(torch.randint(len(documents), (1,), generator=generator))
             other = other if other != d else (other + 1) % len(documents)
         j = int(torch.randint(len(documents[other]), (1,), generator=generator))
@@ -262,14 +273,18 @@ class MaskedTokens:
 
 def _check_split(split) -> tuple[float, float, float]:
     if isinstance(split, (str, bytes)) or not hasattr(split, "__len__") or len(split) != 3:
-        raise TypeError(f"split must be three shares ([MASK], random, kept) such as (0.8, 0.1, 0.1), got {split!r}")
-    shares = tuple(check_float(f"split[{i}]", s, minimum=0.0, maximum=1.0) for i, s in enumerate(split))
+        raise TypeError("split must be three shares ([MASK], random, kept) such as (0.8, 0.1, "
+                        f"0.1), got {split!r}")
+    shares = tuple(check_float(f"split[{i}]", s, minimum=0.0, maximum=1.0)
+                   for i, s in enumerate(split))
     if abs(sum(shares) - 1.0) > 1e-9:
-        raise ValueError(f"split must sum to 1 ([MASK], random, kept shares), got {split!r} summing to {sum(shares):g}")
+        raise ValueError(f"split must sum to 1 ([MASK], random, kept shares), got {split!r} "
+                         f"summing to {sum(shares):g}")
     return shares
 
 
-def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: int, mask_prob: float = 0.15,
+def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: int,
+                mask_prob: float = 0.15,
                 split: Sequence[float] = (0.8, 0.1, 0.1), generator: torch.Generator,
                 first_word_id: int = len(SPECIALS)) -> MaskedTokens:
     """BERT's masked-LM corruption of a batch ``ids`` (B, T).
@@ -285,12 +300,15 @@ def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: 
         raise TypeError(f"ids must be an integer torch.Tensor, got "
                         f"{ids.dtype if isinstance(ids, Tensor) else type(ids).__name__}")
     if not isinstance(special_mask, Tensor) or special_mask.dtype != torch.bool:
+        got = (special_mask.dtype if isinstance(special_mask, Tensor)
+               else type(special_mask).__name__)
         raise TypeError("special_mask must be a boolean torch.Tensor (True = never mask), got "
-                        f"{special_mask.dtype if isinstance(special_mask, Tensor) else type(special_mask).__name__}")
+                        f"{got}")
     if ids.dim() != 2 or special_mask.shape != ids.shape:
-        raise ValueError(f"ids must have shape (B, T) and special_mask the same shape, got {tuple(ids.shape)} "
-                         f"and {tuple(special_mask.shape)}")
-    mask_prob = check_float("mask_prob", mask_prob, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
+        raise ValueError("ids must have shape (B, T) and special_mask the same shape, got "
+                         f"{tuple(ids.shape)} and {tuple(special_mask.shape)}")
+    mask_prob = check_float("mask_prob", mask_prob, minimum=0.0, maximum=1.0, min_inclusive=False,
+                            max_inclusive=False)
     p_mask, p_random, _p_keep = _check_split(split)
     vocab_size = check_int("vocab_size", vocab_size, minimum=2)
     check_ids("ids", ids, vocab_size)
@@ -301,8 +319,10 @@ def mask_tokens(ids: Tensor, special_mask: Tensor, *, mask_id: int, vocab_size: 
 
     maskable = ~special_mask
     n_maskable = maskable.sum(1).tolist()
-    n_chosen = torch.tensor([min(m, max(1, round(mask_prob * m))) if m else 0 for m in n_maskable])  # (B,)
-    scores = torch.rand(ids.shape, generator=generator).masked_fill(special_mask, 2.0)  # specials sort last
+    # (B,)
+    n_chosen = torch.tensor([min(m, max(1, round(mask_prob * m))) if m else 0 for m in n_maskable])
+    # specials sort last
+    scores = torch.rand(ids.shape, generator=generator).masked_fill(special_mask, 2.0)
     rank = scores.argsort(dim=1).argsort(dim=1)  # (B, T): 0 for the lowest score of the row
     chosen = rank < n_chosen[:, None]
     u = torch.rand(ids.shape, generator=generator)
@@ -335,8 +355,10 @@ class BertConfig:
     dropout: float = 0.1
     n_segments: int = 2
     pad_id: int = 0
-    norm_first: bool = False  # pre-LN layers and a final LayerNorm (the checkpoint's recipe); False = BERT's post-LN
-    positions: str = "learned"  # "learned" (BERT) or "sinusoidal": chapter 08's fixed table, scaled to the tokens' size
+    # pre-LN layers and a final LayerNorm (the checkpoint's recipe); False = BERT's post-LN
+    norm_first: bool = False
+    # "learned" (BERT) or "sinusoidal": chapter 08's fixed table, scaled to the tokens' size
+    positions: str = "learned"
 
     def __post_init__(self) -> None:
         """Every size checked here, once: a bad value is refused when the config is made."""
@@ -368,16 +390,22 @@ class Bert(nn.Module):
         self.position_embed = nn.Embedding(c.max_len, c.d_model)
         self.embed_norm = nn.LayerNorm(c.d_model)
         self.embed_dropout = nn.Dropout(c.dropout)
-        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, activation="gelu",
-                                                  norm_first=bool(c.norm_first)) for _ in range(c.n_layers))
-        self.final_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()  # pre-LN needs one at the top
-        self.mlm_transform = nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.GELU(), nn.LayerNorm(c.d_model))
-        self.mlm_bias = nn.Parameter(torch.zeros(c.vocab_size))  # the decoder's weight is token_embed's
+        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout,
+                                                  activation="gelu",
+                                                  norm_first=bool(c.norm_first))
+                                     for _ in range(c.n_layers))
+        # pre-LN needs one at the top
+        self.final_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
+        self.mlm_transform = nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.GELU(),
+                                           nn.LayerNorm(c.d_model))
+        # the decoder's weight is token_embed's
+        self.mlm_bias = nn.Parameter(torch.zeros(c.vocab_size))
         self.pooler = nn.Linear(c.d_model, c.d_model)
         self.nsp_head = nn.Linear(c.d_model, 2)
         for embedding in (self.token_embed, self.segment_embed, self.position_embed):
             nn.init.normal_(embedding.weight, std=0.02)  # BERT's initializer range
-        if c.positions == "sinusoidal":  # fixed, not learned; per-dimension size about the tokens' at the start
+        if c.positions == "sinusoidal":
+            # fixed, not learned; per-dimension size about the tokens' at the start
             with torch.no_grad():
                 self.position_embed.weight.copy_(0.05 * sinusoidal_positions(c.max_len, c.d_model))
             self.position_embed.weight.requires_grad_(False)
@@ -385,20 +413,25 @@ class Bert(nn.Module):
             raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {c.positions!r}")
 
     def _check_inputs(self, ids: Tensor, segments: Tensor) -> None:
-        if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
-            raise TypeError(f"ids must be an integer tensor of shape (B, T), got "
-                            f"{tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__}")
+        if (not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32)
+            or ids.dim() != 2):
+            got = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
+            raise TypeError(f"ids must be an integer tensor of shape (B, T), got {got}")
         if ids.shape[1] == 0:
             raise ValueError(f"ids must hold at least one token, got shape {tuple(ids.shape)}")
         if not isinstance(segments, Tensor) or segments.shape != ids.shape:
+            got = tuple(segments.shape) if isinstance(segments, Tensor) else type(segments).__name__
             raise ValueError(f"segments must be a tensor of the ids' shape {tuple(ids.shape)}, got "
-                             f"{tuple(segments.shape) if isinstance(segments, Tensor) else type(segments).__name__}")
-        check_id_tensor("segments", segments, self.config.n_segments, what="segment ids (0 = sentence A, 1 = B)")
+                             f"{got}")
+        check_id_tensor("segments", segments, self.config.n_segments,
+                        what="segment ids (0 = sentence A, 1 = B)")
         if ids.shape[1] > self.config.max_len:
-            raise ValueError(f"ids has length {ids.shape[1]} but the model's max_len is {self.config.max_len}; "
-                             f"encode the pair with truncate=True to crop it")
+            raise ValueError(f"ids has length {ids.shape[1]} but the model's max_len is "
+                             f"{self.config.max_len}; encode the pair with truncate=True to crop "
+                             "it")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
-            raise ValueError(f"ids must lie in [0, {self.config.vocab_size}), got [{int(ids.min())}, {int(ids.max())}]")
+            raise ValueError(f"ids must lie in [0, {self.config.vocab_size}), got "
+                             f"[{int(ids.min())}, {int(ids.max())}]")
 
     def embed(self, ids: Tensor, segments: Tensor, positions: Tensor | None = None) -> Tensor:
         """Token + segment + position embeddings, normalised: (B, T) -> (B, T, d). ``positions``
@@ -409,7 +442,8 @@ class Bert(nn.Module):
         else:
             check_tensor("positions", positions, shape=(ids.shape[1],))
             check_id_tensor("positions", positions, self.config.max_len, what="position ids")
-        x = self.token_embed(ids) + self.segment_embed(segments) + self.position_embed(positions)[None]
+        x = (self.token_embed(ids) + self.segment_embed(segments)
+             + self.position_embed(positions)[None])
         return self.embed_dropout(self.embed_norm(x))
 
     def forward(self, ids: Tensor, segments: Tensor, *, all_layers: bool = False,
@@ -424,7 +458,8 @@ class Bert(nn.Module):
         return states if all_layers else states[-1]
 
     def mlm_logits(self, hidden: Tensor) -> Tensor:
-        """Word logits (..., V) of hidden vectors (..., d); the output matrix is the token embedding."""
+        """Word logits (..., V) of hidden vectors (..., d); the output matrix is the token
+        embedding."""
         return self.mlm_transform(hidden) @ self.token_embed.weight.T + self.mlm_bias
 
     def nsp_logits(self, hidden: Tensor) -> Tensor:
@@ -439,19 +474,23 @@ def bert_loss(model: Bert, inputs: Tensor, segments: Tensor, labels: Tensor, is_
     chosen = labels != IGNORE
     if not bool(chosen.any()):
         raise ValueError("labels choose no position: the MLM loss has nothing to count")
-    mlm = nn.functional.cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen])  # logits only where needed
+    # logits only where needed
+    mlm = nn.functional.cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen])
     nsp = nn.functional.cross_entropy(model.nsp_logits(hidden), is_next)
     return mlm + nsp, mlm, nsp
 
 
 def _mask_batch(batch: PairBatch, vocab_size: int, generator: torch.Generator, mask_prob: float,
                 split: Sequence[float]) -> MaskedTokens:
-    return mask_tokens(batch.ids, special_tokens_mask(batch.ids), mask_id=SPECIALS.index(MASK), vocab_size=vocab_size,
+    return mask_tokens(batch.ids, special_tokens_mask(batch.ids), mask_id=SPECIALS.index(MASK),
+                       vocab_size=vocab_size,
                        mask_prob=mask_prob, split=split, generator=generator)
 
 
-def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, epochs: int = 1,
-               batch_size: int = 32, lr: float = 1e-3, warmup_steps: int = 100, weight_decay: float = 0.01,
+def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *,
+               epochs: int = 1,
+               batch_size: int = 32, lr: float = 1e-3, warmup_steps: int = 100,
+               weight_decay: float = 0.01,
                mask_prob: float = 0.15, split: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
                nsp: bool = True, progress: bool = False) -> dict[str, list[float]]:
     """Pre-train on MLM + NSP (MLM alone if ``nsp`` is False, RoBERTa's choice; the NSP loss is
@@ -465,7 +504,9 @@ def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab:
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup_steps + 1)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                 lambda step: min(1.0, (step + 1)
+                                                                  / (warmup_steps + 1)))
     history: dict[str, list[float]] = {"mlm": [], "nsp": []}
     epoch_iter = range(epochs)
     if progress:
@@ -473,18 +514,21 @@ def train_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab:
         epoch_iter = tqdm(epoch_iter, desc="epochs")
     model.train()
     for _ in epoch_iter:
-        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len,
+                            truncate=True)
         order = torch.randperm(len(data), generator=generator)
         sums, batches = [0.0, 0.0], 0
         for start in range(0, len(data), batch_size):
             batch = data[order[start: start + batch_size]]
             masked = _mask_batch(batch, model.config.vocab_size, generator, mask_prob, split)
-            loss, mlm_part, nsp_part = bert_loss(model, masked.inputs, batch.segments, masked.labels, batch.is_next)
+            loss, mlm_part, nsp_part = bert_loss(model, masked.inputs, batch.segments,
+                                                 masked.labels, batch.is_next)
             optimizer.zero_grad()
             (loss if nsp else mlm_part).backward()
             optimizer.step()
             schedule.step()
-            sums[0], sums[1], batches = sums[0] + mlm_part.item(), sums[1] + nsp_part.item(), batches + 1
+            sums[0], sums[1], batches = (sums[0] + mlm_part.item(), sums[1] + nsp_part.item(),
+                                         batches + 1)
         history["mlm"].append(sums[0] / batches)
         history["nsp"].append(sums[1] / batches)
     model.eval()
@@ -501,11 +545,13 @@ class BertScores:
     nsp_accuracy: float
     n_masked: int
     n_pairs: int
-    labels: list[int] = field(repr=False, default_factory=list)  # the masked words' ids, for baselines
+    # the masked words' ids, for baselines
+    labels: list[int] = field(repr=False, default_factory=list)
 
 
 @torch.no_grad()
-def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, seed: int = 0,
+def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *,
+                  seed: int = 0,
                   repeats: int = 5, batch_size: int = 256, mask_prob: float = 0.15,
                   split: Sequence[float] = (0.8, 0.1, 0.1)) -> BertScores:
     """Scores on held-out documents over ``repeats`` fixed draws of NSP pairs and masks (the same
@@ -519,7 +565,8 @@ def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], voc
     mlm_hits = nsp_hits = n_masked = n_pairs = 0
     labels_seen: list[int] = []
     for _ in range(repeats):
-        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len,
+                            truncate=True)
         for start in range(0, len(data), batch_size):
             batch = data[start: start + batch_size]
             masked = _mask_batch(batch, model.config.vocab_size, generator, mask_prob, split)
@@ -535,7 +582,8 @@ def evaluate_bert(model: Bert, documents: Sequence[Sequence[Sequence[str]]], voc
             nsp_hits += int((nsp.argmax(-1) == batch.is_next).sum())
             n_pairs += len(batch)
     model.train(was_training)
-    return BertScores(mlm_sum / n_masked, mlm_hits / n_masked, nsp_sum / n_pairs, nsp_hits / n_pairs,
+    return BertScores(mlm_sum / n_masked, mlm_hits / n_masked, nsp_sum / n_pairs,
+                      nsp_hits / n_pairs,
                       n_masked, n_pairs, labels_seen)
 
 
@@ -548,7 +596,8 @@ def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, l
     labels = check_ids("labels", labels, len(vocab), ndim=1)
     if labels.size == 0:
         raise ValueError("labels is empty: give the ids of the masked words to score")
-    counts = torch.ones(len(vocab), dtype=torch.float64)  # add-one: no held-out word gets probability 0
+    # add-one: no held-out word gets probability 0
+    counts = torch.ones(len(vocab), dtype=torch.float64)
     counts[: len(SPECIALS)] = 0.0  # never a label
     for sentence in train_sentences:
         for i in vocab.encode(sentence):
@@ -565,8 +614,10 @@ def mlm_baselines(train_sentences: Sequence[Sequence[str]], vocab: Vocabulary, l
 
 # --------------------------------------------------------------------------- reading the model
 
-def _sentence_ids(sentence: str | Sequence[str], vocab: Vocabulary, max_len: int) -> tuple[list[str], Tensor]:
-    """Tokens of a sentence that may hold ``[MASK]``, and the ids (1, T) of ``[CLS] tokens [SEP]``."""
+def _sentence_ids(sentence: str | Sequence[str], vocab: Vocabulary,
+                  max_len: int) -> tuple[list[str], Tensor]:
+    """Tokens of a sentence that may hold ``[MASK]``, and the ids (1, T) of ``[CLS] tokens
+    [SEP]``."""
     if isinstance(sentence, str) and isinstance(vocab, SubwordVocabulary):
         tokens = vocab.tokenize(sentence)
     elif isinstance(sentence, str):
@@ -584,7 +635,8 @@ def _sentence_ids(sentence: str | Sequence[str], vocab: Vocabulary, max_len: int
 
 
 @torch.no_grad()
-def layer_states(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], layer: int | None = None
+def layer_states(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str],
+                 layer: int | None = None
                  ) -> tuple[list[str], Tensor]:
     """Tokens of ``sentence`` and their vectors at every layer (L+1, T, d), or at one ``layer``
     (T, d); layer 0 is the embedding output, layer L the last encoder layer. [CLS] and [SEP]
@@ -593,17 +645,20 @@ def layer_states(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], 
     if layer is not None:
         layer = check_int("layer", layer)
         if not 0 <= layer <= n:
-            raise ValueError(f"layer must be between 0 (embeddings) and {n} (the last encoder layer), got {layer}")
+            raise ValueError(f"layer must be between 0 (embeddings) and {n} (the last encoder "
+                             f"layer), got {layer}")
     tokens, ids = _sentence_ids(sentence, vocab, model.config.max_len)
     was_training = model.training
     model.eval()
-    states = torch.stack(model(ids, torch.zeros_like(ids), all_layers=True))[:, 0, 1:-1]  # (L+1, T, d)
+    # (L+1, T, d)
+    states = torch.stack(model(ids, torch.zeros_like(ids), all_layers=True))[:, 0, 1:-1]
     model.train(was_training)
     return tokens, states if layer is None else states[layer]
 
 
 @torch.no_grad()
-def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: int = 5) -> list[tuple[str, float]]:
+def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str],
+              k: int = 5) -> list[tuple[str, float]]:
     """The ``k`` most probable words (with probabilities) for the first ``[MASK]`` of ``sentence``;
     special tokens are never proposed."""
     k = check_int("k", k, minimum=1)
@@ -623,7 +678,8 @@ def fill_mask(model: Bert, vocab: Vocabulary, sentence: str | Sequence[str], k: 
 
 
 def fill_mask_examples(vocab: SubwordVocabulary, documents: Sequence[str], *, min_words: int = 8,
-                       max_words: int = 30, seed: int = 0, max_tokens: int = 62) -> list[tuple[str, str]]:
+                       max_words: int = 30, seed: int = 0,
+                       max_tokens: int = 62) -> list[tuple[str, str]]:
     """(sentence with ``[MASK]``, the hidden word) for each document, chosen by a rule, not by
     success: the document's first sentence of ``min_words``..``max_words`` words that fits in
     ``max_tokens`` tokens; in it one word drawn uniformly (``seed``) among the words that follow a
@@ -639,7 +695,8 @@ def fill_mask_examples(vocab: SubwordVocabulary, documents: Sequence[str], *, mi
     out = []
     for document in documents:
         for sentence in split_sentences(" ".join(document.split())):
-            if not min_words <= len(sentence.split()) <= max_words or len(vocab.tokenize(sentence)) > max_tokens:
+            if (not min_words <= len(sentence.split()) <= max_words
+                or len(vocab.tokenize(sentence)) > max_tokens):
                 continue
             spans = [m.span() for m in re.finditer(r"(?:(?<=\s)|^)[A-Za-z]+\b", sentence)
                      if len(vocab.tokenize(m.group())) == 1]
@@ -653,7 +710,8 @@ def fill_mask_examples(vocab: SubwordVocabulary, documents: Sequence[str], *, mi
 
 # --------------------------------------------------------------------------- checkpoints
 
-def save_checkpoint(path: str | Path, model: Bert, vocab: Vocabulary, metadata: dict | None = None) -> None:
+def save_checkpoint(path: str | Path, model: Bert, vocab: Vocabulary,
+                    metadata: dict | None = None) -> None:
     """Save the weights as float16 (half the size), the config, the vocabulary and ``metadata``."""
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     saved = {"config": asdict(model.config), "state": state, "tokens": list(vocab.tokens),
@@ -669,10 +727,12 @@ def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
     """The model (float32, eval mode), its vocabulary and the metadata saved with it."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; make it with `python scripts/make_checkpoint_09b.py`")
+        raise FileNotFoundError(f"{path} is missing; make it with `python "
+                                "scripts/make_checkpoint_09b.py`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     model = Bert(BertConfig(**saved["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in saved["state"].items()})
     model.eval()
     if "bpe_merges" in saved:
         merges = tuple(tuple(pair) for pair in saved["bpe_merges"].tolist())
@@ -683,10 +743,12 @@ def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
 
 
 @torch.no_grad()
-def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary, *, seed: int = 0,
+def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary,
+                     *, seed: int = 0,
                      repeats: int = 5, batch_size: int = 256) -> dict[str, tuple[int, float]]:
     """Held-out MLM accuracy split by what the model was shown at the chosen position:
-    ``{"[MASK]": (count, accuracy), "random": ..., "kept": ...}`` (the draws of ``evaluate_bert``)."""
+    ``{"[MASK]": (count, accuracy), "random": ..., "kept": ...}`` (the draws of
+    ``evaluate_bert``)."""
     repeats = check_int("repeats", repeats, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
@@ -694,7 +756,8 @@ def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], 
     model.eval()
     hits, counts = collections.Counter(), collections.Counter()
     for _ in range(repeats):
-        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len, truncate=True)
+        data = encode_pairs(nsp_pairs(documents, generator), vocab, model.config.max_len,
+                            truncate=True)
         for start in range(0, len(data), batch_size):
             batch = data[start: start + batch_size]
             masked = _mask_batch(batch, model.config.vocab_size, generator, 0.15, (0.8, 0.1, 0.1))
@@ -707,10 +770,11 @@ def accuracy_by_kind(model: Bert, documents: Sequence[Sequence[Sequence[str]]], 
                 hits[kind] += int(right[kinds == kind].sum())
     model.train(was_training)
     names = {TO_MASK: MASK, TO_RANDOM: "random", TO_SAME: "kept"}
-    return {names[k]: (counts[k], hits[k] / max(counts[k], 1)) for k in (TO_MASK, TO_RANDOM, TO_SAME)}
+    return {names[k]: (counts[k], hits[k] / max(counts[k], 1))
+            for k in (TO_MASK, TO_RANDOM, TO_SAME)}
 
 
-# --------------------------------------------------------------------------- the checkpoint's recipe: sub-words, MLM only
+# ----------------------------------------------------- the checkpoint's recipe: sub-words, MLM only
 # RoBERTa's lessons at small scale (Liu et al. 2019): a sub-word vocabulary (no [UNK]), full
 # windows of running text instead of sentence pairs, MLM only (no NSP), dynamic masking, larger
 # batches, AdamW with warm-up and a cosine decay.
@@ -736,7 +800,8 @@ class SubwordVocabulary(Vocabulary):
                 tokens.append(MASK)
             piece = " ".join(piece.lower().split())
             if piece:
-                tokens += [self.tokens[len(SPECIALS) + j] for j in self.tokenizer.encode(" " + piece)]
+                tokens += [self.tokens[len(SPECIALS) + j]
+                           for j in self.tokenizer.encode(" " + piece)]
         return tokens
 
     def text(self, tokens: Sequence[str]) -> str:
@@ -771,7 +836,8 @@ def subword_vocabulary(tokenizer) -> SubwordVocabulary:
     return SubwordVocabulary(tuple(names), (0,) * len(names), unk_token=UNK, tokenizer=tokenizer)
 
 
-def text_windows(documents: Sequence[str], vocab: SubwordVocabulary, max_len: int = 64, min_tokens: int = 8
+def text_windows(documents: Sequence[str], vocab: SubwordVocabulary, max_len: int = 64,
+                 min_tokens: int = 8
                  ) -> PairBatch:
     """RoBERTa's "full sentences" input at small scale: each document's sub-word tokens cut into
     consecutive windows of ``max_len - 2`` tokens, each as ``[CLS] window [SEP]`` (segment 0;
@@ -807,7 +873,8 @@ def mlm_loss(model: Bert, inputs: Tensor, segments: Tensor, labels: Tensor) -> T
     return nn.functional.cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen])
 
 
-def train_mlm(model: Bert, windows: PairBatch, *, steps: int, batch_size: int = 128, lr: float = 1e-3,
+def train_mlm(model: Bert, windows: PairBatch, *, steps: int, batch_size: int = 128,
+              lr: float = 1e-3,
               warmup_steps: int = 200, weight_decay: float = 0.01, clip: float = 1.0, seed: int = 0,
               log_every: int = 50, log=None) -> list[float]:
     """Pre-train on MLM alone for ``steps`` AdamW steps (warm-up then cosine decay to 0,
@@ -821,7 +888,8 @@ def train_mlm(model: Bert, windows: PairBatch, *, steps: int, batch_size: int = 
     log_every = check_int("log_every", log_every, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup_steps, steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                 lambda s: warmup_cosine(s, warmup_steps, steps))
     history, running, order, at = [], 0.0, torch.empty(0, dtype=torch.long), 0
     model.train()
     for step in range(steps):
@@ -870,7 +938,8 @@ class MlmScores:
 
 
 @torch.no_grad()
-def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int = 3, batch_size: int = 256
+def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int = 3,
+                 batch_size: int = 256
                  ) -> MlmScores:
     """Masked-LM scores of ``model`` on ``windows`` over ``repeats`` draws of BERT's masks (the
     same ``seed`` and ``batch_size`` give the same masks, so models and baselines answer the same
@@ -894,17 +963,20 @@ def evaluate_mlm(model: Bert, windows: PairBatch, *, seed: int = 0, repeats: int
             top5.append((logits.topk(5, -1).indices == target[:, None]).any(-1))
             padded = nn.functional.pad(batch.ids, (1, 1))  # position j of ids is j + 1 here
             rows, cols = chosen.nonzero(as_tuple=True)
-            contexts.append(torch.stack([padded[rows, cols], padded[rows, cols + 1], padded[rows, cols + 2]], 1))
+            contexts.append(torch.stack([padded[rows, cols], padded[rows, cols + 1],
+                                         padded[rows, cols + 2]], 1))
             kinds.append(masked.kind[chosen])
     model.train(was_training)
     hits, top5, kinds = torch.cat(hits), torch.cat(top5), torch.cat(kinds)
     at_mask = kinds == TO_MASK
-    return MlmScores(loss_sum / len(hits), float(hits.float().mean()), float(hits[at_mask].float().mean()),
+    return MlmScores(loss_sum / len(hits), float(hits.float().mean()),
+                     float(hits[at_mask].float().mean()),
                      float(top5[at_mask].float().mean()), int(len(hits)), int(at_mask.sum()),
                      torch.cat(contexts), kinds, hits)
 
 
-def neighbour_baselines(train_windows: PairBatch, scores: MlmScores, only_mask: bool = True) -> dict[str, float]:
+def neighbour_baselines(train_windows: PairBatch, scores: MlmScores,
+                        only_mask: bool = True) -> dict[str, float]:
     """Count-based guesses scored on the positions of ``scores`` (the ``[MASK]`` ones if
     ``only_mask``), from counts over ``train_windows``:
 
@@ -916,7 +988,8 @@ def neighbour_baselines(train_windows: PairBatch, scores: MlmScores, only_mask: 
     The neighbours are the original tokens even where the model saw them masked (generous to
     the baselines)."""
     if not isinstance(train_windows, PairBatch) or not isinstance(scores, MlmScores):
-        raise TypeError("train_windows must be a PairBatch and scores an MlmScores (from evaluate_mlm)")
+        raise TypeError("train_windows must be a PairBatch and scores an MlmScores (from "
+                        "evaluate_mlm)")
     ids = train_windows.ids
     v = int(max(int(ids.max()), int(scores.contexts.max()))) + 1
     left, mid, right = ids[:, :-2].reshape(-1), ids[:, 1:-1].reshape(-1), ids[:, 2:].reshape(-1)
@@ -947,13 +1020,14 @@ def neighbour_baselines(train_windows: PairBatch, scores: MlmScores, only_mask: 
             "n": n}
 
 
-# --------------------------------------------------------------------------- fine-tuning the [CLS] vector
+# --------------------------------------------------------------------- fine-tuning the [CLS] vector
 
 def encode_texts(texts: Sequence[str], vocab: SubwordVocabulary, max_len: int) -> PairBatch:
     """Single texts as ``[CLS] tokens [SEP]`` (cut at ``max_len``), padded into one batch."""
     if isinstance(texts, str) or not texts:
         raise ValueError("texts must be a non-empty list of strings")
-    return encode_pairs([(vocab.tokenize(t), None, 0) for t in texts], vocab, max_len, truncate=True)
+    return encode_pairs([(vocab.tokenize(t), None, 0) for t in texts], vocab, max_len,
+                        truncate=True)
 
 
 class ClsClassifier(nn.Module):
@@ -965,15 +1039,18 @@ class ClsClassifier(nn.Module):
             raise TypeError(f"encoder must be a Bert, got {type(encoder).__name__}")
         n_classes = check_int("n_classes", n_classes, minimum=2)
         self.encoder = encoder
-        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                                              max_inclusive=False))
         self.head = nn.Linear(encoder.config.d_model, n_classes)
 
     def forward(self, ids: Tensor, segments: Tensor) -> Tensor:
         return self.head(self.dropout(self.encoder(ids, segments)[:, 0]))
 
 
-def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_classes: int = 2, steps: int = 60,
-                  batch_size: int = 16, lr: float = 5e-4, warmup_steps: int = 6, seed: int = 0) -> ClsClassifier:
+def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_classes: int = 2,
+                  steps: int = 60,
+                  batch_size: int = 16, lr: float = 5e-4, warmup_steps: int = 6,
+                  seed: int = 0) -> ClsClassifier:
     """Fine-tune a copy of ``encoder`` with a new [CLS] head on (``inputs``, ``labels``):
     ``steps`` AdamW steps of ``batch_size`` examples (a new shuffle each pass), warm-up then
     cosine decay. ``encoder`` itself is left unchanged."""
@@ -981,15 +1058,18 @@ def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_
 
     labels = torch.as_tensor(check_ids("labels", labels, n_classes, ndim=1), dtype=torch.long)
     if len(labels) != len(inputs):
-        raise ValueError(f"labels must hold one label per input: {len(inputs)} inputs, {len(labels)} labels")
+        raise ValueError(f"labels must hold one label per input: {len(inputs)} inputs, "
+                         f"{len(labels)} labels")
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     torch.manual_seed(seed)  # the head's initial weights and dropout
     model = ClsClassifier(copy.deepcopy(encoder), n_classes)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=check_float("lr", lr, minimum=0.0, min_inclusive=False),
+    optimizer = torch.optim.AdamW(model.parameters(),
+                                  lr=check_float("lr", lr, minimum=0.0, min_inclusive=False),
                                   weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup_steps, steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                 lambda s: warmup_cosine(s, warmup_steps, steps))
     order, at = torch.empty(0, dtype=torch.long), 0
     model.train()
     for _ in range(steps):
@@ -1008,7 +1088,8 @@ def fine_tune_cls(encoder: Bert, inputs: PairBatch, labels: Sequence[int], *, n_
 
 
 @torch.no_grad()
-def cls_accuracy(model: ClsClassifier, inputs: PairBatch, labels: Sequence[int], batch_size: int = 256) -> float:
+def cls_accuracy(model: ClsClassifier, inputs: PairBatch, labels: Sequence[int],
+                 batch_size: int = 256) -> float:
     """Share of ``inputs`` whose predicted class is the label."""
     labels = torch.as_tensor(list(labels), dtype=torch.long)
     was_training = model.training
@@ -1016,7 +1097,8 @@ def cls_accuracy(model: ClsClassifier, inputs: PairBatch, labels: Sequence[int],
     hits = 0
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start: start + batch_size]
-        hits += int((model(batch.ids, batch.segments).argmax(-1) == labels[start: start + batch_size]).sum())
+        hits += int((model(batch.ids, batch.segments).argmax(-1)
+                     == labels[start: start + batch_size]).sum())
     model.train(was_training)
     return hits / len(inputs)
 
@@ -1039,16 +1121,19 @@ def source_task(min_words: int = 8, max_words: int = 40) -> dict[str, tuple[list
             if min_words <= len(sentence.split()) <= max_words:
                 pools[split][int(i >= n_news)].append(sentence)
     news, wiki = pools["test"]
-    pick = torch.randperm(len(wiki), generator=torch.Generator().manual_seed(0))[: len(news)].sort().values
+    pick = torch.randperm(len(wiki),
+                          generator=torch.Generator().manual_seed(0))[: len(news)].sort().values
     test = news + [wiki[j] for j in pick.tolist()]
-    seen = set(test)  # the Lee stories repeat some sentences word for word: none of them is trained on
+    # the Lee stories repeat some sentences word for word: none of them is trained on
+    seen = set(test)
     train_news, train_wiki = ([t for t in pool if t not in seen] for pool in pools["train"])
     return {"train": (train_news + train_wiki, [0] * len(train_news) + [1] * len(train_wiki)),
             "test": (test, [0] * len(news) + [1] * len(news))}
 
 
 def balanced_sample(labels: Sequence[int], n: int, seed: int) -> list[int]:
-    """Indices of ``n`` examples, ``n // n_classes`` from each class, drawn at random with ``seed``."""
+    """Indices of ``n`` examples, ``n // n_classes`` from each class, drawn at random with
+    ``seed``."""
     labels = torch.as_tensor(list(labels), dtype=torch.long)
     n_classes = int(labels.max()) + 1
     n = check_int("n", n, minimum=n_classes)
@@ -1056,20 +1141,22 @@ def balanced_sample(labels: Sequence[int], n: int, seed: int) -> list[int]:
     picked = []
     for c in range(n_classes):
         members = (labels == c).nonzero(as_tuple=True)[0]
-        picked += members[torch.randperm(len(members), generator=generator)[: n // n_classes]].tolist()
+        picked += members[torch.randperm(len(members),
+                                         generator=generator)[: n // n_classes]].tolist()
     return sorted(picked)
 
 
 # --------------------------------------------------------------------------- probing the layers
 
 @torch.no_grad()
-def capital_probe_data(model: Bert, vocab: SubwordVocabulary, cased_sentences: Sequence[Sequence[str]],
+def capital_probe_data(model: Bert, vocab: SubwordVocabulary,
+                       cased_sentences: Sequence[Sequence[str]],
                        batch_size: int = 128) -> "elmo.ProbeData":
     """Chapter 09a's probing task for a sub-word BERT: every word but a sentence's first, its
     label 1 if written with a capital letter in the original text, its vectors at every layer
-    (embeddings first) taken at the word's first sub-word token. The model reads the text lower-cased,
-    so a capital is something it can only infer from the word and its context. Sentences longer
-    than the model's ``max_len`` are cut."""
+    (embeddings first) taken at the word's first sub-word token. The model reads the text
+    lower-cased, so a capital is something it can only infer from the word and its context.
+    Sentences longer than the model's ``max_len`` are cut."""
     check_instance("model", model, Bert, "a Bert")
     if not isinstance(vocab, SubwordVocabulary):
         raise TypeError(f"vocab must be a SubwordVocabulary, got {type(vocab).__name__}")
@@ -1097,7 +1184,8 @@ def capital_probe_data(model: Bert, vocab: SubwordVocabulary, cased_sentences: S
             keep = [(p, y) for p, y in zip(firsts[i], labels[i]) if y >= 0 and p >= 0]
             vectors.append(layers[:, b, [p for p, _y in keep]])
             ys.extend(y for _p, y in keep)
-            words.extend(cased_sentences[i][k].lower() for k, (p, y) in enumerate(zip(firsts[i], labels[i]))
+            words.extend(cased_sentences[i][k].lower()
+                         for k, (p, y) in enumerate(zip(firsts[i], labels[i]))
                          if y >= 0 and p >= 0)
     model.train(was_training)
     if not ys:

@@ -22,7 +22,8 @@ def _pair(name: str, value, minimum: int) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return check_int(f"{name}[0]", value[0], minimum=minimum), check_int(f"{name}[1]", value[1], minimum=minimum)
+        return (check_int(f"{name}[0]", value[0], minimum=minimum),
+                check_int(f"{name}[1]", value[1], minimum=minimum))
     value = check_int(name, value, minimum=minimum)
     return value, value
 
@@ -31,8 +32,10 @@ def _check_input(x, *, floating: bool = True) -> torch.Tensor:
     return check_tensor("x", x, shape=("N", "C", "H", "W"), floating=floating)
 
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length along one axis: floor((size + 2 padding - dilation (kernel - 1) - 1) / stride) + 1."""
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """Output length along one axis: floor((size + 2 padding - dilation (kernel - 1) - 1) / stride)
+    + 1."""
     size = check_int("size", size, minimum=1)
     kernel = check_int("kernel", kernel, minimum=1)
     stride = check_int("stride", stride, minimum=1)
@@ -41,8 +44,8 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
     span = dilation * (kernel - 1) + 1
     if size + 2 * padding < span:
         raise ValueError(
-            f"kernel spans {span} pixels (kernel {kernel}, dilation {dilation}) but the padded input "
-            f"is only {size + 2 * padding} (size {size} + 2 x padding {padding})"
+            f"kernel spans {span} pixels (kernel {kernel}, dilation {dilation}) but the padded "
+            f"input is only {size + 2 * padding} (size {size} + 2 x padding {padding})"
         )
     return (size + 2 * padding - span) // stride + 1
 
@@ -57,7 +60,8 @@ def _patches(x, kernel, stride, padding, dilation, fill: float) -> torch.Tensor:
     padded[:, :, ph:ph + h, pw:pw + w] = x
     rows = (torch.arange(h_out) * sh)[:, None] + (torch.arange(kh) * dh)[None, :]  # (H_out, kH)
     cols = (torch.arange(w_out) * sw)[:, None] + (torch.arange(kw) * dw)[None, :]  # (W_out, kW)
-    return padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # (N, C, H_out, W_out, kH, kW)
+    # (N, C, H_out, W_out, kH, kW)
+    return padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]
 
 
 def im2col(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> torch.Tensor:
@@ -70,7 +74,8 @@ def im2col(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> tor
     return patches.permute(0, 2, 3, 1, 4, 5).reshape(n, h_out * w_out, c * kh * kw)
 
 
-def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1, padding=0,
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
+           padding=0,
            dilation=1, groups: int = 1) -> torch.Tensor:
     """2-D convolution (cross-correlation, as in torch) by im2col and a matrix product.
 
@@ -80,21 +85,25 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     x = _check_input(x)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         got = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
-        raise ValueError(f"weight must be a tensor of shape (C_out, C_in/groups, kH, kW), got {got}")
+        raise ValueError("weight must be a tensor of shape (C_out, C_in/groups, kH, kW), got "
+                         f"{got}")
     if weight.dtype != x.dtype:
-        raise TypeError(f"weight and x must share one dtype, got weight {weight.dtype} and x {x.dtype}")
+        raise TypeError(f"weight and x must share one dtype, got weight {weight.dtype} and x "
+                        f"{x.dtype}")
     if bias is not None:
         check_tensor("bias", bias)
         if bias.dtype != x.dtype:
-            raise TypeError(f"bias and x must share one dtype, got bias {bias.dtype} and x {x.dtype}")
+            raise TypeError(f"bias and x must share one dtype, got bias {bias.dtype} and x "
+                            f"{x.dtype}")
     groups = check_int("groups", groups, minimum=1)
     n, c_in, _h, _w = x.shape
     c_out, c_per_group, kh, kw = weight.shape
     if c_in % groups or c_out % groups:
-        raise ValueError(f"channels must be divisible by groups={groups}: got C_in={c_in}, C_out={c_out}")
+        raise ValueError(f"channels must be divisible by groups={groups}: got C_in={c_in}, "
+                         f"C_out={c_out}")
     if c_per_group != c_in // groups:
-        raise ValueError(f"weight expects {c_per_group * groups} input channels ({c_per_group} per group "
-                         f"x {groups} groups) but x has {c_in}")
+        raise ValueError(f"weight expects {c_per_group * groups} input channels ({c_per_group} per "
+                         f"group x {groups} groups) but x has {c_in}")
     if bias is not None and tuple(bias.shape) != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
     patches = _patches(x, (kh, kw), _pair("stride", stride, 1), _pair("padding", padding, 0),
@@ -102,7 +111,8 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     h_out, w_out = patches.shape[2], patches.shape[3]
     # (N, G, C_in/G, H_out, W_out, kH, kW) -> (N, G, H_out*W_out, C_in/G * kH * kW)
     cols = patches.reshape(n, groups, c_per_group, h_out, w_out, kh, kw)
-    cols = cols.permute(0, 1, 3, 4, 2, 5, 6).reshape(n, groups, h_out * w_out, c_per_group * kh * kw)
+    cols = cols.permute(0, 1, 3, 4, 2, 5, 6).reshape(n, groups, h_out * w_out,
+                                                     c_per_group * kh * kw)
     kernels = weight.reshape(groups, c_out // groups, c_per_group * kh * kw)  # (G, C_out/G, K)
     out = torch.einsum("ngpk,gok->ngop", cols, kernels)  # (N, G, C_out/G, H_out*W_out)
     out = out.reshape(n, c_out, h_out, w_out)
@@ -129,7 +139,8 @@ def parameter_count(layer: str, **sizes: int) -> int:
     if layer not in names:
         raise ValueError(f"layer must be 'conv' or 'dense', got {layer!r}")
     if set(sizes) != set(names[layer]):
-        raise TypeError(f"a {layer!r} layer takes the sizes {', '.join(names[layer])}, got {', '.join(sizes) or 'none'}")
+        raise TypeError(f"a {layer!r} layer takes the sizes {', '.join(names[layer])}, got "
+                        f"{', '.join(sizes) or 'none'}")
     sizes = {name: check_int(name, value, minimum=1) for name, value in sizes.items()}
     if layer == "conv":
         return sizes["c_out"] * sizes["c_in"] * sizes["k"] ** 2 + sizes["c_out"]

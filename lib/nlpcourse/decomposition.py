@@ -136,7 +136,8 @@ def lda(X, y, k: int, reg: float = 0.0) -> LDAResult:
 
 
 def truncated_svd(M, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The best rank-k approximation U_k diag(s_k) V_k^T of M (Eckart-Young): returns U_k, s_k, V_k^T.
+    """The best rank-k approximation U_k diag(s_k) V_k^T of M (Eckart-Young): returns U_k, s_k,
+    V_k^T.
 
     A scipy sparse M is factorised with ARPACK (``scipy.sparse.linalg.svds``, fixed start
     vector) without ever forming the dense matrix; singular values come largest first.
@@ -172,7 +173,8 @@ def _check_mask(R, mask, rank) -> tuple[np.ndarray, np.ndarray, int]:
     return np.where(mask, R, 0.0), mask, rank
 
 
-def als(R, mask, rank: int, reg: float = 0.1, iterations: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def als(R, mask, rank: int, reg: float = 0.1, iterations: int = 30,
+        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Alternating least squares for R ~ U V^T on the observed entries (mask True).
 
     Each step fixes one factor and solves a small ridge regression per row of the other. A
@@ -222,12 +224,14 @@ def mf_sgd(R, mask, rank: int, lr: float = 0.02, reg: float = 0.02, epochs: int 
         for t in rng.permutation(rows.size):
             i, j = rows[t], cols[t]
             err = R[i, j] - U[i] @ V[j]
-            U[i], V[j] = U[i] + lr * (err * V[j] - reg * U[i]), V[j] + lr * (err * U[i] - reg * V[j])
+            U[i], V[j] = (U[i] + lr * (err * V[j] - reg * U[i]),
+                          V[j] + lr * (err * U[i] - reg * V[j]))
     return U, V
 
 
 def ppmi(cooccurrence):
-    """Positive pointwise mutual information: max(0, log p(w, c) / (p(w) p(c))), 0 where a count is 0.
+    """Positive pointwise mutual information: max(0, log p(w, c) / (p(w) p(c))), 0 where a count is
+    0.
 
     Dense in, dense out; a scipy sparse matrix in gives a sparse matrix out (only the
     observed pairs are ever computed, so a corpus-sized vocabulary fits in memory).

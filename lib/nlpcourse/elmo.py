@@ -40,10 +40,11 @@ __all__ = [
 #: The token that ends every sentence in the language model's stream.
 SENTENCE_END = "</s>"
 
-# --------------------------------------------------------------------------- words with varied contexts
+# ----------------------------------------------------------------------- words with varied contexts
 
 
-def occurrences(sentences: Sequence[Sequence[str]], word: str, window: int = 5) -> list[tuple[int, int]]:
+def occurrences(sentences: Sequence[Sequence[str]], word: str,
+                window: int = 5) -> list[tuple[int, int]]:
     """Every (sentence index, position) where ``word`` occurs, in corpus order.
 
     ``window`` is only checked here (same rule as ``context_diversity``), so the two calls
@@ -53,10 +54,12 @@ def occurrences(sentences: Sequence[Sequence[str]], word: str, window: int = 5) 
     if not isinstance(word, str):
         raise TypeError(f"word must be a str, got {type(word).__name__} {word!r}")
     check_int("window", window, minimum=1)
-    return [(s, p) for s, sentence in enumerate(sentences) for p, token in enumerate(sentence) if token == word]
+    return [(s, p) for s, sentence in enumerate(sentences) for p, token in enumerate(sentence)
+            if token == word]
 
 
-def _context_ids(sentence: Sequence[str], position: int, window: int, index: dict[str, int]) -> set[int]:
+def _context_ids(sentence: Sequence[str], position: int, window: int,
+                 index: dict[str, int]) -> set[int]:
     word = sentence[position]
     lo, hi = max(0, position - window), min(len(sentence), position + window + 1)
     return {index[sentence[q]] for q in range(lo, hi) if q != position and sentence[q] != word}
@@ -91,11 +94,13 @@ def context_split_score(contexts: np.ndarray) -> tuple[float, np.ndarray]:
     """
     contexts = np.asarray(contexts, dtype=np.float64)
     if contexts.ndim != 2 or contexts.shape[0] < 4:
-        raise ValueError(f"contexts must be a 2-D array with at least 4 rows, got shape {contexts.shape}")
+        raise ValueError("contexts must be a 2-D array with at least 4 rows, got shape "
+                         f"{contexts.shape}")
     return _split_score_from_gram(contexts @ contexts.T)
 
 
-def context_vectors(sentences: Sequence[Sequence[str]], places: Sequence[tuple[int, int]], window: int = 5
+def context_vectors(sentences: Sequence[Sequence[str]], places: Sequence[tuple[int, int]],
+                    window: int = 5
                     ) -> np.ndarray:
     """Unit-length idf-weighted bag-of-context-words vectors, one row per (sentence, position).
 
@@ -123,8 +128,10 @@ def context_vectors(sentences: Sequence[Sequence[str]], places: Sequence[tuple[i
     return rows / np.where(norms > 0, norms, 1.0)
 
 
-def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20, window: int = 5, top: int = 10,
-                      sample: int | None = None, repeats: int = 10, seed: int = 0) -> list[tuple[str, float]]:
+def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20, window: int = 5,
+                      top: int = 10,
+                      sample: int | None = None, repeats: int = 10,
+                      seed: int = 0) -> list[tuple[str, float]]:
     """The ``top`` words whose contexts split most clearly in two, as (word, score), best first.
 
     Measure (a "two-sense score"): for a word seen at least ``min_count`` times,
@@ -150,15 +157,18 @@ def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20
     min_count = check_int("min_count", min_count, minimum=4)
     window = check_int("window", window, minimum=1)
     top = check_int("top", top, minimum=1)
-    sample = min_count if sample is None else check_int("sample", sample, minimum=4, maximum=min_count)
+    sample = min_count if sample is None else check_int("sample", sample, minimum=4,
+                                                        maximum=min_count)
     repeats = check_int("repeats", repeats, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     if not any(sentences):
         raise ValueError("sentences holds no tokens: the corpus is empty")
     counts = collections.Counter(t for s in sentences for t in s)
-    candidates = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    candidates = sorted((w for w, c in counts.items() if c >= min_count),
+                        key=lambda w: (-counts[w], w))
     if not candidates:
-        raise ValueError(f"no word occurs at least min_count={min_count} times in sentences; lower min_count")
+        raise ValueError(f"no word occurs at least min_count={min_count} times in sentences; lower "
+                         "min_count")
     vocab = sorted(counts)
     index = {w: i for i, w in enumerate(vocab)}
     sentence_frequency = collections.Counter(t for s in sentences for t in set(s))
@@ -176,11 +186,13 @@ def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20
                 n_rows += 1
     contexts = sp.csr_matrix((idf[col_ids], (row_ids, col_ids)), shape=(n_rows, len(vocab)))
     norms = np.sqrt(np.asarray(contexts.multiply(contexts).sum(axis=1)).ravel())
-    contexts = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ contexts)  # unit rows
+    # unit rows
+    contexts = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ contexts)
     rng = np.random.default_rng(seed)
     scores = []
     for word in candidates:
-        draws = [np.sort(rng.choice(len(places[word]), size=sample, replace=False)) for _ in range(repeats)]
+        draws = [np.sort(rng.choice(len(places[word]), size=sample, replace=False))
+                 for _ in range(repeats)]
         used, position = np.unique(np.concatenate(draws), return_inverse=True)
         rows = contexts[np.asarray(places[word])[used]]
         gram = (rows @ rows.T).toarray()  # cosine similarities of every drawn pair
@@ -191,7 +203,7 @@ def context_diversity(sentences: Sequence[Sequence[str]], *, min_count: int = 20
     return scores[:top]
 
 
-# --------------------------------------------------------------------------- the corpus: Lee sentences
+# ------------------------------------------------------------------------ the corpus: Lee sentences
 
 
 @dataclass(frozen=True)
@@ -208,11 +220,13 @@ class SentenceSplit:
 
 
 def lee_sentences(held_out: int = 30, seed: int = 0) -> SentenceSplit:
-    """The 300 Lee background stories, ``held_out`` of them (chosen with ``seed``) kept for evaluation."""
+    """The 300 Lee background stories, ``held_out`` of them (chosen with ``seed``) kept for
+    evaluation."""
     held_out = check_int("held_out", held_out, minimum=1, maximum=299)
     seed = check_int("seed", seed, minimum=0)
     stories = data.lee_documents()
-    chosen = set(np.random.default_rng(seed).choice(len(stories), size=held_out, replace=False).tolist())
+    chosen = set(np.random.default_rng(seed).choice(len(stories), size=held_out,
+                                                    replace=False).tolist())
     parts = {True: [], False: []}
     for i, story in enumerate(stories):
         for sentence in split_sentences(story):
@@ -225,14 +239,17 @@ def lee_sentences(held_out: int = 30, seed: int = 0) -> SentenceSplit:
 
 def lm_vocabulary(sentences: Sequence[Sequence[str]], min_count: int = 3) -> Vocabulary:
     """Training words seen at least ``min_count`` times, plus the sentence end and ``<unk>``."""
-    return build_vocabulary(sentences, min_count=min_count, unk_token="<unk>", specials=(SENTENCE_END,))
+    return build_vocabulary(sentences, min_count=min_count, unk_token="<unk>",
+                            specials=(SENTENCE_END,))
 
 
 def lm_stream(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> torch.Tensor:
-    """One long id stream: every sentence followed by the sentence-end token (unknown words -> <unk>)."""
+    """One long id stream: every sentence followed by the sentence-end token (unknown words ->
+    <unk>)."""
     sentences = _check_documents("sentences", sentences)
     if vocab.unk_token is None or SENTENCE_END not in vocab:
-        raise ValueError(f"vocab must have an unknown token and {SENTENCE_END!r}; build it with lm_vocabulary")
+        raise ValueError(f"vocab must have an unknown token and {SENTENCE_END!r}; build it with "
+                         "lm_vocabulary")
     end = vocab.index(SENTENCE_END)
     ids = [i for s in sentences for i in vocab.encode(s) + [end]]
     if len(ids) < 2:
@@ -289,8 +306,10 @@ class BiLM(nn.Module):
         self.config = config
         d = config.dim
         self.embedding = nn.Embedding(config.vocab_size, d)
-        self.forward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True, dropout=config.dropout)
-        self.backward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True, dropout=config.dropout)
+        self.forward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True,
+                                  dropout=config.dropout)
+        self.backward_lm = nn.LSTM(d, d, num_layers=config.layers, batch_first=True,
+                                   dropout=config.dropout)
         self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.drop = nn.Dropout(config.dropout)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
@@ -299,7 +318,8 @@ class BiLM(nn.Module):
         return self.forward_lm if _check_direction(direction) == "forward" else self.backward_lm
 
     def forward(self, ids: torch.Tensor, direction: str = "forward", state=None):
-        """Next-token logits (B, T, V) for ids (B, T) read in ``direction``'s order, and the final state.
+        """Next-token logits (B, T, V) for ids (B, T) read in ``direction``'s order, and the final
+        state.
 
         The backward LM is given its ids already reversed (the caller flips the stream).
         """
@@ -323,7 +343,8 @@ def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
     batch_size = check_int("batch_size", batch_size, minimum=1)
     n = stream.numel() // batch_size
     if n < 2:
-        raise ValueError(f"the stream ({stream.numel()} ids) is too short for batch_size={batch_size}")
+        raise ValueError(f"the stream ({stream.numel()} ids) is too short for "
+                         f"batch_size={batch_size}")
     return stream[: n * batch_size].view(batch_size, n)
 
 
@@ -335,7 +356,8 @@ class LMHistory:
     backward: list[float]
 
 
-def train_bilm(model: BiLM, stream: torch.Tensor, *, epochs: int = 1, batch_size: int = 32, bptt: int = 35,
+def train_bilm(model: BiLM, stream: torch.Tensor, *, epochs: int = 1, batch_size: int = 32,
+               bptt: int = 35,
                lr: float = 3e-3, clip: float = 1.0, progress: bool = False) -> LMHistory:
     """Truncated back-propagation through time on ``batch_size`` parallel streams, both directions.
 
@@ -369,7 +391,8 @@ def train_bilm(model: BiLM, stream: torch.Tensor, *, epochs: int = 1, batch_size
                 chunk = data[d][:, start:start + bptt + 1]
                 logits, state = model(chunk[:, :-1], d, states[d])
                 states[d] = tuple(s.detach() for s in state)
-                part = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
+                part = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                   chunk[:, 1:].reshape(-1))
                 totals[d] += part.item() * chunk[:, 1:].numel()
                 loss = loss + part
             count += chunk[:, 1:].numel()
@@ -406,9 +429,11 @@ def lm_cross_entropy(model: BiLM, stream: torch.Tensor, direction: str, chunk: i
 
 
 def perplexity(cross_entropy: float) -> float:
-    """exp(cross-entropy in nats): the number of equally likely choices the model is as unsure as."""
+    """exp(cross-entropy in nats): the number of equally likely choices the model is as unsure
+    as."""
     cross_entropy = check_float("cross_entropy", cross_entropy, minimum=0.0)
-    return math.exp(cross_entropy) if cross_entropy < 709.78 else math.inf  # beyond that exp overflows a float
+    # beyond that exp overflows a float
+    return math.exp(cross_entropy) if cross_entropy < 709.78 else math.inf
 
 
 def _count_ids(name: str, stream, vocab_size: int) -> np.ndarray:
@@ -454,8 +479,10 @@ def bigram_cross_entropy(train, held_out, vocab_size: int, direction: str = "for
 # --------------------------------------------------------------------------- ELMo's layer vectors
 
 
-def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sentences as padded ids (B, T+2) framed by the sentence-end token on both sides, and the mask.
+def encode_sentences(sentences: Sequence[Sequence[str]],
+                     vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sentences as padded ids (B, T+2) framed by the sentence-end token on both sides, and the
+    mask.
 
     The frame gives each direction the boundary it saw in training before the first word
     (forward) or after the last (backward); word j of sentence b sits at column j + 1.
@@ -479,7 +506,8 @@ def chapter07_cells(model: BiLM) -> dict[str, list[rnn.LSTMCell]]:
     for direction in DIRECTIONS:
         lstm = model.lstm(direction)
         cells[direction] = [
-            rnn.copy_from_torch(rnn.LSTMCell(lstm.input_size if l == 0 else lstm.hidden_size, lstm.hidden_size)
+            rnn.copy_from_torch(rnn.LSTMCell(lstm.input_size if l == 0 else lstm.hidden_size,
+                                             lstm.hidden_size)
                                 .to(lstm.weight_hh_l0.dtype), lstm, suffix=f"_l{l}")
             for l in range(lstm.num_layers)]
     return cells
@@ -551,9 +579,11 @@ class ScalarMix(nn.Module):
 
     def forward(self, layers: torch.Tensor) -> torch.Tensor:
         if not isinstance(layers, torch.Tensor):
-            raise TypeError(f"layers must be a torch.Tensor (L, ..., D), got {type(layers).__name__}")
+            raise TypeError("layers must be a torch.Tensor (L, ..., D), got "
+                            f"{type(layers).__name__}")
         if layers.ndim < 2 or layers.shape[0] != self.n_layers:
-            raise ValueError(f"layers must stack {self.n_layers} layers on the first axis, got shape {tuple(layers.shape)}")
+            raise ValueError(f"layers must stack {self.n_layers} layers on the first axis, got "
+                             f"shape {tuple(layers.shape)}")
         w = self.weights().to(layers.dtype)
         return self.gamma.to(layers.dtype) * torch.tensordot(w, layers, dims=1)  # (..., D)
 
@@ -563,8 +593,10 @@ class ScalarMix(nn.Module):
 
 def save_bilm(model: BiLM, vocab: Vocabulary, path, *, half: bool = True, **info) -> None:
     """Save the config, vocabulary and weights (float16 if ``half``) with any extra ``info``."""
-    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    torch.save({"config": asdict(model.config), "tokens": list(vocab.tokens), "counts": list(vocab.counts),
+    state = {k: (v.half() if half and v.is_floating_point() else v)
+             for k, v in model.state_dict().items()}
+    torch.save({"config": asdict(model.config), "tokens": list(vocab.tokens),
+                "counts": list(vocab.counts),
                 "unk_token": vocab.unk_token, "state": state, "info": info}, path)
 
 
@@ -572,12 +604,13 @@ def load_bilm(path) -> tuple[BiLM, Vocabulary, dict]:
     """Load a ``save_bilm`` file as a float32 model in eval mode, its vocabulary and its info."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = BiLM(BiLMConfig(**blob["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()})
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in blob["state"].items()})
     vocab = Vocabulary(tuple(blob["tokens"]), tuple(blob["counts"]), blob["unk_token"])
     return model.eval(), vocab, blob["info"]
 
 
-# --------------------------------------------------------------------------- the probe: is this word capitalised?
+# ------------------------------------------------------------- the probe: is this word capitalised?
 
 
 @dataclass(frozen=True)
@@ -598,22 +631,26 @@ def capital_labels(cased_sentences: Sequence[Sequence[str]]) -> list[list[int]]:
     """1 for a token that starts with a capital letter, 0 otherwise; -1 for a sentence's first token
     (every sentence starts with a capital, so it tells nothing)."""
     cased_sentences = _check_documents("cased_sentences", cased_sentences)
-    return [[-1 if p == 0 else int(t[:1].isupper()) for p, t in enumerate(s)] for s in cased_sentences]
+    return [[-1 if p == 0 else int(t[:1].isupper()) for p, t in enumerate(s)]
+            for s in cased_sentences]
 
 
 @torch.no_grad()
 def probe_data(model: BiLM, vocab: Vocabulary, cased_sentences: Sequence[Sequence[str]],
                batch_size: int = 256) -> ProbeData:
-    """ELMo layers and capital labels of the words of ``cased_sentences`` (lowercased for the model)."""
+    """ELMo layers and capital labels of the words of ``cased_sentences`` (lowercased for the
+    model)."""
     check_instance("model", model, BiLM, "a BiLM")
     cased_sentences = _check_documents("cased_sentences", cased_sentences)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     labels = capital_labels(cased_sentences)
-    order = sorted(range(len(cased_sentences)), key=lambda i: len(cased_sentences[i]))  # little padding
+    # little padding
+    order = sorted(range(len(cased_sentences)), key=lambda i: len(cased_sentences[i]))
     vectors, ys, words = [], [], []
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
-        ids, mask = encode_sentences([[t.lower() for t in cased_sentences[i]] for i in batch], vocab)
+        ids, mask = encode_sentences([[t.lower() for t in cased_sentences[i]] for i in batch],
+                                     vocab)
         layers = elmo_layers(model, ids, mask)  # (L + 1, B, T, 2D)
         for b, i in enumerate(batch):
             keep = [p for p, y in enumerate(labels[i]) if y >= 0]
@@ -632,7 +669,8 @@ class Probe(nn.Module):
         super().__init__()
         self.layer = check_layer(layer, n_layers)
         self.mix = ScalarMix(n_layers) if layer == "mix" else None
-        self.linear = nn.Linear(check_int("dim", dim, minimum=1), check_int("classes", classes, minimum=2))
+        self.linear = nn.Linear(check_int("dim", dim, minimum=1),
+                                check_int("classes", classes, minimum=2))
 
     def forward(self, layers: torch.Tensor) -> torch.Tensor:
         features = self.mix(layers) if self.mix is not None else layers[self.layer]  # (N, D)
@@ -640,7 +678,8 @@ class Probe(nn.Module):
 
 
 def train_probe(data: ProbeData, layer="mix", *, steps: int = 30, seed: int = 0) -> Probe:
-    """Fit a probe by full-batch L-BFGS on cross-entropy; with ``layer="mix"`` the s_j and gamma learn too.
+    """Fit a probe by full-batch L-BFGS on cross-entropy; with ``layer="mix"`` the s_j and gamma
+    learn too.
 
     ``steps`` caps L-BFGS's iterations (each may evaluate the loss a few times in its line search).
     """
@@ -663,7 +702,8 @@ def train_probe(data: ProbeData, layer="mix", *, steps: int = 30, seed: int = 0)
 
 @torch.no_grad()
 def probe_accuracy(probe: Probe, data: ProbeData, where: np.ndarray | None = None) -> float:
-    """Share of words whose label the probe predicts (only the words where ``where`` is True, if given)."""
+    """Share of words whose label the probe predicts (only the words where ``where`` is True, if
+    given)."""
     right = (probe(data.layers).argmax(dim=1) == data.labels).numpy()
     return float(right[_check_where(where, right.size)].mean())
 
@@ -673,14 +713,17 @@ def _check_where(where, n: int) -> np.ndarray:
         return np.ones(n, dtype=bool)
     where = np.asarray(where)
     if where.dtype != bool or where.shape != (n,):
-        raise ValueError(f"where must be a boolean array with one entry per word ({n}), got {where.dtype} {where.shape}")
+        raise ValueError(f"where must be a boolean array with one entry per word ({n}), got "
+                         f"{where.dtype} {where.shape}")
     if not where.any():
         raise ValueError("where selects no word")
     return where
 
 
-def lookup_baseline_accuracy(train: ProbeData, test: ProbeData, where: np.ndarray | None = None) -> float:
-    """Accuracy of "each word gets the label it has most often in training" (unseen words: the majority).
+def lookup_baseline_accuracy(train: ProbeData, test: ProbeData,
+                             where: np.ndarray | None = None) -> float:
+    """Accuracy of "each word gets the label it has most often in training" (unseen words: the
+    majority).
 
     This is what one vector per word type can do at best on a per-word property.
     """
@@ -694,7 +737,8 @@ def lookup_baseline_accuracy(train: ProbeData, test: ProbeData, where: np.ndarra
 
 
 def mixed_label_words(data: ProbeData) -> set[str]:
-    """Words that occur with both labels in ``data`` (e.g. "west" in "West Bank" and "the west of")."""
+    """Words that occur with both labels in ``data`` (e.g. "west" in "West Bank" and "the west
+    of")."""
     seen = collections.defaultdict(set)
     for w, y in zip(data.words, data.labels.tolist()):
         seen[w].add(y)

@@ -39,8 +39,11 @@ class WordVectors:
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocab, Vocabulary):
-            raise TypeError(f"vocab must be a nlpcourse.text.Vocabulary, got {type(self.vocab).__name__}")
-        dtype = self.vectors.dtype if getattr(self.vectors, "dtype", None) in (np.float32, np.float64) else np.float64
+            raise TypeError("vocab must be a nlpcourse.text.Vocabulary, got "
+                            f"{type(self.vocab).__name__}")
+        dtype = (self.vectors.dtype
+                 if getattr(self.vectors, "dtype", None) in (np.float32, np.float64)
+                 else np.float64)
         self.vectors = check_array("vectors", self.vectors, ndim=2, dtype=dtype)
         if self.vectors.shape[0] != len(self.vocab):
             raise ValueError(f"vectors must have one row per vocabulary word ({len(self.vocab)}), "
@@ -70,7 +73,8 @@ class WordVectors:
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words."""
-        return float(self._unit[self.index(a)].astype(np.float64) @ self._unit[self.index(b)].astype(np.float64))
+        return float(self._unit[self.index(a)].astype(np.float64)
+                     @ self._unit[self.index(b)].astype(np.float64))
 
     def _nearest(self, query: np.ndarray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
         scores = self._unit.astype(np.float64) @ query
@@ -78,7 +82,8 @@ class WordVectors:
         if self.vocab.unk_token is not None and self.vocab.unk_token in self.vocab:
             scores[self.vocab.index(self.vocab.unk_token)] = -np.inf
         topn = min(topn, int(np.isfinite(scores).sum()))
-        best = np.argpartition(-scores, topn - 1)[:topn] if topn < scores.size else np.arange(scores.size)
+        best = (np.argpartition(-scores, topn - 1)[:topn] if topn < scores.size
+                else np.arange(scores.size))
         best = best[np.lexsort((best, -scores[best]))][:topn]  # by score, ties by row
         return [(self.vocab.tokens[i], float(scores[i])) for i in best]
 
@@ -94,7 +99,8 @@ class WordVectors:
             raise ValueError("most_similar needs at least one word")
         rows_pos = [self.index(w) for w in positive]
         rows_neg = [self.index(w) for w in negative]
-        query = self._unit[rows_pos].astype(np.float64).sum(0) - self._unit[rows_neg].astype(np.float64).sum(0)
+        query = (self._unit[rows_pos].astype(np.float64).sum(0)
+                 - self._unit[rows_neg].astype(np.float64).sum(0))
         norm = np.linalg.norm(query)
         query = query / norm if norm > 0 else query
         return self._nearest(query, set(rows_pos) | set(rows_neg), topn)
@@ -178,7 +184,8 @@ def evaluate_word_pairs(wv: WordVectors, path: str | Path) -> PairScores:
             gold.append(score)
             model.append(wv.similarity(a, b))
     if len(gold) < 3:
-        raise ValueError(f"only {len(gold)} pair(s) of {path} lie in the vocabulary; need at least 3")
+        raise ValueError(f"only {len(gold)} pair(s) of {path} lie in the vocabulary; need at least "
+                         "3")
     return PairScores(
         spearman=float(stats.spearmanr(gold, model).statistic),
         pearson=float(stats.pearsonr(gold, model).statistic),
@@ -219,7 +226,8 @@ def evaluate_analogies(wv: WordVectors, path: str | Path) -> AnalogyScores:
             for j in range(3):
                 scores[np.arange(len(batch)), batch[:, j]] = -np.inf
             predicted = scores.argmax(axis=1)
-            for (section, _q), guess, expected in zip(inside[start:start + 512], predicted, batch[:, 3]):
+            for (section, _q), guess, expected in zip(inside[start:start + 512], predicted,
+                                                      batch[:, 3]):
                 hit = int(guess == expected)
                 correct += hit
                 tally = sections.setdefault(section, [0, 0])
@@ -234,7 +242,8 @@ def evaluate_analogies(wv: WordVectors, path: str | Path) -> AnalogyScores:
     )
 
 
-def evaluation_table(models: dict[str, WordVectors], files: dict[str, Path] | None = None) -> list[dict]:
+def evaluation_table(models: dict[str, WordVectors],
+                     files: dict[str, Path] | None = None) -> list[dict]:
     """One row per model: WordSim-353 and SimLex-999 Spearman rho, analogy accuracy and coverage."""
     files = files or {name: gensim_file(name) for name in ("wordsim353", "simlex999", "analogies")}
     rows = []
@@ -260,7 +269,8 @@ def save_word_vectors(wv: WordVectors, path: str | Path, dtype=np.float16, **met
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, vectors=wv.vectors.astype(dtype), tokens=np.array(wv.vocab.tokens),
-                        counts=np.asarray(wv.vocab.counts, dtype=np.int64), meta=np.array(json.dumps(meta)))
+                        counts=np.asarray(wv.vocab.counts, dtype=np.int64),
+                        meta=np.array(json.dumps(meta)))
     return path
 
 
@@ -270,7 +280,9 @@ def load_word_vectors(path: str | Path) -> tuple[WordVectors, dict]:
 
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"path {str(path)!r} does not exist; write it with the script named in data/README.md")
+        raise ValueError(f"path {str(path)!r} does not exist; write it with the script named in "
+                         "data/README.md")
     with np.load(path, allow_pickle=False) as f:
-        vocab = Vocabulary(tuple(str(t) for t in f["tokens"]), tuple(int(c) for c in f["counts"]), unk_token=None)
+        vocab = Vocabulary(tuple(str(t) for t in f["tokens"]), tuple(int(c) for c in f["counts"]),
+                           unk_token=None)
         return WordVectors(f["vectors"].astype(np.float32), vocab), json.loads(str(f["meta"]))

@@ -42,7 +42,8 @@ class GaussianModel:
 
 
 def check_features_labels(X, y, *, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a feature matrix (N, D) without NaN and integer labels (N,); return them as arrays."""
+    """Validate a feature matrix (N, D) without NaN and integer labels (N,); return them as
+    arrays."""
     X = check_array("X", X, ndim=2, min_rows=1)
     y = check_array("y", y, ndim=1, dtype=None)
     if y.dtype.kind == "b":
@@ -51,16 +52,19 @@ def check_features_labels(X, y, *, n_classes: int | None = None) -> tuple[np.nda
         raise TypeError(f"y must hold integer class labels 0..K-1, got dtype {y.dtype}")
     check_same_length("X", X, "y", y)
     classes = np.unique(y)
-    if n_classes is not None and (len(classes) != n_classes or classes.min() != 0 or classes.max() != n_classes - 1):
+    if n_classes is not None and (len(classes) != n_classes or classes.min() != 0
+                                  or classes.max() != n_classes - 1):
         raise ValueError(f"y must hold exactly {n_classes} classes labelled 0..{n_classes - 1}, "
                          f"got labels {classes.tolist()}")
     if len(classes) < 2 or classes.min() != 0 or classes.max() != len(classes) - 1:
-        raise ValueError(f"y must hold at least two classes labelled 0..K-1 with none missing, got labels {classes.tolist()}")
+        raise ValueError("y must hold at least two classes labelled 0..K-1 with none missing, got "
+                         f"labels {classes.tolist()}")
     return X, y.astype(np.int64)
 
 
 def fit_gaussian(X) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood mean (D,) and covariance (D, D) of the rows of X (the covariance divides by n)."""
+    """Maximum-likelihood mean (D,) and covariance (D, D) of the rows of X (the covariance divides
+    by n)."""
     X = check_array("X", X, ndim=2, min_rows=1)
     mu = X.mean(axis=0)
     centred = X - mu  # (N, D)
@@ -84,7 +88,8 @@ def gaussian_log_density(X, mean, cov) -> np.ndarray:
     cov = check_array("cov", cov, ndim=2)
     d = mean.shape[0]
     if X.shape[1] != d or cov.shape != (d, d):
-        raise ValueError(f"X (N, {d}), mean ({d},) and cov ({d}, {d}) must agree, got {X.shape}, {mean.shape}, {cov.shape}")
+        raise ValueError(f"X (N, {d}), mean ({d},) and cov ({d}, {d}) must agree, got {X.shape}, "
+                         f"{mean.shape}, {cov.shape}")
     chol = _cholesky(cov, "this Gaussian")
     solved = np.linalg.solve(chol, (X - mean).T)  # (D, N): L^{-1}(x - mu)
     mahalanobis = (solved**2).sum(axis=0)
@@ -114,15 +119,16 @@ def fit_generative(X, y, *, shared: bool = False, priors=None, reg: float = 0.0)
     for c in range(k):
         if not shared and counts[c] <= d and reg == 0.0:
             raise ValueError(
-                f"class {c} has {counts[c]} sample(s) for {d} features, so its covariance is singular; "
-                "use shared=True to pool the classes, or reg= > 0 to add reg * I")
+                f"class {c} has {counts[c]} sample(s) for {d} features, so its covariance is "
+                "singular; use shared=True to pool the classes, or reg= > 0 to add reg * I")
         _cholesky(covs[c], "the shared covariance" if shared else f"class {c}")
     if priors is None:
         priors = counts / counts.sum()
     else:
         priors = check_array("priors", priors, ndim=1)
         if priors.shape[0] != k or np.any(priors <= 0) or not np.isclose(priors.sum(), 1.0):
-            raise ValueError(f"priors must be {k} positive numbers that sum to 1, got {priors.tolist()}")
+            raise ValueError(f"priors must be {k} positive numbers that sum to 1, got "
+                             f"{priors.tolist()}")
     return GaussianModel(means, covs, np.asarray(priors, dtype=np.float64), counts, bool(shared))
 
 
@@ -159,8 +165,8 @@ def linear_parameters(model: GaussianModel) -> tuple[np.ndarray, float]:
     w = Sigma^-1 (mu1 - mu2), b = -mu1.Sigma^-1 mu1 / 2 + mu2.Sigma^-1 mu2 / 2 + ln(P(C1)/P(C2))."""
     _require_two(model)
     if not model.shared:
-        raise ValueError("linear_parameters needs a shared-covariance model (shared=True): with separate "
-                         "covariances the log-odds are quadratic in x")
+        raise ValueError("linear_parameters needs a shared-covariance model (shared=True): with "
+                         "separate covariances the log-odds are quadratic in x")
     sigma = model.covariances[0]
     mu1, mu2 = model.means[1], model.means[0]
     w = np.linalg.solve(sigma, mu1 - mu2)

@@ -24,7 +24,8 @@ from numba import njit
 
 from nlpcourse._checks import check_array, check_float, check_int
 from nlpcourse.evaluate import WordVectors
-from nlpcourse.word2vec import EncodedCorpus, encode_corpus, split_long_sentences, word2vec_vocabulary
+from nlpcourse.word2vec import (EncodedCorpus, encode_corpus, split_long_sentences,
+                                word2vec_vocabulary)
 
 __all__ = [
     "GloVeConfig", "cooccurrence_matrix", "weighting", "glove_loss", "GloVeParameters",
@@ -67,11 +68,13 @@ class GloVeConfig:
 def cooccurrence_matrix(corpus: EncodedCorpus, vocab_size: int, window: int = 10) -> sp.csr_matrix:
     """Symmetric co-occurrence counts with 1/distance weighting, within sentences: (V, V)."""
     if not isinstance(corpus, EncodedCorpus):
-        raise TypeError(f"corpus must be an EncodedCorpus (from encode_corpus), got {type(corpus).__name__}")
+        raise TypeError("corpus must be an EncodedCorpus (from encode_corpus), got "
+                        f"{type(corpus).__name__}")
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     window = check_int("window", window, minimum=1)
     ids = corpus.ids.astype(np.int64)
-    sentence = np.repeat(np.arange(len(corpus.starts) - 1), np.diff(corpus.starts))  # sentence of each token
+    # sentence of each token
+    sentence = np.repeat(np.arange(len(corpus.starts) - 1), np.diff(corpus.starts))
     if ids.size and ids.max() >= vocab_size:
         raise ValueError(f"corpus holds word id {ids.max()}, outside vocab_size={vocab_size}")
     total = sp.csr_matrix((vocab_size, vocab_size), dtype=np.float64)
@@ -87,7 +90,8 @@ def cooccurrence_matrix(corpus: EncodedCorpus, vocab_size: int, window: int = 10
 
 
 def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.ndarray:
-    """f(x) = (x / x_max) ** alpha below x_max, 1 above: rare pairs count less, frequent ones are capped."""
+    """f(x) = (x / x_max) ** alpha below x_max, 1 above: rare pairs count less, frequent ones are
+    capped."""
     x = check_array("x", x)
     if np.any(x < 0):
         raise ValueError(f"x must hold co-occurrence counts >= 0, got a minimum of {x.min()}")
@@ -96,7 +100,8 @@ def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.nd
     return np.where(x < x_max, (x / x_max) ** alpha, 1.0)
 
 
-def glove_loss(W, W_tilde, b, b_tilde, rows, cols, values, x_max: float = 100.0, alpha: float = 0.75):
+def glove_loss(W, W_tilde, b, b_tilde, rows, cols, values, x_max: float = 100.0,
+               alpha: float = 0.75):
     """The weighted least-squares loss over cells (rows[k], cols[k]) with counts values[k],
     and its gradients: (loss, dW, dW~, db, db~), all float64."""
     W, W_tilde = np.asarray(W, np.float64), np.asarray(W_tilde, np.float64)
@@ -149,7 +154,8 @@ def _adagrad_cells(order, rows, cols, values, W, Wt, b, bt, GW, GWt, Gb, Gbt, lr
 
 @dataclass
 class GloVeParameters:
-    """GloVe's weights and AdaGrad's running sums of squared steps (initialised to 1, as glove.c)."""
+    """GloVe's weights and AdaGrad's running sums of squared steps (initialised to 1, as
+    glove.c)."""
 
     W: np.ndarray
     W_tilde: np.ndarray
@@ -174,46 +180,54 @@ def init_parameters(vocab_size: int, dim: int, seed: int = 1) -> GloVeParameters
     def uniform(*shape):
         return ((rng.random(shape) - 0.5) / dim).astype(np.float32)
 
-    return GloVeParameters(uniform(vocab_size, dim), uniform(vocab_size, dim), uniform(vocab_size), uniform(vocab_size))
+    return GloVeParameters(uniform(vocab_size, dim), uniform(vocab_size, dim), uniform(vocab_size),
+                           uniform(vocab_size))
 
 
 def _check_epoch_inputs(params: GloVeParameters, cooc: Any, order: Any) -> tuple[np.ndarray, ...]:
     """Refuse what would make the compiled AdaGrad kernel read or write outside its arrays (a
     crash of the whole Python process); returns the cells' rows, columns, counts and the order."""
     if not isinstance(params, GloVeParameters):
-        raise TypeError(f"params must be GloVeParameters (init_parameters makes them), got {type(params).__name__}")
+        raise TypeError("params must be GloVeParameters (init_parameters makes them), got "
+                        f"{type(params).__name__}")
     vocab_size, dim = params.W.shape if params.W.ndim == 2 else (0, 0)
     for name in ("W", "W_tilde", "GW", "GW_tilde"):
         array = getattr(params, name)
-        if not (array.dtype == np.float32 and array.shape == (vocab_size, dim) and array.flags.c_contiguous):
-            raise ValueError(f"params.{name} must be a C-contiguous float32 ({vocab_size}, {dim}) array like "
-                             f"params.W, got {array.dtype} {array.shape}")
+        if not (array.dtype == np.float32 and array.shape == (vocab_size, dim)
+                and array.flags.c_contiguous):
+            raise ValueError(f"params.{name} must be a C-contiguous float32 ({vocab_size}, {dim}) "
+                             f"array like params.W, got {array.dtype} {array.shape}")
     for name in ("b", "b_tilde", "Gb", "Gb_tilde"):
         array = getattr(params, name)
         if not (array.dtype == np.float32 and array.shape == (vocab_size,)):
-            raise ValueError(f"params.{name} must be a float32 array of {vocab_size} biases, got {array.dtype} "
-                             f"{array.shape}")
+            raise ValueError(f"params.{name} must be a float32 array of {vocab_size} biases, got "
+                             f"{array.dtype} {array.shape}")
     if not sp.issparse(cooc) or cooc.format != "coo":
-        raise TypeError(f"cooc must be a scipy.sparse COO matrix (cooccurrence_matrix(...).tocoo()), "
-                        f"got {type(cooc).__name__}")
+        raise TypeError("cooc must be a scipy.sparse COO matrix "
+                        f"(cooccurrence_matrix(...).tocoo()), got {type(cooc).__name__}")
     if cooc.shape[0] > vocab_size or cooc.shape[1] > vocab_size:
         raise ValueError(f"cooc has shape {cooc.shape} but params hold {vocab_size} words")
-    rows, cols, values = cooc.row.astype(np.int64), cooc.col.astype(np.int64), cooc.data.astype(np.float64)
+    rows, cols, values = (cooc.row.astype(np.int64), cooc.col.astype(np.int64),
+                          cooc.data.astype(np.float64))
     if values.size and not (np.all(np.isfinite(values)) and values.min() > 0):
-        raise ValueError("cooc must hold positive counts only, all finite (log X is undefined at 0)")
+        raise ValueError("cooc must hold positive counts only, all finite (log X is undefined at "
+                         "0)")
     order = np.asarray(order)
     if order.ndim != 1 or (order.size and order.dtype.kind not in "iu"):
-        raise TypeError(f"order must be a 1-D array of integer cell indices, got {order.dtype} {order.shape}")
+        raise TypeError(f"order must be a 1-D array of integer cell indices, got {order.dtype} "
+                        f"{order.shape}")
     order = order.astype(np.int64)
     if order.size and (order.min() < 0 or order.max() >= values.size):
-        raise ValueError(f"order must index the {values.size} cells of cooc (0 to {values.size - 1}), "
-                         f"got values in [{order.min()}, {order.max()}]")
+        raise ValueError(f"order must index the {values.size} cells of cooc (0 to "
+                         f"{values.size - 1}), got values in [{order.min()}, {order.max()}]")
     return rows, cols, values, order
 
 
-def adagrad_epoch(params: GloVeParameters, cooc: sp.coo_matrix, order: np.ndarray, learning_rate: float = 0.05,
+def adagrad_epoch(params: GloVeParameters, cooc: sp.coo_matrix, order: np.ndarray,
+                  learning_rate: float = 0.05,
                   x_max: float = 100.0, alpha: float = 0.75, threads: int = 1) -> float:
-    """Visit the non-zero cells of ``cooc`` in ``order``, one AdaGrad step each; return the summed loss.
+    """Visit the non-zero cells of ``cooc`` in ``order``, one AdaGrad step each; return the summed
+    loss.
 
     With ``threads`` > 1 the order is split in parts that run at once on shared weights (Hogwild).
     """
@@ -227,7 +241,8 @@ def adagrad_epoch(params: GloVeParameters, cooc: sp.coo_matrix, order: np.ndarra
     losses = [0.0] * len(parts)
 
     def work(n: int) -> None:
-        losses[n] = _adagrad_cells(parts[n], rows, cols, values, p.W, p.W_tilde, p.b, p.b_tilde, p.GW,
+        losses[n] = _adagrad_cells(parts[n], rows, cols, values, p.W, p.W_tilde, p.b, p.b_tilde,
+                                   p.GW,
                                    p.GW_tilde, p.Gb, p.Gb_tilde, learning_rate, x_max, alpha)
 
     if threads == 1:
@@ -253,7 +268,8 @@ class GloVeModel:
     seconds: float = 0.0
 
 
-def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None, **overrides) -> GloVeModel:
+def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None,
+                **overrides) -> GloVeModel:
     """Count co-occurrences of the words seen ``min_count`` times, then fit GloVe with AdaGrad."""
     config = replace(config or GloVeConfig(), **overrides)  # replace() checks the fields again
     start = time.perf_counter()
@@ -262,14 +278,17 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
     corpus = encode_corpus(sentences, vocab)
     cooc = cooccurrence_matrix(corpus, len(vocab), config.window)
     if cooc.nnz == 0:
-        raise ValueError("no two vocabulary words occur within a window of each other: the corpus is too small")
+        raise ValueError("no two vocabulary words occur within a window of each other: the corpus "
+                         "is too small")
     cells = cooc.tocoo()
     params = init_parameters(len(vocab), config.dim, config.seed)
     rng = np.random.default_rng(config.seed)
     losses = []
     for _epoch in range(config.epochs):
         order = rng.permutation(cells.nnz)
-        losses.append(adagrad_epoch(params, cells, order, config.learning_rate, config.x_max, config.alpha,
+        losses.append(adagrad_epoch(params, cells, order, config.learning_rate, config.x_max,
+                                    config.alpha,
                                     config.threads) / cells.nnz)
     vectors = params.W + params.W_tilde
-    return GloVeModel(WordVectors(vectors, vocab), params, cooc, config, losses, time.perf_counter() - start)
+    return GloVeModel(WordVectors(vectors, vocab), params, cooc, config, losses,
+                      time.perf_counter() - start)

@@ -1,4 +1,5 @@
-"""GPT (chapter 09c): a decoder-only Transformer language model, sampling, training, a bigram baseline.
+"""GPT (chapter 09c): a decoder-only Transformer language model, sampling, training, a bigram
+baseline.
 
 The model is chapter 08's pre-LN ``EncoderLayer`` (``norm_first=True``, GELU feed-forward) under
 a causal (sequence) mask: a "decoder-only" block is an encoder block that may not look ahead,
@@ -55,7 +56,8 @@ class GPTConfig:
     n_layers: int = 2
     d_ff: int = 256
     dropout: float = 0.0
-    fused: bool = True  # attention by torch's SDPA kernel (chapter 08 tests it equals ours); False: the course path
+    # attention by torch's SDPA kernel (chapter 08 tests it equals ours); False: the course path
+    fused: bool = True
 
     def __post_init__(self) -> None:
         """Every size checked here, once: a bad value is refused when the config is made."""
@@ -82,8 +84,10 @@ class GPT(nn.Module):
         self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.position_embedding = nn.Embedding(c.context, c.d_model)
         self.dropout = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=True,
-                                                 activation="gelu", fused=c.fused) for _ in range(c.n_layers))
+        self.blocks = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout,
+                                                 norm_first=True,
+                                                 activation="gelu", fused=c.fused)
+                                    for _ in range(c.n_layers))
         self.final_norm = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.token_embedding.weight  # tied: one matrix reads and writes tokens
@@ -97,15 +101,17 @@ class GPT(nn.Module):
         return "fused" if self.config.fused else "course"
 
     def check_ids(self, ids: object, name: str = "ids") -> Tensor:
-        """Return ``ids`` if it is an integer (B, T) tensor with 1 <= T <= context and ids in the vocabulary."""
+        """Return ``ids`` if it is an integer (B, T) tensor with 1 <= T <= context and ids in the
+        vocabulary."""
         if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32):
             got = ids.dtype if isinstance(ids, Tensor) else type(ids).__name__
             raise TypeError(f"{name} must be an integer tensor of token ids, got {got}")
         if ids.dim() != 2 or ids.shape[1] == 0:
             raise ValueError(f"{name} must have shape (B, T) with T >= 1, got {tuple(ids.shape)}")
         if ids.shape[1] > self.config.context:
-            raise ValueError(f"{name} has {ids.shape[1]} tokens but the model's context is {self.config.context}; "
-                             f"crop it to the last {self.config.context} tokens")
+            raise ValueError(f"{name} has {ids.shape[1]} tokens but the model's context is "
+                             f"{self.config.context}; crop it to the last {self.config.context} "
+                             "tokens")
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= self.config.vocab_size:
             raise ValueError(f"{name} must lie in [0, {self.config.vocab_size}) (the vocabulary), "
@@ -117,12 +123,14 @@ class GPT(nn.Module):
         self.check_ids(ids)
         t = ids.shape[1]
         positions = torch.arange(t, device=ids.device)
-        x = self.dropout(self.token_embedding(ids) + self.position_embedding(positions))  # (B, T, d)
+        # (B, T, d)
+        x = self.dropout(self.token_embedding(ids) + self.position_embedding(positions))
         for block in self.blocks:
             if self.config.fused:
                 x = block(x, None, is_causal=True)  # SDPA builds the causal mask itself
             else:
-                x = block(x, self.mask[:t, :t])  # (B, T, d), mask (T, T) broadcasts over B and heads
+                # (B, T, d), mask (T, T) broadcasts over B and heads
+                x = block(x, self.mask[:t, :t])
         return self.head(self.final_norm(x))  # (B, T, V)
 
 
@@ -139,10 +147,12 @@ def as_prompt(model: GPT, ids: Sequence[int] | Tensor, *, truncate: bool = False
         if ids.dim() == 1:
             ids = ids[None]
         if ids.dim() != 2 or ids.shape[0] != 1:
-            raise ValueError(f"ids must be one prompt: a 1-D tensor or shape (1, T), got {tuple(ids.shape)}")
+            raise ValueError("ids must be one prompt: a 1-D tensor or shape (1, T), got "
+                             f"{tuple(ids.shape)}")
     else:
         if isinstance(ids, (str, bytes)):
-            raise TypeError("ids must be token ids (ints), got a str; encode the text with the tokenizer first")
+            raise TypeError("ids must be token ids (ints), got a str; encode the text with the "
+                            "tokenizer first")
         if not hasattr(ids, "__iter__"):
             raise TypeError(f"ids must be a sequence of token ids (ints), got {type(ids).__name__}")
         ids = [check_int(f"ids[{i}]", x) for i, x in enumerate(ids)]
@@ -152,8 +162,9 @@ def as_prompt(model: GPT, ids: Sequence[int] | Tensor, *, truncate: bool = False
     context = model.config.context
     if ids.shape[1] > context:
         if not truncate:
-            raise ValueError(f"the prompt has {ids.shape[1]} tokens but the model's context is {context}; "
-                             f"shorten it or pass truncate=True to keep its last {context} tokens")
+            raise ValueError(f"the prompt has {ids.shape[1]} tokens but the model's context is "
+                             f"{context}; shorten it or pass truncate=True to keep its last "
+                             f"{context} tokens")
         ids = ids[:, -context:]
     return model.check_ids(ids)
 
@@ -166,7 +177,8 @@ def _check_sampling(model: GPT, temperature: float, top_k: int | None) -> tuple[
 
 
 def _distribution(logits: Tensor, temperature: float, top_k: int | None) -> Tensor:
-    """Last-position logits (B, V) -> probabilities (B, V): keep the top k, softmax at the temperature."""
+    """Last-position logits (B, V) -> probabilities (B, V): keep the top k, softmax at the
+    temperature."""
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -190,8 +202,10 @@ def next_token_distribution(model: GPT, ids: Sequence[int] | Tensor, temperature
 
 
 @torch.no_grad()
-def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, temperature: float = 1.0,
-             top_k: int | None = None, greedy: bool = False, generator: torch.Generator | None = None,
+def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *,
+             temperature: float = 1.0,
+             top_k: int | None = None, greedy: bool = False,
+             generator: torch.Generator | None = None,
              truncate: bool = False, stop_ids: Sequence[int] = ()) -> list[int]:
     """Prompt ids + ``max_new_tokens`` sampled ids (greedy: the most likely token each step).
 
@@ -201,7 +215,8 @@ def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, te
     max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
     temperature, top_k = _check_sampling(model, temperature, top_k)
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        raise TypeError("generator must be a torch.Generator or None, got "
+                        f"{type(generator).__name__}")
     prompt = as_prompt(model, ids, truncate=truncate)
     stop = {check_int(f"stop_ids[{i}]", x) for i, x in enumerate(stop_ids)}
     out = prompt[0].tolist()
@@ -225,9 +240,11 @@ def generate(model: GPT, ids: Sequence[int] | Tensor, max_new_tokens: int, *, te
     return out
 
 
-def complete_prompts(model: GPT, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 12) -> list[str]:
+def complete_prompts(model: GPT, tokenizer, prompts: Sequence[str], *,
+                     max_new_tokens: int = 12) -> list[str]:
     """The greedy completion of each prompt, up to and including its first newline (or
-    ``max_new_tokens`` tokens). Prompts longer than the context keep their last ``context`` tokens."""
+    ``max_new_tokens`` tokens). Prompts longer than the context keep their last ``context``
+    tokens."""
     if isinstance(prompts, str):
         raise TypeError("prompts must be a sequence of str, got one str (wrap it in a list)")
     newline = tokenizer.encode("\n")
@@ -239,11 +256,13 @@ def complete_prompts(model: GPT, tokenizer, prompts: Sequence[str], *, max_new_t
     return completions
 
 
-def score_prompts(model: GPT, tokenizer, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 12) -> list[bool]:
+def score_prompts(model: GPT, tokenizer, pairs: Sequence[tuple[str, str]], *,
+                  max_new_tokens: int = 12) -> list[bool]:
     """In-context accuracy item by item: for each (prompt, answer), is the greedy completion up to
-    its first newline the answer (``prompts.score_completion``)? Prompts longer than the context keep
-    their last ``context`` tokens."""
-    completions = complete_prompts(model, tokenizer, [prompt for prompt, _answer in pairs], max_new_tokens=max_new_tokens)
+    its first newline the answer (``prompts.score_completion``)? Prompts longer than the context
+    keep their last ``context`` tokens."""
+    completions = complete_prompts(model, tokenizer, [prompt for prompt, _answer in pairs],
+                                   max_new_tokens=max_new_tokens)
     return [score_completion(c, answer) for c, (_prompt, answer) in zip(completions, pairs)]
 
 
@@ -262,12 +281,15 @@ def _check_stream(name: str, stream: object, min_len: int) -> Tensor:
             raise TypeError(f"{name} must hold integer ids, got {', '.join(kinds)} values")
         stream = torch.as_tensor(values, dtype=torch.long)
     if stream.numel() < min_len:
-        raise ValueError(f"{name} must hold at least {min_len} tokens (context + 1), got {stream.numel()}")
+        raise ValueError(f"{name} must hold at least {min_len} tokens (context + 1), got "
+                         f"{stream.numel()}")
     return stream
 
 
-def random_windows(stream: Tensor, batch_size: int, context: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Random windows of a token stream: inputs x (B, T) and next-token targets y = x shifted by one."""
+def random_windows(stream: Tensor, batch_size: int, context: int,
+                   generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Random windows of a token stream: inputs x (B, T) and next-token targets y = x shifted by
+    one."""
     starts = torch.randint(0, stream.numel() - context, (batch_size,), generator=generator)
     offsets = torch.arange(context)
     x = stream[starts[:, None] + offsets]  # (B, T)
@@ -294,7 +316,8 @@ def evaluate_loss(model: GPT, stream: Sequence[int] | Tensor, *, batch_size: int
     try:
         for start in range(0, n, batch_size):
             logits = model(x[start: start + batch_size])  # (b, T, V)
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1), y[start: start + batch_size].flatten(),
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1),
+                                               y[start: start + batch_size].flatten(),
                                                reduction="sum")
             total += float(loss.double())
     finally:
@@ -304,7 +327,8 @@ def evaluate_loss(model: GPT, stream: Sequence[int] | Tensor, *, batch_size: int
 
 @dataclass
 class TrainingLog:
-    """Losses every ``eval_every`` steps: mean training loss since the last report, validation loss."""
+    """Losses every ``eval_every`` steps: mean training loss since the last report, validation
+    loss."""
 
     steps: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
@@ -312,7 +336,8 @@ class TrainingLog:
     tokens_seen: int = 0
 
 
-def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Sequence[int] | Tensor, *,
+def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor,
+              valid_ids: Sequence[int] | Tensor, *,
               steps: int = 200, batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 0.01,
               warmup_steps: int = 20, eval_every: int = 50, eval_windows: int = 64, seed: int = 0,
               progress: bool = False, log: TrainingLog | None = None) -> TrainingLog:
@@ -336,9 +361,11 @@ def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Se
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     # weight decay on matrices only (not on biases, LayerNorm gains or position vectors)
     decay = [p for name, p in model.named_parameters() if p.dim() >= 2 and "position" not in name]
-    no_decay = [p for name, p in model.named_parameters() if not (p.dim() >= 2 and "position" not in name)]
+    no_decay = [p for name, p in model.named_parameters()
+                if not (p.dim() >= 2 and "position" not in name)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr,
+                                  betas=(0.9, 0.95))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: warmup_cosine(step, warmup_steps, steps, floor=0.1))
@@ -379,7 +406,8 @@ def train_gpt(model: nn.Module, train_ids: Sequence[int] | Tensor, valid_ids: Se
 # --------------------------------------------------------------------------- bigram baseline
 
 class BigramModel:
-    """P(next | previous) from counts with add-one smoothing: the baseline with a one-token context."""
+    """P(next | previous) from counts with add-one smoothing: the baseline with a one-token
+    context."""
 
     def __init__(self, vocab_size: int):
         self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
@@ -390,7 +418,8 @@ class BigramModel:
         stream = _check_stream("ids", ids, 2)
         check_ids("ids", stream, self.vocab_size)
         pairs = stream[:-1] * self.vocab_size + stream[1:]
-        self.counts += torch.bincount(pairs, minlength=self.vocab_size ** 2).view(self.vocab_size, -1).double()
+        self.counts += torch.bincount(pairs, minlength=self.vocab_size ** 2).view(
+            self.vocab_size, -1).double()
         return self
 
     @property
@@ -407,7 +436,8 @@ class BigramModel:
     def generate(self, ids: Sequence[int], max_new_tokens: int, *, temperature: float = 1.0,
                  generator: torch.Generator | None = None) -> list[int]:
         """Prompt ids + sampled ids, each drawn given the previous token only."""
-        out = [check_int(f"ids[{i}]", x, minimum=0, maximum=self.vocab_size - 1) for i, x in enumerate(ids)]
+        out = [check_int(f"ids[{i}]", x, minimum=0, maximum=self.vocab_size - 1)
+               for i, x in enumerate(ids)]
         if not out:
             raise ValueError("ids must hold at least one token; the prompt encoded to zero tokens")
         max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
@@ -422,7 +452,8 @@ class BigramModel:
 # --------------------------------------------------------------------------- checkpoints
 
 def save_checkpoint(model: GPT, path: str | Path, **meta: object) -> int:
-    """Save config, weights (float16, the tied matrix once) and ``meta``; return the file size in bytes."""
+    """Save config, weights (float16, the tied matrix once) and ``meta``; return the file size in
+    bytes."""
     state = {name: value.detach().to(torch.float16) for name, value in model.state_dict().items()
              if name != "head.weight"}
     torch.save({"config": asdict(model.config), "state": state, "meta": meta}, path)
@@ -430,10 +461,12 @@ def save_checkpoint(model: GPT, path: str | Path, **meta: object) -> int:
 
 
 def load_checkpoint(path: str | Path) -> tuple[GPT, dict]:
-    """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its meta."""
+    """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its
+    meta."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; write it with `python scripts/make_checkpoint_09c.py`")
+        raise FileNotFoundError(f"{path} is missing; write it with `python "
+                                "scripts/make_checkpoint_09c.py`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     model = GPT(GPTConfig(**saved["config"]))
     state = {name: value.float() for name, value in saved["state"].items()}

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlpcourse._checks import check_array, check_choice, check_float, check_instance, check_int, check_same_length
+from nlpcourse._checks import (check_array, check_choice, check_float, check_instance, check_int,
+                               check_same_length)
 from nlpcourse.generative import check_features_labels
 from nlpcourse.losses import BINARY_LOSSES, cross_entropy, sigmoid, softmax
 
@@ -44,7 +45,8 @@ class SoftmaxModel:
 
 @dataclass
 class CascadeModel:
-    """Logistic units feeding one logistic unit: h = sigmoid(x W1 + b1), P(C1|x) = sigmoid(h.w2 + b2)."""
+    """Logistic units feeding one logistic unit: h = sigmoid(x W1 + b1), P(C1|x) = sigmoid(h.w2 +
+    b2)."""
 
     W1: np.ndarray  # (D, H)
     b1: np.ndarray  # (H,)
@@ -53,7 +55,8 @@ class CascadeModel:
     history: list[float] = field(default_factory=list)
 
 
-def logistic_loss_and_grad(w, b: float, X, y, loss: str = "cross_entropy") -> tuple[float, np.ndarray, float]:
+def logistic_loss_and_grad(w, b: float, X, y,
+                           loss: str = "cross_entropy") -> tuple[float, np.ndarray, float]:
     """The mean loss of sigmoid(Xw + b) against y, and its gradients with respect to w and b."""
     check_choice("loss", loss, BINARY_LOSSES)
     X = check_array("X", X, ndim=2)
@@ -61,7 +64,8 @@ def logistic_loss_and_grad(w, b: float, X, y, loss: str = "cross_entropy") -> tu
     y = check_array("y", y, ndim=1)
     check_same_length("X", X, "y", y)
     if w.shape[0] != X.shape[1]:
-        raise ValueError(f"w must have one weight per feature column ({X.shape[1]}), got {w.shape[0]}")
+        raise ValueError(f"w must have one weight per feature column ({X.shape[1]}), got "
+                         f"{w.shape[0]}")
     z = X @ w + b  # (N,)
     value, grad_z = BINARY_LOSSES[loss](z, y)
     return value, X.T @ grad_z, float(grad_z.sum())
@@ -107,7 +111,8 @@ def fit_logistic(X, y, *, loss: str = "cross_entropy", lr: float = 0.5, epochs: 
     Xs = (X - mean) / scale
     w = np.zeros(X.shape[1]) if w0 is None else check_array("w0", w0, ndim=1).copy()
     if w.shape[0] != X.shape[1]:
-        raise ValueError(f"w0 must have one weight per feature column ({X.shape[1]}), got {w.shape[0]}")
+        raise ValueError(f"w0 must have one weight per feature column ({X.shape[1]}), got "
+                         f"{w.shape[0]}")
     b = check_float("b0", b0)
     rng = np.random.default_rng(seed)
     history = []
@@ -184,7 +189,8 @@ def _cascade_forward(W1, b1, w2, b2, X) -> tuple[np.ndarray, np.ndarray]:
 def fit_cascade(X, y, *, hidden: int = 2, lr: float = 1.0, epochs: int = 2000, seed: int = 0,
                 init_scale: float = 1.0) -> CascadeModel:
     """Cascading logistic regressions: ``hidden`` logistic units whose outputs feed one more,
-    all trained together by full-batch gradient descent on cross-entropy (the chain rule by hand)."""
+    all trained together by full-batch gradient descent on cross-entropy (the chain rule by
+    hand)."""
     X, y = check_features_labels(X, y, n_classes=2)
     hidden = check_int("hidden", hidden, minimum=1)
     lr, epochs, _none, seed = _check_training(lr, epochs, None, seed)

@@ -59,7 +59,8 @@ def _pair(name_p: str, prediction, name_t: str, target) -> tuple[np.ndarray, np.
     prediction = check_array(name_p, prediction)
     target = check_array(name_t, target)
     if prediction.shape != target.shape:
-        raise ValueError(f"{name_p} and {name_t} must have the same shape, got {prediction.shape} and {target.shape}")
+        raise ValueError(f"{name_p} and {name_t} must have the same shape, got {prediction.shape} "
+                         f"and {target.shape}")
     if prediction.size == 0:
         raise ValueError(f"{name_p} must not be empty")
     return prediction, target
@@ -67,7 +68,8 @@ def _pair(name_p: str, prediction, name_t: str, target) -> tuple[np.ndarray, np.
 
 def square_error(prediction, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """(prediction - target)^2, summed over any trailing axes and averaged ("mean") or summed over
-    items; for 1-D input "mean" equals torch's MSELoss. Returns the value and d value / d prediction."""
+    items; for 1-D input "mean" equals torch's MSELoss. Returns the value and d value / d
+    prediction."""
     prediction, target = _pair("prediction", prediction, "target", target)
     diff = prediction - target
     per_item = (diff**2).reshape(diff.shape[0], -1).sum(axis=1) if diff.ndim else diff**2
@@ -76,8 +78,8 @@ def square_error(prediction, target, reduction: str = "mean") -> tuple[float, np
 
 def _binary_targets(target: np.ndarray) -> None:
     if np.any((target < 0) | (target > 1)):
-        raise ValueError("target must hold probabilities in [0, 1] (1 for class C1, 0 for class C2), "
-                         f"got values from {target.min()} to {target.max()}")
+        raise ValueError("target must hold probabilities in [0, 1] (1 for class C1, 0 for class "
+                         f"C2), got values from {target.min()} to {target.max()}")
 
 
 def binary_cross_entropy(logits, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
@@ -110,12 +112,14 @@ def _check_logits_and_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
     if labels.dtype.kind not in "iu":
         raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
     if labels.shape[0] != logits.shape[0]:
-        raise ValueError(f"logits and labels must have the same length, got {logits.shape[0]} and {labels.shape[0]}")
+        raise ValueError(f"logits and labels must have the same length, got {logits.shape[0]} and "
+                         f"{labels.shape[0]}")
     if logits.shape[0] == 0:
         raise ValueError("logits must not be empty")
     n_classes = check_int("number of classes (logits.shape[1])", logits.shape[1], minimum=2)
     if np.any((labels < 0) | (labels >= n_classes)):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} to {labels.max()}")
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {labels.min()} "
+                         f"to {labels.max()}")
     return logits, labels
 
 
@@ -137,7 +141,8 @@ BINARY_LOSSES = {"cross_entropy": binary_cross_entropy, "square_error": sigmoid_
 
 def one_weight_curves(weights, x: float = 1.0, y: float = 1.0) -> dict[str, dict[str, np.ndarray]]:
     """Loss and |gradient| of the one-weight model f = sigmoid(w x) on one example (x, y), for each
-    of ``BINARY_LOSSES``, at every w in ``weights``: the data of the square-error vs cross-entropy figure."""
+    of ``BINARY_LOSSES``, at every w in ``weights``: the data of the square-error vs cross-entropy
+    figure."""
     weights = check_array("weights", weights, ndim=1, min_rows=1)
     curves = {}
     for name, loss in BINARY_LOSSES.items():
@@ -150,7 +155,7 @@ def one_weight_curves(weights, x: float = 1.0, y: float = 1.0) -> dict[str, dict
     return curves
 
 
-# --------------------------------------------------------------------------- chapter 11: the loss family
+# ---------------------------------------------------------------------- chapter 11: the loss family
 # Absolute error, Huber and hinge losses, in the same (value, grad) shape as the losses above.
 # At a kink the gradient follows torch's autograd: sign(0) = 0 for absolute error, and 0 for a
 # hinge exactly at its margin.
@@ -165,9 +170,11 @@ def absolute_error(prediction, target, reduction: str = "mean") -> tuple[float, 
     return _reduce(per_item, np.sign(diff), reduction)
 
 
-def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
-    """Huber loss: d^2 / 2 for |d| <= delta, delta (|d| - delta / 2) beyond (d = prediction - target);
-    square near the target, absolute far from it. Equals torch's HuberLoss(delta) for 1-D "mean"."""
+def huber(prediction, target, delta: float = 1.0,
+          reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Huber loss: d^2 / 2 for |d| <= delta, delta (|d| - delta / 2) beyond (d = prediction -
+    target); square near the target, absolute far from it. Equals torch's HuberLoss(delta) for 1-D
+    "mean"."""
     prediction, target = _pair("prediction", prediction, "target", target)
     delta = check_float("delta", delta, minimum=0.0, min_inclusive=False)
     diff = prediction - target
@@ -178,19 +185,21 @@ def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> tu
 
 
 def hinge(scores, target, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
-    """Binary hinge loss max(0, margin - y s) of scores s against labels y in {-1, +1} (the SVM's loss);
-    gradient -y where the margin is violated (y s < margin), else 0."""
+    """Binary hinge loss max(0, margin - y s) of scores s against labels y in {-1, +1} (the SVM's
+    loss); gradient -y where the margin is violated (y s < margin), else 0."""
     scores, target = _pair("scores", scores, "target", target)
     margin = check_float("margin", margin, minimum=0.0)
     if not np.all(np.isin(target, (-1.0, 1.0))):
-        raise ValueError(f"target must hold labels -1 and +1 for the hinge loss, got values {np.unique(target)[:5].tolist()}")
+        raise ValueError("target must hold labels -1 and +1 for the hinge loss, got values "
+                         f"{np.unique(target)[:5].tolist()}")
     slack = margin - target * scores
     per = np.maximum(slack, 0.0)
     per_item = per.reshape(per.shape[0], -1).sum(axis=1) if per.ndim else per
     return _reduce(per_item, np.where(slack > 0, -target, 0.0), reduction)
 
 
-def multiclass_hinge(logits, labels, margin: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
+def multiclass_hinge(logits, labels, margin: float = 1.0,
+                     reduction: str = "mean") -> tuple[float, np.ndarray]:
     """Multi-class hinge (Weston-Watkins, as torch's MultiMarginLoss): for each item
     sum_{j != y} max(0, margin - z_y + z_j) / K, for logits (N, K) and integer labels (N,)."""
     logits, labels = _check_logits_and_labels(logits, labels)

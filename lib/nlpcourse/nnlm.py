@@ -37,7 +37,8 @@ BOUNDARY = "<s>"
 
 @dataclass(frozen=True)
 class NNLMConfig:
-    """Sizes of an NNLM: vocabulary, how many previous words it reads, embedding and hidden widths."""
+    """Sizes of an NNLM: vocabulary, how many previous words it reads, embedding and hidden
+    widths."""
 
     vocab_size: int
     context: int = 3  # n - 1 in the paper: the number of previous words
@@ -53,7 +54,8 @@ class NNLMConfig:
         check_int("hidden_dim", self.hidden_dim, minimum=1)
         check_float("embedding_init_std", self.embedding_init_std, minimum=0.0, min_inclusive=False)
         if not isinstance(self.direct, bool):
-            raise TypeError(f"direct must be a bool, got {type(self.direct).__name__} {self.direct!r}")
+            raise TypeError(f"direct must be a bool, got {type(self.direct).__name__} "
+                            f"{self.direct!r}")
 
 
 class NNLM(nn.Module):
@@ -64,7 +66,8 @@ class NNLM(nn.Module):
         if not isinstance(config, NNLMConfig):
             raise TypeError(f"config must be an NNLMConfig, got {type(config).__name__}")
         self.config = config
-        with torch.random.fork_rng(devices=[]):  # a fixed initialisation that leaves the global RNG alone
+        with torch.random.fork_rng(devices=[]):
+            # a fixed initialisation that leaves the global RNG alone
             if seed is not None:
                 torch.manual_seed(check_int("seed", seed, minimum=0))
             n, m, h, v = config.context, config.embedding_dim, config.hidden_dim, config.vocab_size
@@ -93,7 +96,8 @@ def check_context_ids(name: str, context, config: NNLMConfig) -> None:
     if context.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"{name} must hold integer word ids (int64), got dtype {context.dtype}")
     if context.ndim != 2 or context.shape[1] != config.context:
-        raise ValueError(f"{name} must have shape (batch, {config.context}), got {tuple(context.shape)}")
+        raise ValueError(f"{name} must have shape (batch, {config.context}), got "
+                         f"{tuple(context.shape)}")
     if context.numel() and (int(context.min()) < 0 or int(context.max()) >= config.vocab_size):
         raise ValueError(
             f"{name} ids must lie in [0, {config.vocab_size - 1}], got range "
@@ -101,7 +105,8 @@ def check_context_ids(name: str, context, config: NNLMConfig) -> None:
         )
 
 
-def ngram_examples(documents: Sequence[Sequence[int]], context: int, boundary_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def ngram_examples(documents: Sequence[Sequence[int]], context: int,
+                   boundary_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(previous ``context`` ids, next id) for every word of every document.
 
     Each document is padded on the left with ``boundary_id`` so its first word is predicted
@@ -115,7 +120,8 @@ def ngram_examples(documents: Sequence[Sequence[int]], context: int, boundary_id
     rows, targets = [], []
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
-            raise TypeError(f"documents[{i}] must be a list of word ids, got a str (encode it first)")
+            raise TypeError(f"documents[{i}] must be a list of word ids, got a str (encode it "
+                            "first)")
         ids = [check_int(f"documents[{i}][...]", t, minimum=0) for t in doc]
         padded = [boundary_id] * context + ids
         for t in range(len(ids)):
@@ -128,13 +134,15 @@ def ngram_examples(documents: Sequence[Sequence[int]], context: int, boundary_id
 
 def _check_examples(name: str, examples, config: NNLMConfig) -> tuple[torch.Tensor, torch.Tensor]:
     if not (isinstance(examples, tuple) and len(examples) == 2):
-        raise TypeError(f"{name} must be a (contexts, targets) pair from ngram_examples, got {type(examples).__name__}")
+        raise TypeError(f"{name} must be a (contexts, targets) pair from ngram_examples, got "
+                        f"{type(examples).__name__}")
     contexts, targets = examples
     check_context_ids(f"{name} contexts", contexts, config)
     if not isinstance(targets, torch.Tensor) or targets.dtype != torch.int64 or targets.ndim != 1:
         raise TypeError(f"{name} targets must be a 1-D int64 tensor")
     if targets.shape[0] != contexts.shape[0]:
-        raise ValueError(f"{name} contexts and targets must have the same length, got {contexts.shape[0]} and {targets.shape[0]}")
+        raise ValueError(f"{name} contexts and targets must have the same length, got "
+                         f"{contexts.shape[0]} and {targets.shape[0]}")
     if targets.shape[0] == 0:
         raise ValueError(f"{name} is empty: give at least one example")
     if int(targets.min()) < 0 or int(targets.max()) >= config.vocab_size:
@@ -143,7 +151,8 @@ def _check_examples(name: str, examples, config: NNLMConfig) -> tuple[torch.Tens
 
 
 @torch.no_grad()
-def cross_entropy(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor], batch_size: int = 4096) -> float:
+def cross_entropy(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor],
+                  batch_size: int = 4096) -> float:
     """Mean negative log-likelihood (nats per word) of the true next words."""
     contexts, targets = _check_examples("examples", examples, model.config)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -152,18 +161,22 @@ def cross_entropy(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor], batc
     total = 0.0
     for start in range(0, len(targets), batch_size):
         logits = model(contexts[start : start + batch_size])
-        total += float(nn.functional.cross_entropy(logits.double(), targets[start : start + batch_size], reduction="sum"))
+        total += float(nn.functional.cross_entropy(logits.double(),
+                                                   targets[start : start + batch_size],
+                                                   reduction="sum"))
     model.train(was_training)
     return total / len(targets)
 
 
 def perplexity(loss: float) -> float:
-    """exp(cross-entropy in nats): the model is as unsure as a uniform choice among this many words."""
+    """exp(cross-entropy in nats): the model is as unsure as a uniform choice among this many
+    words."""
     loss = check_float("loss", loss, minimum=0.0)
     return math.exp(loss) if loss < 709.78 else math.inf  # beyond that exp overflows a float
 
 
-def unigram_cross_entropy(train_targets, eval_targets, vocab_size: int, smoothing: float = 1.0) -> float:
+def unigram_cross_entropy(train_targets, eval_targets, vocab_size: int,
+                          smoothing: float = 1.0) -> float:
     """The baseline that ignores the context: add-``smoothing`` unigram frequencies from the
     training targets, scored as mean nats per word on ``eval_targets``."""
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
@@ -180,14 +193,17 @@ def unigram_cross_entropy(train_targets, eval_targets, vocab_size: int, smoothin
 def _id_array(name: str, ids, vocab_size: int) -> np.ndarray:
     array = ids.numpy() if isinstance(ids, torch.Tensor) else np.asarray(ids)
     if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a non-empty 1-D array of integer word ids, got shape {array.shape}, dtype {array.dtype}")
+        raise ValueError(f"{name} must be a non-empty 1-D array of integer word ids, got shape "
+                         f"{array.shape}, dtype {array.dtype}")
     if array.min() < 0 or array.max() >= vocab_size:
-        raise ValueError(f"{name} ids must lie in [0, {vocab_size - 1}], got range [{array.min()}, {array.max()}]")
+        raise ValueError(f"{name} ids must lie in [0, {vocab_size - 1}], got range [{array.min()}, "
+                         f"{array.max()}]")
     return array.astype(np.int64)
 
 
 @torch.no_grad()
-def true_word_ranks(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor], batch_size: int = 4096) -> np.ndarray:
+def true_word_ranks(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor],
+                    batch_size: int = 4096) -> np.ndarray:
     """Rank of the true next word among all words (1 = the model's first guess), per example.
 
     Ties count in the word's favour: the rank is 1 + the number of words scored strictly higher.
@@ -205,22 +221,27 @@ def true_word_ranks(model: NNLM, examples: tuple[torch.Tensor, torch.Tensor], ba
     return torch.cat(ranks).numpy()
 
 
-def encode_prompt(prompt: Sequence[str], vocab: Vocabulary, context: int, boundary: str = BOUNDARY) -> torch.Tensor:
-    """The last ``context`` words of a tokenised prompt as ids (1, context), left-padded with ``boundary``."""
+def encode_prompt(prompt: Sequence[str], vocab: Vocabulary, context: int,
+                  boundary: str = BOUNDARY) -> torch.Tensor:
+    """The last ``context`` words of a tokenised prompt as ids (1, context), left-padded with
+    ``boundary``."""
     if isinstance(prompt, str):
         raise TypeError("prompt must be a list of tokens, got a str (tokenize it first)")
     context = check_int("context", context, minimum=1)
     if boundary not in vocab:
-        raise ValueError(f"boundary token {boundary!r} is not in the vocabulary; build it with specials=({boundary!r},)")
+        raise ValueError(f"boundary token {boundary!r} is not in the vocabulary; build it with "
+                         f"specials=({boundary!r},)")
     words = [boundary] * context + list(prompt)
     return torch.tensor([vocab.encode(words[-context:])], dtype=torch.int64)
 
 
 @torch.no_grad()
-def next_word_probabilities(model: NNLM, vocab: Vocabulary, prompt: Sequence[str], boundary: str = BOUNDARY) -> np.ndarray:
+def next_word_probabilities(model: NNLM, vocab: Vocabulary, prompt: Sequence[str],
+                            boundary: str = BOUNDARY) -> np.ndarray:
     """P(next word | prompt) over the whole vocabulary, as a float64 vector that sums to 1."""
     if len(vocab) != model.config.vocab_size:
-        raise ValueError(f"vocab has {len(vocab)} words but the model was built for {model.config.vocab_size}")
+        raise ValueError(f"vocab has {len(vocab)} words but the model was built for "
+                         f"{model.config.vocab_size}")
     was_training = model.training
     model.eval()
     logits = model(encode_prompt(prompt, vocab, model.config.context, boundary))[0]
@@ -229,7 +250,8 @@ def next_word_probabilities(model: NNLM, vocab: Vocabulary, prompt: Sequence[str
 
 
 def top_next_words(model: NNLM, vocab: Vocabulary, prompt: Sequence[str], k: int = 5,
-                   exclude: Sequence[str] = (), boundary: str = BOUNDARY) -> list[tuple[str, float]]:
+                   exclude: Sequence[str] = (),
+                   boundary: str = BOUNDARY) -> list[tuple[str, float]]:
     """The ``k`` most probable next words and their probabilities, skipping the ``exclude`` tokens
     (e.g. the unknown and boundary tokens); probabilities are the model's, not renormalised."""
     k = check_int("k", k, minimum=1)
@@ -267,7 +289,8 @@ class TrainingHistory:
         return model.eval()
 
 
-def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tuple[torch.Tensor, torch.Tensor], *,
+def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor],
+               valid: tuple[torch.Tensor, torch.Tensor], *,
                epochs: int = 5, batch_size: int = 256, lr: float = 3e-3, weight_decay: float = 0.0,
                seed: int = 0, keep_states: bool = True, progress: bool = False) -> TrainingHistory:
     """Train ``model`` in place with Adam on shuffled mini-batches; return its history.
@@ -294,7 +317,8 @@ def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tup
         epoch_range = tqdm(epoch_range, desc="NNLM epochs")
     for _epoch in epoch_range:
         model.train()
-        history.train_loss.append(shuffled_epoch(model, contexts, targets, nn.functional.cross_entropy,
+        history.train_loss.append(shuffled_epoch(model, contexts, targets,
+                                                 nn.functional.cross_entropy,
                                                  optimizer, batch_size, generator))
         history.valid_loss.append(cross_entropy(model, valid))
         if keep_states:
@@ -303,14 +327,17 @@ def train_nnlm(model: NNLM, train: tuple[torch.Tensor, torch.Tensor], valid: tup
     return history
 
 
-def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5, min_count: int = 1) -> list[tuple[str, float]]:
+def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5,
+                  min_count: int = 1) -> list[tuple[str, float]]:
     """The ``k`` words whose rows of ``vectors`` have the highest cosine with ``word``'s row,
     among the words counted at least ``min_count`` times (rare words' vectors are mostly noise)."""
     k = check_int("k", k, minimum=1)
     min_count = check_int("min_count", min_count, minimum=0)
-    matrix = vectors.detach().double().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors, dtype=np.float64)
+    matrix = (vectors.detach().double().numpy() if isinstance(vectors, torch.Tensor)
+              else np.asarray(vectors, dtype=np.float64))
     if matrix.ndim != 2 or matrix.shape[0] != len(vocab):
-        raise ValueError(f"vectors must have one row per vocabulary word ({len(vocab)}), got shape {matrix.shape}")
+        raise ValueError(f"vectors must have one row per vocabulary word ({len(vocab)}), got shape "
+                         f"{matrix.shape}")
     if not isinstance(word, str):
         raise TypeError(f"word must be a str, got {type(word).__name__}")
     if word not in vocab or word == vocab.unk_token:
@@ -322,4 +349,5 @@ def nearest_words(vectors, vocab: Vocabulary, word: str, k: int = 5, min_count: 
     sims = unit @ unit[i]
     order = np.lexsort((np.arange(sims.size), -sims))
     counts = vocab.counts
-    return [(vocab.tokens[j], float(sims[j])) for j in order if j != i and counts[j] >= min_count][:k]
+    return [(vocab.tokens[j], float(sims[j])) for j in order
+            if j != i and counts[j] >= min_count][:k]

@@ -21,7 +21,8 @@ from nlpcourse._tensor_checks import check_tensor
 __all__ = [
     "FeatureScaler", "min_max", "z_score", "centering", "gradient_descent_path", "LeastSquares",
     "steps_to_converge", "scaled_features", "BatchNorm", "LayerNorm",
-    "batch_norm_backward", "batch_statistics_spread", "aligned_indicators", "mlp", "train_classifier", "accuracy",
+    "batch_norm_backward", "batch_statistics_spread", "aligned_indicators", "mlp",
+    "train_classifier", "accuracy",
 ]
 
 # --------------------------------------------------------------------------- feature scaling
@@ -39,14 +40,16 @@ class FeatureScaler:
         """Apply the training statistics to ``X`` of shape (N, D)."""
         X = check_array("X", X, ndim=2)
         if X.shape[1] != self.shift.shape[0]:
-            raise ValueError(f"X must have {self.shift.shape[0]} features (as when fitted), got {X.shape[1]}")
+            raise ValueError(f"X must have {self.shift.shape[0]} features (as when fitted), got "
+                             f"{X.shape[1]}")
         return (X - self.shift) / self.scale
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Map scaled values back to the original units."""
         Z = check_array("Z", Z, ndim=2)
         if Z.shape[1] != self.shift.shape[0]:
-            raise ValueError(f"Z must have {self.shift.shape[0]} features (as when fitted), got {Z.shape[1]}")
+            raise ValueError(f"Z must have {self.shift.shape[0]} features (as when fitted), got "
+                             f"{Z.shape[1]}")
         return Z * self.scale + self.shift
 
 
@@ -76,7 +79,8 @@ def z_score(X_train: Any, eps: float = 1e-8) -> FeatureScaler:
     mu, var = X.mean(axis=0), X.var(axis=0)
     if eps == 0 and np.any(var == 0):
         bad = np.flatnonzero(var == 0).tolist()
-        raise ValueError(f"X_train has zero-variance feature(s) {bad[:10]}; z-score needs eps > 0 for them, got eps=0")
+        raise ValueError(f"X_train has zero-variance feature(s) {bad[:10]}; z-score needs eps > 0 "
+                         "for them, got eps=0")
     return FeatureScaler(mu, np.sqrt(var + eps), "z-score")
 
 
@@ -86,11 +90,13 @@ def centering(X_train: Any) -> FeatureScaler:
     return FeatureScaler(X.mean(axis=0), np.ones(X.shape[1]), "centering")
 
 
-# --------------------------------------------------------------------------- gradient descent on a 2-D loss
+# ------------------------------------------------------------------- gradient descent on a 2-D loss
 
 
-def gradient_descent_path(grad: Callable[[np.ndarray], np.ndarray], start: Any, lr: float, steps: int) -> np.ndarray:
-    """Plain gradient descent w <- w - lr grad(w) from ``start``; returns every point, shape (steps + 1, P).
+def gradient_descent_path(grad: Callable[[np.ndarray], np.ndarray], start: Any, lr: float,
+                          steps: int) -> np.ndarray:
+    """Plain gradient descent w <- w - lr grad(w) from ``start``; returns every point, shape (steps
+    + 1, P).
 
     Stops early (shorter result) if the iterate becomes non-finite, i.e. the run diverged.
     """
@@ -143,7 +149,8 @@ class LeastSquares:
         return float(eig[-1] / eig[0])
 
     def loss(self, *weights: Any) -> np.ndarray:
-        """L at the points given by P equal-shape arrays (W1, W2, ...), vectorised for contour grids."""
+        """L at the points given by P equal-shape arrays (W1, W2, ...), vectorised for contour
+        grids."""
         if len(weights) == 1:
             weights = tuple(np.asarray(weights[0], dtype=np.float64).T)
         if len(weights) != self.X.shape[1]:
@@ -151,7 +158,8 @@ class LeastSquares:
         W = np.stack([np.asarray(w, dtype=np.float64) for w in weights], axis=-1)  # (..., P)
         # expanded square: w^T H w / 2 - w^T X^T y / N + y^T y / (2N), cheap on a large grid
         b = self.X.T @ self.y / len(self.X)
-        return 0.5 * np.einsum("...i,ij,...j->...", W, self.hessian, W) - W @ b + 0.5 * np.mean(self.y**2)
+        return (0.5 * np.einsum("...i,ij,...j->...", W, self.hessian, W) - W @ b
+                + 0.5 * np.mean(self.y**2))
 
     def grad(self, w: Any) -> np.ndarray:
         """dL/dw = X^T (X w - y) / N."""
@@ -160,11 +168,13 @@ class LeastSquares:
 
     def safe_lr(self, fraction: float = 1.0) -> float:
         """``fraction`` / largest curvature; GD on this loss diverges for fraction >= 2."""
-        fraction = check_float("fraction", fraction, minimum=0.0, maximum=2.0, min_inclusive=False, max_inclusive=False)
+        fraction = check_float("fraction", fraction, minimum=0.0, maximum=2.0, min_inclusive=False,
+                               max_inclusive=False)
         return fraction / float(np.linalg.eigvalsh(self.hessian)[-1])
 
 
-def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float = 1e-6, max_steps: int = 100_000) -> int:
+def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float = 1e-6,
+                      max_steps: int = 100_000) -> int:
     """Number of GD steps until L(w) - L(w*) <= tol; ``max_steps`` if it never gets there.
 
     On a quadratic loss GD acts on each eigen-direction of the curvature separately: the
@@ -179,7 +189,8 @@ def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float =
     if start.shape[0] != problem.X.shape[1]:
         raise ValueError(f"start must have {problem.X.shape[1]} entries, got {start.shape[0]}")
     eig, vectors = np.linalg.eigh(problem.hessian)
-    weight = 0.5 * eig * (vectors.T @ (start - problem.minimum)) ** 2  # (P,) gap along each eigen-direction
+    # (P,) gap along each eigen-direction
+    weight = 0.5 * eig * (vectors.T @ (start - problem.minimum)) ** 2
     rate = np.abs(1.0 - lr * eig) ** 2  # (P,) factor per step
     keep = weight > 0  # directions where the start is already exact never contribute
     weight, rate = weight[keep], rate[keep]
@@ -198,11 +209,13 @@ def steps_to_converge(problem: LeastSquares, start: Any, lr: float, tol: float =
             middle = (low + high) // 2
             low, high = (low, middle) if gap(middle) <= tol else (middle, high)
         return int(high)
-    below = np.flatnonzero(gap(np.arange(max_steps + 1)) <= tol)  # a diverging direction: scan every t
+    # a diverging direction: scan every t
+    below = np.flatnonzero(gap(np.arange(max_steps + 1)) <= tol)
     return int(below[0]) if below.size else max_steps
 
 
-def scaled_features(scale: float, n: int = 200, seed: int = 0, weights: tuple[float, float] = (3.0, -2.0),
+def scaled_features(scale: float, n: int = 200, seed: int = 0,
+                    weights: tuple[float, float] = (3.0, -2.0),
                     noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """A two-feature regression whose second feature is multiplied by ``scale``.
 
@@ -222,15 +235,17 @@ def scaled_features(scale: float, n: int = 200, seed: int = 0, weights: tuple[fl
     return Z * np.array([1.0, scale]), y
 
 
-# --------------------------------------------------------------------------- BatchNorm and LayerNorm
+# -------------------------------------------------------------------------- BatchNorm and LayerNorm
 
 
 def _check_input(name: str, x: Any, ndim: int | None, features: int) -> torch.Tensor:
     check_tensor(name, x, floating=True)
     if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions (batch, features={features}), got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have {ndim} dimensions (batch, features={features}), got "
+                         f"shape {tuple(x.shape)}")
     if x.ndim < 1 or x.shape[-1] != features:
-        raise ValueError(f"{name} must have {features} features in its last dimension, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have {features} features in its last dimension, got shape "
+                         f"{tuple(x.shape)}")
     return x
 
 
@@ -259,8 +274,8 @@ class BatchNorm(nn.Module):
         if self.training:
             n = x.shape[0]
             if n < 2:
-                raise ValueError(f"BatchNorm in training mode needs a batch of at least 2 examples, got {n}; "
-                                 "call .eval() to use the running statistics")
+                raise ValueError("BatchNorm in training mode needs a batch of at least 2 "
+                                 f"examples, got {n}; call .eval() to use the running statistics")
             mean = x.mean(dim=0)  # (C,)
             var = ((x - mean) ** 2).mean(dim=0)  # biased: the batch's own spread
             with torch.no_grad():
@@ -278,7 +293,8 @@ class BatchNorm(nn.Module):
 
 
 class LayerNorm(nn.Module):
-    """Layer normalization over the last axis, per example (横向): the same in training and evaluation."""
+    """Layer normalization over the last axis, per example (横向): the same in training and
+    evaluation."""
 
     def __init__(self, num_features: int, eps: float = 1e-5):
         super().__init__()
@@ -297,12 +313,14 @@ class LayerNorm(nn.Module):
         return f"{self.num_features}, eps={self.eps}"
 
 
-# --------------------------------------------------------------------------- issue 27: the notes' claims, measured
+# ------------------------------------------------------------ issue 27: the notes' claims, measured
 # (back-propagation through mu and sigma, batch-statistic noise, indicator directions, the BN sweep)
 
 
-def batch_norm_backward(x: Any, gamma: Any, upstream: Any, eps: float = 1e-5) -> dict[str, np.ndarray]:
-    """Gradients of BatchNorm's training-mode output y = gamma (x - mu) / sqrt(var + eps) + beta, by hand.
+def batch_norm_backward(x: Any, gamma: Any, upstream: Any,
+                        eps: float = 1e-5) -> dict[str, np.ndarray]:
+    """Gradients of BatchNorm's training-mode output y = gamma (x - mu) / sqrt(var + eps) + beta, by
+    hand.
 
     ``x`` and ``upstream`` (dL/dy) have shape (N, C), ``gamma`` (C,). Returns dL/dx, dL/dgamma,
     dL/dbeta and the two intermediate gradients the notes name, dL/dmu and dL/dvar (mu and var
@@ -315,7 +333,8 @@ def batch_norm_backward(x: Any, gamma: Any, upstream: Any, eps: float = 1e-5) ->
     if upstream.shape != x.shape:
         raise ValueError(f"upstream must have the shape of x {x.shape}, got {upstream.shape}")
     if gamma.shape != (x.shape[1],):
-        raise ValueError(f"gamma must have shape ({x.shape[1]},), one per feature of x, got {gamma.shape}")
+        raise ValueError(f"gamma must have shape ({x.shape[1]},), one per feature of x, got "
+                         f"{gamma.shape}")
     n = x.shape[0]
     mu = x.mean(axis=0)  # (C,)
     centred = x - mu  # (N, C)
@@ -324,7 +343,8 @@ def batch_norm_backward(x: Any, gamma: Any, upstream: Any, eps: float = 1e-5) ->
     x_hat = centred * inv_std
     d_x_hat = upstream * gamma  # (N, C)
     d_var = np.sum(d_x_hat * centred, axis=0) * -0.5 * inv_std**3  # (C,)
-    d_mu = -np.sum(d_x_hat, axis=0) * inv_std + d_var * -2.0 * centred.mean(axis=0)  # second term is 0
+    # second term is 0
+    d_mu = -np.sum(d_x_hat, axis=0) * inv_std + d_var * -2.0 * centred.mean(axis=0)
     d_x = d_x_hat * inv_std + d_var * 2.0 * centred / n + d_mu / n
     return {"x": d_x, "gamma": np.sum(upstream * x_hat, axis=0), "beta": upstream.sum(axis=0),
             "mu": d_mu, "var": d_var}
@@ -332,23 +352,27 @@ def batch_norm_backward(x: Any, gamma: Any, upstream: Any, eps: float = 1e-5) ->
 
 def batch_statistics_spread(values: Any, batch_sizes: Any, n_batches: int = 2000,
                             seed: int = 0) -> dict[str, np.ndarray]:
-    """Standard deviation, over ``n_batches`` random mini-batches, of a feature's batch mean and batch variance.
+    """Standard deviation, over ``n_batches`` random mini-batches, of a feature's batch mean and
+    batch variance.
 
     ``values`` (N,) is one feature over a data set; the batches are consecutive slices of shuffled
-    passes over it (as training's shuffled epochs make them), so a batch never repeats a value. Returns ``batch_sizes`` and the two spreads (one per B).
+    passes over it (as training's shuffled epochs make them), so a batch never repeats a value.
+    Returns ``batch_sizes`` and the two spreads (one per B).
     """
     values = check_array("values", values, ndim=1, min_rows=2)
     sizes = check_array("batch_sizes", batch_sizes, ndim=1, dtype=np.int64, min_rows=1)
     n_batches = check_int("n_batches", n_batches, minimum=2)
     seed = check_int("seed", seed, minimum=0)
     if sizes.min() < 2 or sizes.max() > len(values):
-        raise ValueError(f"batch_sizes must lie in [2, {len(values)}] (the number of values), got {sizes.tolist()}")
+        raise ValueError(f"batch_sizes must lie in [2, {len(values)}] (the number of values), got "
+                         f"{sizes.tolist()}")
     rng = np.random.default_rng(seed)
     mean_sd, var_sd = [], []
     for b in sizes:
         per_epoch = len(values) // b  # full batches in one shuffled pass
         epochs = -(-n_batches // per_epoch)
-        order = np.concatenate([rng.permutation(len(values))[:per_epoch * b] for _ in range(epochs)])
+        order = np.concatenate([rng.permutation(len(values))[:per_epoch * b]
+                                for _ in range(epochs)])
         batches = values[order[:n_batches * b]].reshape(n_batches, b)  # (n_batches, B)
         mean_sd.append(batches.mean(axis=1).std())
         var_sd.append(batches.var(axis=1).std())
@@ -361,7 +385,8 @@ def aligned_indicators(X: Any, lower_is_better: Any) -> np.ndarray:
     X = check_array("X", X, ndim=2, min_rows=1)
     flip = np.asarray(lower_is_better)
     if flip.dtype != bool or flip.shape != (X.shape[1],):
-        raise ValueError(f"lower_is_better must be {X.shape[1]} booleans (one per column of X), got {lower_is_better!r}")
+        raise ValueError(f"lower_is_better must be {X.shape[1]} booleans (one per column of X), "
+                         f"got {lower_is_better!r}")
     Z = min_max(X).transform(X)
     return np.where(flip, 1.0 - Z, Z)
 
@@ -390,7 +415,8 @@ def mlp(in_features: int, hidden: int, out_features: int, depth: int = 2, batch_
 
 
 def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, lr: float, epochs: int,
-                     batch_size: int = 64, seed: int = 0, watch: dict[str, nn.Module] | None = None) -> dict[str, list[float]]:
+                     batch_size: int = 64, seed: int = 0,
+                     watch: dict[str, nn.Module] | None = None) -> dict[str, list[float]]:
     """Plain mini-batch SGD on cross-entropy; the mean training loss of each epoch.
 
     A run whose loss becomes NaN or infinite stops there (it diverged) and reports ``inf``.
@@ -409,7 +435,8 @@ def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, lr: 
     hooks = []
     for name, module in (watch or {}).items():
         if not isinstance(module, nn.Module):
-            raise TypeError(f"watch[{name!r}] must be a torch.nn.Module, got {type(module).__name__}")
+            raise TypeError(f"watch[{name!r}] must be a torch.nn.Module, got "
+                            f"{type(module).__name__}")
         history[f"{name} mean"], history[f"{name} var"] = [], []
 
         def record(module, inputs, output, name=name):

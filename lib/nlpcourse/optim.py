@@ -25,7 +25,7 @@ __all__ = [
     "minibatch_path",
 ]
 
-# --------------------------------------------------------------------------- learning-rate schedules
+# -------------------------------------------------------------------------- learning-rate schedules
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float = 0.0) -> float:
@@ -38,7 +38,8 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float =
     """
     step = check_int("step", step, minimum=0)
     total_steps = check_int("total_steps", total_steps, minimum=1)
-    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)  # longer than the run: it never reaches 1
+    # longer than the run: it never reaches 1
+    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
     floor = check_float("floor", floor, minimum=0.0, maximum=1.0)
     if step < warmup_steps:
         return (step + 1) / (warmup_steps + 1)
@@ -67,7 +68,8 @@ class Optimizer:
         self._params = list(params)
         for i, p in enumerate(self._array_params()):
             if not isinstance(p, np.ndarray) or p.dtype != np.float64:
-                raise TypeError(f"params[{i}] must be a float64 numpy array (updated in place), got {type(p).__name__}"
+                raise TypeError(f"params[{i}] must be a float64 numpy array (updated in place), "
+                                f"got {type(p).__name__}"
                                 + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else ""))
         self.lr = _check_lr(lr)
         self.weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
@@ -79,19 +81,22 @@ class Optimizer:
 
     def _grads(self, grads: Sequence[Any] | None) -> list[np.ndarray]:
         if grads is None:
-            grads = [None if isinstance(p, np.ndarray) else getattr(p, "grad", None) for p in self._params]
+            grads = [None if isinstance(p, np.ndarray) else getattr(p, "grad", None)
+                     for p in self._params]
             if any(g is None for g in grads):
                 raise ValueError("grads must be given when params are plain arrays")
         if len(grads) != len(self._params):
-            raise ValueError(f"grads must have one entry per parameter ({len(self._params)}), got {len(grads)}")
+            raise ValueError(f"grads must have one entry per parameter ({len(self._params)}), got "
+                             f"{len(grads)}")
         out = []
         for i, (p, g) in enumerate(zip(self._array_params(), grads)):
             g = np.asarray(g, dtype=np.float64)
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] must have shape {p.shape}, got {g.shape}")
             if not np.all(np.isfinite(g)):
-                raise ValueError(f"grads[{i}] contains NaN or inf at step {self.t + 1}: the run diverged "
-                                 f"(lr={self.lr:g}); lower the learning rate or check the loss")
+                raise ValueError(f"grads[{i}] contains NaN or inf at step {self.t + 1}: the run "
+                                 f"diverged (lr={self.lr:g}); lower the learning rate or check the "
+                                 "loss")
             out.append(g)
         return out
 
@@ -102,7 +107,8 @@ class Optimizer:
         for p, g, state in zip(self._array_params(), grads, self.state):
             self._update(p, g, state)
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:  # pragma: no cover
+    def _update(self, p: np.ndarray, g: np.ndarray,
+                state: dict[str, np.ndarray]) -> None:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -110,7 +116,8 @@ class SGD(Optimizer):
     """w <- w - lr g, with optional momentum (動量) v <- mu v + (1 - dampening) g (Nesterov: step
     along g + mu v) and L2 weight decay g <- g + wd w, as ``torch.optim.SGD``."""
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         self.momentum = _check_beta("momentum", momentum)
@@ -146,7 +153,8 @@ class RMSProp(Optimizer):
     """s <- alpha s + (1 - alpha) g^2; w <- w - lr g / (sqrt(s) + eps), as ``torch.optim.RMSprop``
     (with optional momentum on the scaled step and L2 weight decay in the gradient)."""
 
-    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
+                 momentum: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         self.alpha = _check_beta("alpha", alpha)
@@ -169,13 +177,14 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, bias-corrected, w <- w - lr m^ / (sqrt(v^) + eps),
-    as ``torch.optim.Adam``. ``weight_decay`` here is an L2 term added to the gradient (so it is
-    rescaled by the adaptive denominator); ``AdamW`` decouples it."""
+    """m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, bias-corrected, w <- w - lr m^ / (sqrt(v^)
+    + eps), as ``torch.optim.Adam``. ``weight_decay`` here is an L2 term added to the gradient (so
+    it is rescaled by the adaptive denominator); ``AdamW`` decouples it."""
 
     decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         if len(betas) != 2:
@@ -188,7 +197,8 @@ class Adam(Optimizer):
         if self.decoupled:
             p *= 1.0 - self.lr * self.weight_decay  # decoupled weight decay: shrink w directly
         elif self.weight_decay:
-            g = g + self.weight_decay * p  # L2 in the loss: the decay passes through the adaptive scaling
+            # L2 in the loss: the decay passes through the adaptive scaling
+            g = g + self.weight_decay * p
         m = state.setdefault("exp_avg", np.zeros_like(p))
         v = state.setdefault("exp_avg_sq", np.zeros_like(p))
         m *= b1
@@ -201,25 +211,28 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): w <- w (1 - lr wd) before the Adam step,
-    as ``torch.optim.AdamW`` (default weight_decay 0.01)."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter): w <- w (1 - lr wd) before the Adam
+    step, as ``torch.optim.AdamW`` (default weight_decay 0.01)."""
 
     decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8,
                  weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
 #: The optimizers by the names the chapter uses.
-OPTIMIZERS = {"SGD": SGD, "momentum": Momentum, "Nesterov": Nesterov, "RMSProp": RMSProp, "Adam": Adam,
+OPTIMIZERS = {"SGD": SGD, "momentum": Momentum, "Nesterov": Nesterov, "RMSProp": RMSProp,
+              "Adam": Adam,
               "AdamW": AdamW}
 
 
-# --------------------------------------------------------------------------- running an optimizer on a 2-D function
+# ----------------------------------------------------------- running an optimizer on a 2-D function
 
 
-def optimize_path(make_optimizer: Callable[[list[np.ndarray]], Optimizer], grad: Callable[[np.ndarray], np.ndarray],
+def optimize_path(make_optimizer: Callable[[list[np.ndarray]], Optimizer],
+                  grad: Callable[[np.ndarray], np.ndarray],
                   start: Any, steps: int) -> np.ndarray:
     """Every iterate of ``steps`` updates from ``start``; shape (steps + 1, P).
 
@@ -235,7 +248,8 @@ def optimize_path(make_optimizer: Callable[[list[np.ndarray]], Optimizer], grad:
     return np.array(path)
 
 
-def steps_to_tolerance(path: np.ndarray, loss: Callable[..., np.ndarray], minimum_loss: float, tol: float) -> int | None:
+def steps_to_tolerance(path: np.ndarray, loss: Callable[..., np.ndarray], minimum_loss: float,
+                       tol: float) -> int | None:
     """The first step t whose loss is within ``tol`` of ``minimum_loss`` and stays so for the rest
     of ``path`` (an (n, 2) array of iterates), or None if the path never settles there."""
     path = check_array("path", path, ndim=2)
@@ -278,7 +292,7 @@ def rosenbrock_grad(w, a: float = 1.0, b: float = 100.0) -> np.ndarray:
     return np.array([-2.0 * (a - w1) - 4.0 * b * w1 * (w2 - w1**2), 2.0 * b * (w2 - w1**2)])
 
 
-# --------------------------------------------------------------------------- the perceptron learning algorithm
+# ---------------------------------------------------------------- the perceptron learning algorithm
 
 
 def _perceptron_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -315,9 +329,10 @@ def perceptron(X: Any, y: Any, max_epochs: int = 100) -> dict[str, Any]:
 
 
 def pocket(X: Any, y: Any, updates: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """The pocket algorithm: PLA on randomly drawn mistakes, keeping in the "pocket" the weights with
-    the fewest training errors seen so far. Returns ``weights`` (the pocket), ``errors`` (its error
-    count), ``current_errors`` (the PLA iterate's errors after each update, which keep jumping)."""
+    """The pocket algorithm: PLA on randomly drawn mistakes, keeping in the "pocket" the weights
+    with the fewest training errors seen so far. Returns ``weights`` (the pocket), ``errors`` (its
+    error count), ``current_errors`` (the PLA iterate's errors after each update, which keep
+    jumping)."""
     Xb, y = _perceptron_data(X, y)
     updates = check_int("updates", updates, minimum=1)
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
@@ -338,15 +353,18 @@ def pocket(X: Any, y: Any, updates: int = 1000, seed: int = 0) -> dict[str, Any]
 
 
 def novikoff_bound(X: Any, y: Any, w_separator: Any) -> float:
-    """(R / gamma)^2 for data with the bias feature appended: R = max ||x||, gamma = min y w.x / ||w||
-    for a separating ``w_separator`` (D + 1, bias last). PLA makes at most this many mistakes."""
+    """(R / gamma)^2 for data with the bias feature appended: R = max ||x||, gamma = min y w.x /
+    ||w|| for a separating ``w_separator`` (D + 1, bias last). PLA makes at most this many
+    mistakes."""
     Xb, y = _perceptron_data(X, y)
     w = check_array("w_separator", w_separator, ndim=1)
     if w.shape[0] != Xb.shape[1]:
-        raise ValueError(f"w_separator must have {Xb.shape[1]} entries (weights then bias), got {w.shape[0]}")
+        raise ValueError(f"w_separator must have {Xb.shape[1]} entries (weights then bias), got "
+                         f"{w.shape[0]}")
     margins = y * (Xb @ w) / np.linalg.norm(w)
     if margins.min() <= 0:
-        raise ValueError("w_separator does not separate the data (some y w.x <= 0): no bound exists")
+        raise ValueError("w_separator does not separate the data (some y w.x <= 0): no bound "
+                         "exists")
     R = np.linalg.norm(Xb, axis=1).max()
     return float((R / margins.min()) ** 2)
 
@@ -355,8 +373,8 @@ def novikoff_bound(X: Any, y: Any, w_separator: Any) -> float:
 
 
 def early_stopping_epoch(valid_losses: Sequence[float], patience: int = 10) -> int:
-    """The epoch (index) early stopping keeps: training stops once the validation loss has not improved
-    for ``patience`` epochs, and the best epoch seen until then is returned."""
+    """The epoch (index) early stopping keeps: training stops once the validation loss has not
+    improved for ``patience`` epochs, and the best epoch seen until then is returned."""
     losses = check_array("valid_losses", valid_losses, ndim=1, min_rows=1)
     patience = check_int("patience", patience, minimum=1)
     best, since = 0, 0
@@ -370,10 +388,11 @@ def early_stopping_epoch(valid_losses: Sequence[float], patience: int = 10) -> i
     return best
 
 
-# --------------------------------------------------------------------------- batch, mini-batch and stochastic GD
+# -------------------------------------------------------------- batch, mini-batch and stochastic GD
 
 
-def minibatch_path(grad_on_batch: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, start: Any, lr: float,
+def minibatch_path(grad_on_batch: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int,
+                   start: Any, lr: float,
                    steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
     """Gradient descent where each step uses the mean gradient of ``batch_size`` examples drawn
     without replacement from ``n`` (a fresh shuffle every epoch); ``batch_size == n`` is batch GD,

@@ -16,13 +16,16 @@ import numpy as np
 from nlpcourse._checks import check_choice, check_int
 
 __all__ = [
-    "PromptItem", "ARROW_TASKS", "TASK_FORMATS", "PROMPT_TASKS", "PROMPT_FORMATS", "ANSWER_CUES", "PHRASE_FRENCH",
-    "prompt_task_items", "format_prompt", "prompt_training_text", "prompt_eval_set", "score_completion", "rules_applied",
+    "PromptItem", "ARROW_TASKS", "TASK_FORMATS", "PROMPT_TASKS", "PROMPT_FORMATS", "ANSWER_CUES",
+    "PHRASE_FRENCH",
+    "prompt_task_items", "format_prompt", "prompt_training_text", "prompt_eval_set",
+    "score_completion", "rules_applied",
 ]
 
 
 class PromptItem(NamedTuple):
-    """One task instance: an optional ``context`` (a short document), a ``query`` and its ``answer``."""
+    """One task instance: an optional ``context`` (a short document), a ``query`` and its
+    ``answer``."""
 
     context: str
     query: str
@@ -43,10 +46,13 @@ ANSWER_CUES = {"arrow": "=> out:", "qa": "A:", "tldr": "TL;DR:"}
 #: examples). Each English word is one token of chapter 09c's byte-pair merges, so copying or
 #: reordering a word moves exactly one token; the French words take one to four tokens.
 PHRASE_FRENCH = {
-    "red": "rouge", "cat": "chat", "dog": "chien", "fish": "poisson", "bird": "oiseau", "car": "voiture",
-    "book": "livre", "man": "homme", "land": "terre", "war": "guerre", "horse": "cheval", "key": "clef",
+    "red": "rouge", "cat": "chat", "dog": "chien", "fish": "poisson", "bird": "oiseau",
+    "car": "voiture",
+    "book": "livre", "man": "homme", "land": "terre", "war": "guerre", "horse": "cheval",
+    "key": "clef",
     "world": "monde", "time": "temps", "year": "an", "new": "nouveau", "high": "haut", "one": "un",
-    "two": "deux", "three": "trois", "four": "quatre", "five": "cinq", "seven": "sept", "nine": "neuf",
+    "two": "deux", "three": "trois", "four": "quatre", "five": "cinq", "seven": "sept",
+    "nine": "neuf",
 }
 _PHRASE_WORDS = tuple(PHRASE_FRENCH)
 _QA_NAMES = tuple("anna bob carl dora emil fay gus hana".split())
@@ -69,7 +75,8 @@ def _split_of(item: PromptItem) -> str:
 
 def _draw_phrase(rng) -> str:
     size = int(rng.integers(2, 4))
-    return " ".join(_PHRASE_WORDS[i] for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
+    return " ".join(_PHRASE_WORDS[i]
+                    for i in rng.choice(len(_PHRASE_WORDS), size=size, replace=False))
 
 
 def _apply_rule(task: str, text: str) -> str:
@@ -92,9 +99,11 @@ def _draw_item(task: str, rng) -> PromptItem:
     if task == "qa":
         names = rng.choice(len(_QA_NAMES), size=2, replace=False)
         cities = rng.choice(len(_QA_CITIES), size=2, replace=False)
-        context = " ".join(f"{_QA_NAMES[n]} lives in {_QA_CITIES[c]} ." for n, c in zip(names, cities))
+        context = " ".join(f"{_QA_NAMES[n]} lives in {_QA_CITIES[c]} ."
+                           for n, c in zip(names, cities))
         asked = int(rng.integers(2))
-        return PromptItem(context, f"where does {_QA_NAMES[names[asked]]} live ?", _QA_CITIES[cities[asked]])
+        return PromptItem(context, f"where does {_QA_NAMES[names[asked]]} live ?",
+                          _QA_CITIES[cities[asked]])
     # tldr: three sentences, two about the same animal; the summary names that animal
     main, other = (_TLDR_ANIMALS[i] for i in rng.choice(len(_TLDR_ANIMALS), size=2, replace=False))
     verbs = [_TLDR_VERBS[i] for i in rng.choice(len(_TLDR_VERBS), size=3, replace=False)]
@@ -105,7 +114,8 @@ def _draw_item(task: str, rng) -> PromptItem:
 
 
 def prompt_task_items(task: str, n: int, seed: int = 0, split: str = "train") -> list[PromptItem]:
-    """``n`` items of one prompt task from the ``train`` or ``test`` split (the splits share no input).
+    """``n`` items of one prompt task from the ``train`` or ``test`` split (the splits share no
+    input).
 
     An input belongs to one split for every task (a CRC-32 of its text decides, one in five is
     ``test``), so a test query is unseen in training whatever the rule. Items are distinct while
@@ -142,13 +152,17 @@ def _format_item(item: PromptItem, fmt: str, with_answer: bool) -> str:
 
 
 def _check_item(name: str, item, fmt: str) -> PromptItem:
-    if not isinstance(item, tuple) or len(item) != 3 or not all(isinstance(part, str) for part in item):
-        raise TypeError(f"{name} must be a PromptItem (context, query, answer) of str, got {item!r}")
+    if (not isinstance(item, tuple) or len(item) != 3
+            or not all(isinstance(part, str) for part in item)):
+        raise TypeError(f"{name} must be a PromptItem (context, query, answer) of str, got "
+                        f"{item!r}")
     item = PromptItem(*item)
     if "\n" in "".join(item):
-        raise ValueError(f"{name} must not contain a newline (a newline ends each example), got {item!r}")
+        raise ValueError(f"{name} must not contain a newline (a newline ends each example), got "
+                         f"{item!r}")
     if fmt == "arrow" and item.context:
-        raise ValueError(f"{name} has a context, but fmt 'arrow' has no place for one: use fmt 'qa' or 'tldr'")
+        raise ValueError(f"{name} has a context, but fmt 'arrow' has no place for one: use fmt "
+                         "'qa' or 'tldr'")
     if fmt == "tldr" and item.query:
         raise ValueError(f"{name} has a query, but fmt 'tldr' has no place for one: use fmt 'qa'")
     return item
@@ -164,7 +178,8 @@ def format_prompt(examples: Sequence[PromptItem], query: PromptItem, fmt: str = 
     check_choice("fmt", fmt, PROMPT_FORMATS)
     if isinstance(examples, (str, bytes, PromptItem)) or not hasattr(examples, "__iter__"):
         raise TypeError(f"examples must be a sequence of PromptItem, got {type(examples).__name__}")
-    lines = [_format_item(_check_item(f"examples[{i}]", ex, fmt), fmt, True) for i, ex in enumerate(examples)]
+    lines = [_format_item(_check_item(f"examples[{i}]", ex, fmt), fmt, True)
+             for i, ex in enumerate(examples)]
     lines.append(_format_item(_check_item("query", query, fmt), fmt, False))
     return "\n".join(lines)
 
@@ -172,7 +187,8 @@ def format_prompt(examples: Sequence[PromptItem], query: PromptItem, fmt: str = 
 def prompt_training_text(n_docs: int, seed: int = 0, shots: Sequence[int] = (0, 1, 2, 4),
                          tasks: Sequence[str] = PROMPT_TASKS) -> list[str]:
     """``n_docs`` training episodes, one document each: ``k`` solved examples of one task then
-    one more, all written in the task's format (``k`` drawn from ``shots``, the task from ``tasks``).
+    one more, all written in the task's format (``k`` drawn from ``shots``, the task from
+    ``tasks``).
 
     Only ``train`` items are used, so every test query stays unseen. Each document ends with a
     newline after its last answer.
@@ -186,7 +202,8 @@ def prompt_training_text(n_docs: int, seed: int = 0, shots: Sequence[int] = (0, 
     rng = np.random.default_rng([seed, 9])
     picks = [(tasks[int(t)], shots[int(k)]) for t, k in zip(rng.integers(len(tasks), size=n_docs),
                                                           rng.integers(len(shots), size=n_docs))]
-    pools = {task: prompt_task_items(task, 500, seed=seed, split="train") for task in set(t for t, _k in picks)}
+    pools = {task: prompt_task_items(task, 500, seed=seed, split="train")
+             for task in set(t for t, _k in picks)}
     documents = []
     for task, k in picks:
         pool = pools[task]
@@ -236,8 +253,10 @@ def rules_applied(query: str, predicted: str) -> tuple[str, ...]:
         raise TypeError(f"query must be a str, got {type(query).__name__}")
     words = query.split()
     if not 2 <= len(words) <= 3 or any(w not in PHRASE_FRENCH for w in words):
-        raise ValueError(f"query must be two or three of the arrow tasks' words (PHRASE_FRENCH), got {query!r}")
-    return tuple(rule for rule in ARROW_TASKS if score_completion(predicted, _apply_rule(rule, query)))
+        raise ValueError("query must be two or three of the arrow tasks' words (PHRASE_FRENCH), "
+                         f"got {query!r}")
+    return tuple(rule for rule in ARROW_TASKS
+                 if score_completion(predicted, _apply_rule(rule, query)))
 
 
 def _check_nonempty(name: str, values) -> list:

@@ -25,19 +25,23 @@ def _as_matrix(name: str, X) -> np.ndarray:
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
-        raise ValueError(f"{name} must be a vector or a (samples, features) matrix, got shape {X.shape}")
+        raise ValueError(f"{name} must be a vector or a (samples, features) matrix, got shape "
+                         f"{X.shape}")
     return X
 
 
-def _lloyd(X: np.ndarray, k: int, rng: np.random.Generator, iterations: int) -> tuple[np.ndarray, float]:
+def _lloyd(X: np.ndarray, k: int, rng: np.random.Generator,
+           iterations: int) -> tuple[np.ndarray, float]:
     centres = [X[rng.integers(len(X))]]
     for _ in range(1, k):  # k-means++: far points are more likely to start a new centre
         d2 = np.min(((X[:, None, :] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
-        centres.append(X[rng.choice(len(X), p=d2 / d2.sum())] if d2.sum() > 0 else X[rng.integers(len(X))])
+        centres.append(X[rng.choice(len(X), p=d2 / d2.sum())] if d2.sum() > 0
+                       else X[rng.integers(len(X))])
     centres = np.array(centres)
     for _ in range(iterations):
         assign = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        updated = np.array([X[assign == j].mean(0) if np.any(assign == j) else centres[j] for j in range(k)])
+        updated = np.array([X[assign == j].mean(0) if np.any(assign == j) else centres[j]
+                            for j in range(k)])
         if np.allclose(updated, centres):
             break
         centres = updated
@@ -96,7 +100,8 @@ class RBFNetwork:
         return rbf_features(X, self.centres, self.width) @ self.weights
 
 
-def fit_rbf(X, y, k: int | None = None, width: float | None = None, centres=None, ridge: float = 0.0,
+def fit_rbf(X, y, k: int | None = None, width: float | None = None, centres=None,
+            ridge: float = 0.0,
             seed: int = 0) -> RBFNetwork:
     """Fit an RBF network: centres by k-means (or given), output layer by (ridge) least squares."""
     X = _as_matrix("X", X)

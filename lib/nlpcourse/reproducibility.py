@@ -47,10 +47,12 @@ CPU_DEPENDENT_TAG = "cpu-dependent"
 #: products by MKL's code path, which MKL otherwise picks by CPU vendor and model.
 KERNEL_VARIANTS = {
     "native": {},                                         # this machine's own kernels
-    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},         # torch's AVX2 kernels (most AMD, older Intel)
+    # torch's AVX2 kernels (most AMD, older Intel)
+    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "aten-default": {"ATEN_CPU_CAPABILITY": "default"},   # torch's non-vectorised kernels
     "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},         # MKL's vendor-neutral path
-    "mkl-avx2": {"MKL_CBWR": "AVX2"},                     # MKL's AVX2 path (what it takes on many AMD CPUs)
+    # MKL's AVX2 path (what it takes on many AMD CPUs)
+    "mkl-avx2": {"MKL_CBWR": "AVX2"},
 }
 
 

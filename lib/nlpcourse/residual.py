@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse._checks import check_array, check_choice, check_float, check_instance, check_int, check_same_length
+from nlpcourse._checks import (check_array, check_choice, check_float, check_instance, check_int,
+                               check_same_length)
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse._training import shuffled_epoch
 
@@ -27,7 +28,8 @@ __all__ = [
     "HighwayBlock", "StackConfig", "DeepStack", "build_stack", "layer_gradient_norms",
     "gradient_ratio", "gradient_norms_by_depth", "History", "evaluate", "train", "singular_values",
     "effective_rank", "hidden_spectra", "effective_ranks",
-    "INITS", "DEGENERATE_WEIGHTS", "degenerate_weight", "numerical_rank", "unit_redundancy", "singular_layer",
+    "INITS", "DEGENERATE_WEIGHTS", "degenerate_weight", "numerical_rank", "unit_redundancy",
+    "singular_layer",
 ]
 
 BLOCKS = ("plain", "residual", "highway")
@@ -59,7 +61,8 @@ def _check_block_input(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
 
 
 class PlainBlock(nn.Module):
-    """y = f(W x + b): one layer of an ordinary deep network (``batch_norm=True``: y = f(BN(W x + b)))."""
+    """y = f(W x + b): one layer of an ordinary deep network (``batch_norm=True``: y = f(BN(W x +
+    b)))."""
 
     def __init__(self, width: int, activation: str = "tanh", *, batch_norm: bool = False):
         super().__init__()
@@ -67,7 +70,8 @@ class PlainBlock(nn.Module):
         self.activation = activation
         self._f = _activation(activation)
         self.linear = nn.Linear(width, width)
-        self.norm = nn.BatchNorm1d(width) if check_instance("batch_norm", batch_norm, bool) else None
+        self.norm = (nn.BatchNorm1d(width) if check_instance("batch_norm", batch_norm, bool)
+                     else None)
 
     @property
     def main_weight(self) -> nn.Parameter:
@@ -112,7 +116,8 @@ class ResidualBlock(PlainBlock):
 
 
 class HighwayBlock(nn.Module):
-    """y = H(x) T(x) + x (1 - T(x)), with H(x) = f(W_H x + b_H) and the gate T(x) = sigmoid(W_T x + b_T).
+    """y = H(x) T(x) + x (1 - T(x)), with H(x) = f(W_H x + b_H) and the gate T(x) = sigmoid(W_T x +
+    b_T).
 
     ``gate_bias`` starts b_T negative so that the block begins mostly carrying x through
     (Srivastava et al. 2015); T = 0 gives y = x, T = 1 gives y = H(x).
@@ -144,7 +149,8 @@ class HighwayBlock(nn.Module):
 
 @dataclass
 class StackConfig:
-    """The shape of a deep classifier: input layer, ``depth`` blocks of ``width`` units, output layer."""
+    """The shape of a deep classifier: input layer, ``depth`` blocks of ``width`` units, output
+    layer."""
 
     depth: int = 16
     width: int = 64
@@ -171,7 +177,8 @@ class StackConfig:
         self.seed = check_int("seed", self.seed, minimum=0)
         check_choice("init", self.init, INITS)
         if check_instance("batch_norm", self.batch_norm, bool) and self.block != "plain":
-            raise ValueError(f"batch_norm=True needs block='plain' (the earlier remedy), got block={self.block!r}")
+            raise ValueError("batch_norm=True needs block='plain' (the earlier remedy), got "
+                             f"block={self.block!r}")
 
 
 class DeepStack(nn.Module):
@@ -192,19 +199,23 @@ class DeepStack(nn.Module):
                 if c.block == "plain":
                     blocks.append(PlainBlock(c.width, c.activation, batch_norm=c.batch_norm))
                 elif c.block == "residual":
-                    blocks.append(ResidualBlock(c.width, c.activation, c.skip, seed=c.seed * 10_007 + i,
+                    blocks.append(ResidualBlock(c.width, c.activation, c.skip,
+                                                seed=c.seed * 10_007 + i,
                                                 zero_init=c.zero_init))
                 else:
                     blocks.append(HighwayBlock(c.width, c.activation, gate_bias=c.gate_bias))
             self.blocks = nn.ModuleList(blocks)
             self.head = nn.Linear(c.width, c.n_classes)
-            if c.init == "he":  # He et al. 2015: W ~ N(0, 2 / fan_in), b = 0, input layer and block transforms
-                for linear in [self.embed] + [getattr(b, "linear", None) or b.transform for b in self.blocks]:
+            if c.init == "he":
+                # He et al. 2015: W ~ N(0, 2 / fan_in), b = 0, input layer and block transforms
+                for linear in [self.embed] + [getattr(b, "linear", None) or b.transform
+                                              for b in self.blocks]:
                     nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
                     nn.init.zeros_(linear.bias)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        return check_tensor("x", x, shape=("batch", self.config.in_features), dtype=self.embed.weight.dtype)
+        return check_tensor("x", x, shape=("batch", self.config.in_features),
+                            dtype=self.embed.weight.dtype)
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The output of every block, first block first: ``depth`` tensors of shape (B, width)."""
@@ -221,23 +232,27 @@ class DeepStack(nn.Module):
 
 def build_stack(depth: int = 16, block: str = "plain", *, width: int = 64, in_features: int = 64,
                 n_classes: int = 10, activation: str = "tanh", skip: str = "identity",
-                gate_bias: float = -3.0, zero_init: bool = False, seed: int = 0, init: str = "default",
+                gate_bias: float = -3.0, zero_init: bool = False, seed: int = 0,
+                init: str = "default",
                 batch_norm: bool = False) -> DeepStack:
     """A ``DeepStack`` from keyword arguments (see ``StackConfig``)."""
-    return DeepStack(StackConfig(depth=depth, width=width, in_features=in_features, n_classes=n_classes,
+    return DeepStack(StackConfig(depth=depth, width=width, in_features=in_features,
+                                 n_classes=n_classes,
                                  block=block, activation=activation, skip=skip, gate_bias=gate_bias,
                                  zero_init=zero_init, seed=seed, init=init, batch_norm=batch_norm))
 
 
 # --------------------------------------------------------------------------- inputs
 
-def _as_batch(model: DeepStack, X, y=None, names: tuple[str, str] = ("X", "y")) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _as_batch(model: DeepStack, X, y=None,
+              names: tuple[str, str] = ("X", "y")) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Check X (and labels y) against the model and return them as tensors."""
     if not isinstance(model, DeepStack):
         raise TypeError(f"model must be a DeepStack, got {type(model).__name__}")
     X = check_array(names[0], X, ndim=2, min_rows=1)
     if X.shape[1] != model.config.in_features:
-        raise ValueError(f"{names[0]} must have shape (n, {model.config.in_features}), got {X.shape}")
+        raise ValueError(f"{names[0]} must have shape (n, {model.config.in_features}), got "
+                         f"{X.shape}")
     dtype = model.head.weight.dtype
     X_t = torch.as_tensor(X, dtype=dtype)
     if y is None:
@@ -247,7 +262,8 @@ def _as_batch(model: DeepStack, X, y=None, names: tuple[str, str] = ("X", "y")) 
         raise TypeError(f"{names[1]} must hold integer class labels, got dtype {y.dtype}")
     check_same_length(names[0], X, names[1], y)
     if y.min() < 0 or y.max() >= model.config.n_classes:
-        raise ValueError(f"{names[1]} must hold labels in [0, {model.config.n_classes - 1}], got {y.min()}..{y.max()}")
+        raise ValueError(f"{names[1]} must hold labels in [0, {model.config.n_classes - 1}], got "
+                         f"{y.min()}..{y.max()}")
     return X_t, torch.as_tensor(y, dtype=torch.long)
 
 
@@ -277,7 +293,8 @@ def gradient_ratio(norms: Sequence[float]) -> float:
     return float(norms[0] / norms[-1])
 
 
-def gradient_norms_by_depth(X, y, depths: Sequence[int], blocks: Sequence[str] = ("plain", "residual"),
+def gradient_norms_by_depth(X, y, depths: Sequence[int],
+                            blocks: Sequence[str] = ("plain", "residual"),
                             **stack_options) -> dict[int, dict[str, np.ndarray]]:
     """Per-layer weight-gradient norms at initialisation for each depth and block type.
 
@@ -288,7 +305,8 @@ def gradient_norms_by_depth(X, y, depths: Sequence[int], blocks: Sequence[str] =
     result = {}
     for depth in depths:
         depth = check_int("depth", depth, minimum=1)
-        result[depth] = {block: layer_gradient_norms(build_stack(depth, block, **stack_options), X, y)
+        result[depth] = {block: layer_gradient_norms(build_stack(depth, block, **stack_options),
+                                                     X, y)
                          for block in blocks}
     return result
 
@@ -347,7 +365,8 @@ def train(model: DeepStack, X_train, y_train, X_val, y_val, *, epochs: int = 10,
 
     record(evaluate(model, X_train, y_train)[0])
     for _epoch in range(epochs):
-        record(shuffled_epoch(model, X_t, y_t, nn.functional.cross_entropy, optimizer, batch_size, generator))
+        record(shuffled_epoch(model, X_t, y_t, nn.functional.cross_entropy, optimizer, batch_size,
+                              generator))
     return history
 
 
@@ -395,7 +414,7 @@ def effective_ranks(model: DeepStack, X, *, center: bool = False) -> np.ndarray:
     return np.array([effective_rank(s) for s in hidden_spectra(model, X, center=center)])
 
 
-# --------------------------------------------------------------------------- the notes' singular cases
+# ------------------------------------------------------------------------ the notes' singular cases
 
 DEGENERATE_WEIGHTS = ("zero", "tied", "random")
 
@@ -421,7 +440,8 @@ def degenerate_weight(kind: str, width: int, *, seed: int = 0) -> torch.Tensor:
 
 
 def numerical_rank(M, *, rtol: float = 1e-8) -> int:
-    """Rank of a matrix: the number of singular values above ``rtol`` times the largest (0 if all zero)."""
+    """Rank of a matrix: the number of singular values above ``rtol`` times the largest (0 if all
+    zero)."""
     s = singular_values(M)
     rtol = check_float("rtol", rtol, minimum=0, min_inclusive=False)
     if s.size == 0 or s[0] == 0:
@@ -447,7 +467,8 @@ def unit_redundancy(H, *, atol: float = 1e-9) -> tuple[float, float]:
     return float(dead.mean()), float(duplicate.mean())
 
 
-def singular_layer(X, W, b=None, *, skip: bool = False, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+def singular_layer(X, W, b=None, *, skip: bool = False,
+                   activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
     """One layer y = f(x W^T + b) (+ x with ``skip=True``) on the samples X (n x width).
 
     Returns (Y, J): the outputs (n x width) and the Jacobian dy/dx at the first sample

@@ -32,7 +32,8 @@ State = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 
 
 class _Cell(nn.Module):
-    """Shared parts: torch's parameter layout and its uniform(-1/sqrt(H), 1/sqrt(H)) initialisation."""
+    """Shared parts: torch's parameter layout and its uniform(-1/sqrt(H), 1/sqrt(H))
+    initialisation."""
 
     gates = 1
 
@@ -87,7 +88,8 @@ class RNNCell(_Cell):
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh"):
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias)
 
@@ -100,7 +102,8 @@ class RNNCell(_Cell):
 
 
 class LSTMCell(_Cell):
-    """LSTM with input, forget, candidate and output gates (order i, f, g, o), like torch.nn.LSTMCell.
+    """LSTM with input, forget, candidate and output gates (order i, f, g, o), like
+    torch.nn.LSTMCell.
 
     c' = f * c + i * g and h' = o * tanh(c'): the additive path through c is what lets
     gradients survive many steps.
@@ -108,7 +111,8 @@ class LSTMCell(_Cell):
 
     gates = 4
 
-    def initial_state(self, batch: int, like: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def initial_state(self, batch: int,
+                      like: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = super().initial_state(batch, like)
         return h, torch.zeros_like(h)
 
@@ -117,7 +121,8 @@ class LSTMCell(_Cell):
         if state is None:
             state = self.initial_state(x.shape[0], x)
         if not (isinstance(state, tuple) and len(state) == 2):
-            raise TypeError(f"state must be an (h, c) tuple for an LSTM, got {type(state).__name__}")
+            raise TypeError("state must be an (h, c) tuple for an LSTM, got "
+                            f"{type(state).__name__}")
         h, c = state
         self._check_hidden("state h", h, x.shape[0])
         self._check_hidden("state c", c, x.shape[0])
@@ -170,7 +175,8 @@ def check_mask(name: str, mask, batch: int, steps: int) -> torch.Tensor:
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of bools, got {type(mask).__name__}")
     if tuple(mask.shape) != (batch, steps):
-        raise ValueError(f"{name} must have shape ({batch}, {steps}) like the inputs, got {tuple(mask.shape)}")
+        raise ValueError(f"{name} must have shape ({batch}, {steps}) like the inputs, got "
+                         f"{tuple(mask.shape)}")
     if mask.dtype != torch.bool:
         raise TypeError(f"{name} must have dtype torch.bool, got {mask.dtype}")
     return mask
@@ -188,13 +194,15 @@ class Recurrent(nn.Module):
     def __init__(self, cell: _Cell, reverse: bool = False):
         super().__init__()
         if not isinstance(cell, _Cell):
-            raise TypeError(f"cell must be an RNNCell, LSTMCell or GRUCell, got {type(cell).__name__}")
+            raise TypeError("cell must be an RNNCell, LSTMCell or GRUCell, got "
+                            f"{type(cell).__name__}")
         self.cell = cell
         self.reverse = bool(reverse)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None,
                 state: State | None = None) -> tuple[torch.Tensor, State]:
-        check_tensor("inputs", inputs, shape=("batch", "steps", self.cell.input_size), dtype=self.cell.weight_ih.dtype)
+        check_tensor("inputs", inputs, shape=("batch", "steps", self.cell.input_size),
+                     dtype=self.cell.weight_ih.dtype)
         batch, steps, _ = inputs.shape
         if steps == 0:
             raise ValueError(f"inputs must have at least one step, got shape {tuple(inputs.shape)}")
@@ -226,7 +234,8 @@ class Bidirectional(nn.Module):
         super().__init__()
         for name, cell in (("forward_cell", forward_cell), ("backward_cell", backward_cell)):
             if not isinstance(cell, _Cell):
-                raise TypeError(f"{name} must be an RNNCell, LSTMCell or GRUCell, got {type(cell).__name__}")
+                raise TypeError(f"{name} must be an RNNCell, LSTMCell or GRUCell, got "
+                                f"{type(cell).__name__}")
         if forward_cell.input_size != backward_cell.input_size:
             raise ValueError(
                 f"forward_cell and backward_cell must read the same input size, got "
@@ -241,11 +250,13 @@ class Bidirectional(nn.Module):
 
 
 def copy_from_torch(cell: _Cell, reference: nn.Module, suffix: str = "") -> _Cell:
-    """Copy the weights of a torch cell (or one direction/layer of torch.nn.RNN/LSTM/GRU) into ``cell``.
+    """Copy the weights of a torch cell (or one direction/layer of torch.nn.RNN/LSTM/GRU) into
+    ``cell``.
 
     ``suffix`` picks the layer and direction of a multi-layer module, e.g. ``"_l0_reverse"``.
     """
-    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if cell.bias_ih is not None else [])
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if cell.bias_ih is not None
+                                          else [])
     with torch.no_grad():
         for name in names:
             source = getattr(reference, name + suffix, None)
@@ -253,7 +264,8 @@ def copy_from_torch(cell: _Cell, reference: nn.Module, suffix: str = "") -> _Cel
                 raise ValueError(f"reference has no parameter {name + suffix!r} to copy")
             target = getattr(cell, name)
             if source.shape != target.shape:
-                raise ValueError(f"{name}{suffix} must have shape {tuple(target.shape)}, got {tuple(source.shape)}")
+                raise ValueError(f"{name}{suffix} must have shape {tuple(target.shape)}, got "
+                                 f"{tuple(source.shape)}")
             target.copy_(source)
     return cell
 

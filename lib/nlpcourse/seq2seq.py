@@ -47,7 +47,8 @@ Pair = tuple[Sequence[str], Sequence[str]]
 
 
 def make_vocabularies(pairs: Sequence[Pair]) -> tuple[Vocabulary, Vocabulary]:
-    """Source and target vocabularies: [PAD]=0, [BOS]=1, [EOS]=2, [UNK]=3, then tokens by frequency."""
+    """Source and target vocabularies: [PAD]=0, [BOS]=1, [EOS]=2, [UNK]=3, then tokens by
+    frequency."""
     pairs = check_token_pairs(pairs)
     src = build_vocabulary([s for s, _t in pairs], specials=SPECIALS, unk_token=UNK)
     tgt = build_vocabulary([t for _s, t in pairs], specials=SPECIALS, unk_token=UNK)
@@ -56,14 +57,16 @@ def make_vocabularies(pairs: Sequence[Pair]) -> tuple[Vocabulary, Vocabulary]:
 
 def encode_tokens(tokens: Sequence[str], vocab: Vocabulary, name: str = "tokens", *,
                   unknown: str = "error") -> list[int]:
-    """Indices of ``tokens``; a token outside ``vocab`` is an error naming it (or [UNK] if ``unknown="unk"``)."""
+    """Indices of ``tokens``; a token outside ``vocab`` is an error naming it (or [UNK] if
+    ``unknown="unk"``)."""
     check_choice("unknown", unknown, ("error", "unk"))
     if isinstance(tokens, str):
         raise TypeError(f"{name} must be a list of str tokens, got a str (split it first)")
     ids = []
     for position, token in enumerate(tokens):
         if not isinstance(token, str):
-            raise TypeError(f"{name}[{position}] must be a str token, got {type(token).__name__} {token!r}")
+            raise TypeError(f"{name}[{position}] must be a str token, got {type(token).__name__} "
+                            f"{token!r}")
         if token not in vocab or token in SPECIALS:
             if unknown == "error":
                 raise ValueError(f"{name}[{position}] = {token!r} is not in the vocabulary "
@@ -82,7 +85,8 @@ def _fit_length(name: str, ids: list[int], max_len: int, truncate: bool) -> list
     return ids
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(sequences: Sequence[Sequence[int]],
+              pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad integer sequences: ids (B, T) long and mask (B, T) bool, True on real tokens."""
     if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"sequences must be a list of id lists, got {type(sequences).__name__}")
@@ -102,7 +106,8 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad: int = 0) -> tuple[torch.T
 
 @dataclass
 class Batch:
-    """Encoded pairs: source ids and mask (B, S); decoder input [BOS] y and target y [EOS] (B, T)."""
+    """Encoded pairs: source ids and mask (B, S); decoder input [BOS] y and target y [EOS] (B,
+    T)."""
 
     src: torch.Tensor
     src_mask: torch.Tensor
@@ -166,15 +171,18 @@ class Seq2SeqConfig:
     max_tgt_len: int = 12
 
     def __post_init__(self) -> None:
-        for name in ("embedding_dim", "hidden_size", "attention_size", "max_src_len", "max_tgt_len"):
+        for name in ("embedding_dim", "hidden_size", "attention_size", "max_src_len",
+                     "max_tgt_len"):
             setattr(self, name, check_int(name, getattr(self, name), minimum=1))
         check_choice("cell", self.cell, CELL_KINDS)
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis, only over entries where ``mask`` is True; a fully masked row gives zeros."""
+    """Softmax over the last axis, only over entries where ``mask`` is True; a fully masked row
+    gives zeros."""
     if scores.shape != mask.shape:
-        raise ValueError(f"mask must have the shape of scores {tuple(scores.shape)}, got {tuple(mask.shape)}")
+        raise ValueError(f"mask must have the shape of scores {tuple(scores.shape)}, got "
+                         f"{tuple(mask.shape)}")
     scores = scores.masked_fill(~mask, float("-inf"))
     any_real = mask.any(dim=-1, keepdim=True)
     weights = torch.softmax(torch.where(any_real, scores, torch.zeros_like(scores)), dim=-1)
@@ -182,7 +190,8 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class AdditiveAttention(nn.Module):
-    """Bahdanau's score e_ij = v . tanh(W s_{i-1} + U h_j); weights a_ij = softmax_j over real tokens."""
+    """Bahdanau's score e_ij = v . tanh(W s_{i-1} + U h_j); weights a_ij = softmax_j over real
+    tokens."""
 
     def __init__(self, query_size: int, key_size: int, attention_size: int):
         super().__init__()
@@ -198,7 +207,8 @@ class AdditiveAttention(nn.Module):
         check_tensor("keys", keys, shape=(query.shape[0], "S", k_size), dtype=self.key.weight.dtype)
         if projected_keys is None:
             projected_keys = self.key(keys)  # (B, S, A)
-        energy = self.score(torch.tanh(projected_keys + self.query(query)[:, None, :])).squeeze(-1)  # (B, S)
+        # (B, S)
+        energy = self.score(torch.tanh(projected_keys + self.query(query)[:, None, :])).squeeze(-1)
         weights = masked_softmax(energy, mask)
         context = torch.bmm(weights[:, None, :], keys).squeeze(1)  # c_i = sum_j a_ij h_j, (B, K)
         return context, weights
@@ -213,16 +223,19 @@ class Seq2Seq(nn.Module):
     so the two models differ only in the context they read.
     """
 
-    def __init__(self, config: Seq2SeqConfig, src_vocab: Vocabulary, tgt_vocab: Vocabulary, attention: bool = True):
+    def __init__(self, config: Seq2SeqConfig, src_vocab: Vocabulary, tgt_vocab: Vocabulary,
+                 attention: bool = True):
         super().__init__()
         if not isinstance(config, Seq2SeqConfig):
             raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}")
         for name, vocab in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
             if not isinstance(vocab, Vocabulary):
-                raise TypeError(f"{name} must be a nlpcourse.text.Vocabulary, got {type(vocab).__name__}")
+                raise TypeError(f"{name} must be a nlpcourse.text.Vocabulary, got "
+                                f"{type(vocab).__name__}")
             missing = [s for s in SPECIALS if s not in vocab]
             if missing:
-                raise ValueError(f"{name} lacks the special tokens {missing}; build it with make_vocabularies")
+                raise ValueError(f"{name} lacks the special tokens {missing}; build it with "
+                                 "make_vocabularies")
         self.config, self.src_vocab, self.tgt_vocab = config, src_vocab, tgt_vocab
         self.attention = bool(attention)
         e, h = config.embedding_dim, config.hidden_size
@@ -235,14 +248,18 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(h + 2 * h + e, len(tgt_vocab))
 
     def check_source(self, src: torch.Tensor, src_mask: torch.Tensor) -> None:
-        """Raise on a source batch of the wrong kind or shape, or longer than the model's maximum."""
+        """Raise on a source batch of the wrong kind or shape, or longer than the model's
+        maximum."""
         if not isinstance(src, torch.Tensor) or src.dtype != torch.long or src.ndim != 2:
-            raise TypeError(f"src must be a (batch, steps) tensor of token ids (torch.long), got "
-                            f"{type(src).__name__} {getattr(src, 'dtype', '')} {tuple(getattr(src, 'shape', ()))}")
+            raise TypeError("src must be a (batch, steps) tensor of token ids (torch.long), got "
+                            f"{type(src).__name__} {getattr(src, 'dtype', '')} "
+                            f"{tuple(getattr(src, 'shape', ()))}")
         if not isinstance(src_mask, torch.Tensor) or src_mask.dtype != torch.bool:
-            raise TypeError(f"src_mask must be a bool tensor, got {type(src_mask).__name__} {getattr(src_mask, 'dtype', '')}")
+            raise TypeError(f"src_mask must be a bool tensor, got {type(src_mask).__name__} "
+                            f"{getattr(src_mask, 'dtype', '')}")
         if src_mask.shape != src.shape:
-            raise ValueError(f"src_mask must have the shape of src {tuple(src.shape)}, got {tuple(src_mask.shape)}")
+            raise ValueError(f"src_mask must have the shape of src {tuple(src.shape)}, got "
+                             f"{tuple(src_mask.shape)}")
         if src.shape[1] == 0:
             raise ValueError(f"src must have at least one step, got shape {tuple(src.shape)}")
         if src.shape[1] > self.config.max_src_len:
@@ -253,7 +270,8 @@ class Seq2Seq(nn.Module):
                              f"[{int(src.min())}, {int(src.max())}]")
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor):
-        """Encoder outputs h_j (B, S, 2H), initial decoder state s_0 and the fixed context C (B, 2H)."""
+        """Encoder outputs h_j (B, S, 2H), initial decoder state s_0 and the fixed context C (B,
+        2H)."""
         self.check_source(src, src_mask)
         outputs, (state_f, state_b) = self.encoder(self.src_embedding(src), src_mask)  # (B, S, 2H)
         hidden_of = self.decoder_cell.hidden_of
@@ -263,11 +281,13 @@ class Seq2Seq(nn.Module):
         return outputs, state, fixed
 
     def step(self, y_prev: torch.Tensor, state, memory):
-        """One decoder step: previous token ids (B,) -> logits (B, V), new state, weights (B, S) or None."""
+        """One decoder step: previous token ids (B,) -> logits (B, V), new state, weights (B, S) or
+        None."""
         outputs, src_mask, fixed, keys = memory
         embedded = self.tgt_embedding(y_prev)  # (B, E)
         if self.attention:
-            context, weights = self.attend(self.decoder_cell.hidden_of(state), outputs, src_mask, keys)
+            context, weights = self.attend(self.decoder_cell.hidden_of(state), outputs, src_mask,
+                                           keys)
         else:
             context, weights = fixed, None
         state = self.decoder_cell(torch.cat([embedded, context], dim=1), state)
@@ -281,11 +301,12 @@ class Seq2Seq(nn.Module):
         return state, (outputs, src_mask, fixed, keys)
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor, tgt_in: torch.Tensor):
-        """Teacher forcing: logits (B, T, V) for every target position, and attention (B, T, S) or None."""
-        if not isinstance(tgt_in, torch.Tensor) or tgt_in.ndim != 2 or tgt_in.shape[0] != src.shape[0] \
-                or tgt_in.shape[1] == 0:
-            raise ValueError(f"tgt_in must have shape ({src.shape[0]}, steps) like src's batch, with steps >= 1, "
-                             f"got {tuple(getattr(tgt_in, 'shape', ()))}")
+        """Teacher forcing: logits (B, T, V) for every target position, and attention (B, T, S) or
+        None."""
+        if (not isinstance(tgt_in, torch.Tensor) or tgt_in.ndim != 2
+                or tgt_in.shape[0] != src.shape[0] or tgt_in.shape[1] == 0):
+            raise ValueError(f"tgt_in must have shape ({src.shape[0]}, steps) like src's batch, "
+                             f"with steps >= 1, got {tuple(getattr(tgt_in, 'shape', ()))}")
         check_id_tensor("tgt_in", tgt_in, len(self.tgt_vocab))
         state, memory = self.memory(src, src_mask)
         logits, weights = [], []
@@ -310,15 +331,18 @@ def build_model(config: Seq2SeqConfig, src_vocab: Vocabulary, tgt_vocab: Vocabul
 
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the real target tokens (padding ignored)."""
-    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                         reduction="none")
     mask = mask.reshape(-1).to(losses.dtype)
     return (losses * mask).sum() / mask.sum().clamp_min(1.0)
 
 
-def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
+def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: int = 64,
+          lr: float = 3e-3,
           seed: int = 0, *, clip: float = 1.0, progress: bool = False,
           teacher_forcing: float | Sequence[float] = 1.0) -> dict[str, list[float]]:
-    """Teacher-forced training with Adam and gradient clipping; returns {"loss": mean loss per epoch}.
+    """Teacher-forced training with Adam and gradient clipping; returns {"loss": mean loss per
+    epoch}.
 
     Batches are shuffled with a generator seeded by ``seed``, so a run repeats exactly.
     ``teacher_forcing`` is the probability of feeding the true previous token (one number, or
@@ -333,9 +357,11 @@ def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: i
     seed = check_int("seed", seed, minimum=0)
     clip = check_float("clip", clip, minimum=0.0, min_inclusive=False)
     schedule = _check_teacher_forcing(teacher_forcing, epochs)
-    coins = torch.Generator().manual_seed(seed + 1)  # its own stream: the batch order stays that of teacher forcing
+    # its own stream: the batch order stays that of teacher forcing
+    coins = torch.Generator().manual_seed(seed + 1)
     data = encode_pairs(pairs, model.src_vocab, model.tgt_vocab,
-                        max_src_len=model.config.max_src_len, max_tgt_len=model.config.max_tgt_len - 1)
+                        max_src_len=model.config.max_src_len,
+                        max_tgt_len=model.config.max_tgt_len - 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"loss": []}
@@ -372,7 +398,8 @@ def train(model: Seq2Seq, pairs: Sequence[Pair], epochs: int = 10, batch_size: i
 
 @dataclass
 class Decoded:
-    """Greedy output: token ids per sequence (without [EOS]) and attention (steps, source length) or None."""
+    """Greedy output: token ids per sequence (without [EOS]) and attention (steps, source length) or
+    None."""
 
     ids: list[list[int]]
     attention: list[np.ndarray | None] = field(default_factory=list)
@@ -393,13 +420,15 @@ def encode_sources(model: Seq2Seq, sources: Sequence[Sequence[str]], *, truncate
 
 
 @torch.no_grad()
-def greedy_decode(model: Seq2Seq, src_batch: tuple[torch.Tensor, torch.Tensor], max_len: int | None = None) -> Decoded:
+def greedy_decode(model: Seq2Seq, src_batch: tuple[torch.Tensor, torch.Tensor],
+                  max_len: int | None = None) -> Decoded:
     """Pick the most likely token at every step until [EOS] (or ``max_len`` tokens)."""
     check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     if not (isinstance(src_batch, (tuple, list)) and len(src_batch) == 2):
         raise TypeError("src_batch must be a (src ids, src mask) pair, e.g. from encode_sources")
     src, src_mask = src_batch
-    max_len = model.config.max_tgt_len if max_len is None else check_int("max_len", max_len, minimum=1)
+    max_len = (model.config.max_tgt_len if max_len is None
+               else check_int("max_len", max_len, minimum=1))
     model.eval()
     state, memory = model.memory(src, src_mask)
     batch = src.shape[0]
@@ -430,7 +459,8 @@ def greedy_decode(model: Seq2Seq, src_batch: tuple[torch.Tensor, torch.Tensor], 
     return Decoded(ids, attention)
 
 
-def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], max_len: int | None = None) -> list[list[str]]:
+def translate(model: Seq2Seq, sources: Sequence[Sequence[str]],
+              max_len: int | None = None) -> list[list[str]]:
     """Greedy translations of source token lists, as target token lists."""
     check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     decoded = greedy_decode(model, encode_sources(model, sources), max_len)
@@ -438,17 +468,20 @@ def translate(model: Seq2Seq, sources: Sequence[Sequence[str]], max_len: int | N
 
 
 def alignment(model: Seq2Seq, source: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Output tokens (with [EOS]) and the attention matrix a_ij (outputs x source tokens) for one source."""
+    """Output tokens (with [EOS]) and the attention matrix a_ij (outputs x source tokens) for one
+    source."""
     check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
     if not model.attention:
-        raise ValueError("model has no attention (built with attention=False): it reads one fixed context C")
+        raise ValueError("model has no attention (built with attention=False): it reads one fixed "
+                         "context C")
     decoded = greedy_decode(model, encode_sources(model, [source]))
     out = model.tgt_vocab.decode(decoded.ids[0])
     weights = decoded.attention[0]
     return out + [EOS] * (weights.shape[0] - len(out)), weights
 
 
-def _predictions(model: Seq2Seq, pairs, batch_size: int = 256) -> list[tuple[list[str], list[str], list[str]]]:
+def _predictions(model: Seq2Seq, pairs,
+                 batch_size: int = 256) -> list[tuple[list[str], list[str], list[str]]]:
     pairs = check_token_pairs(pairs)
     out = []
     for start in range(0, len(pairs), batch_size):
@@ -477,7 +510,8 @@ def accuracy_by_length(model: Seq2Seq, pairs: Sequence[Pair]) -> dict[int, tuple
 def held_out_loss(model: Seq2Seq, pairs: Sequence[Pair]) -> float:
     """Teacher-forced mean cross-entropy per target token on ``pairs``."""
     check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")
-    data = encode_pairs(pairs, model.src_vocab, model.tgt_vocab, max_src_len=model.config.max_src_len,
+    data = encode_pairs(pairs, model.src_vocab, model.tgt_vocab,
+                        max_src_len=model.config.max_src_len,
                         max_tgt_len=model.config.max_tgt_len - 1)
     model.eval()
     with torch.no_grad():
@@ -493,7 +527,8 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.2, seed: int = 0
     seed = check_int("seed", seed, minimum=0)
     keys = sorted({" ".join(s) for s, _t in pairs})
     rng = np.random.default_rng(seed)
-    test_keys = set(rng.choice(keys, size=max(1, int(math.floor(len(keys) * test_fraction))), replace=False).tolist())
+    test_keys = set(rng.choice(keys, size=max(1, int(math.floor(len(keys) * test_fraction))),
+                               replace=False).tolist())
     train = [p for p in pairs if " ".join(p[0]) not in test_keys]
     test = [p for p in pairs if " ".join(p[0]) in test_keys]
     return train, test
@@ -503,7 +538,8 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.2, seed: int = 0
 
 
 def linear_teacher_forcing(epochs: int, final: float = 0.5) -> list[float]:
-    """Per-epoch probability of feeding the true token: 1 in the first epoch, falling linearly to ``final``."""
+    """Per-epoch probability of feeding the true token: 1 in the first epoch, falling linearly to
+    ``final``."""
     epochs = check_int("epochs", epochs, minimum=1)
     final = check_float("final", final, minimum=0.0, maximum=1.0)
     if epochs == 1:
@@ -518,7 +554,8 @@ def _check_teacher_forcing(teacher_forcing, epochs: int) -> list[float]:
     elif isinstance(teacher_forcing, (list, tuple, np.ndarray)):
         values = [float(v) for v in teacher_forcing]
         if len(values) != epochs:
-            raise ValueError(f"teacher_forcing must give one probability per epoch ({epochs}), got {len(values)}")
+            raise ValueError(f"teacher_forcing must give one probability per epoch ({epochs}), got "
+                             f"{len(values)}")
     else:
         raise TypeError(f"teacher_forcing must be a probability or a list of one per epoch, "
                         f"got {type(teacher_forcing).__name__}")
@@ -527,7 +564,8 @@ def _check_teacher_forcing(teacher_forcing, epochs: int) -> list[float]:
     return values
 
 
-def scheduled_sampling_logits(model: Seq2Seq, batch: Batch, p_true: float, generator: torch.Generator) -> torch.Tensor:
+def scheduled_sampling_logits(model: Seq2Seq, batch: Batch, p_true: float,
+                              generator: torch.Generator) -> torch.Tensor:
     """Decoder logits (B, T, V) where each step after the first reads the true previous token with
     probability ``p_true`` and otherwise the model's own arg-max from the step before."""
     check_instance("model", model, Seq2Seq, "a Seq2Seq model (build_model)")

@@ -56,12 +56,15 @@ def _check_documents(name: str, documents: Sequence[Sequence[str]]) -> list[list
         if isinstance(doc, str):
             raise TypeError(f"{name}[{i}] must be a list of tokens, got a str (tokenize it first)")
         if not isinstance(doc, Iterable):
-            raise TypeError(f"{name}[{i}] must be a list of tokens, got {type(doc).__name__} {doc!r:.40}")
+            raise TypeError(f"{name}[{i}] must be a list of tokens, got {type(doc).__name__} "
+                            f"{doc!r:.40}")
         doc = list(doc)
-        if not set(map(type, doc)) <= {str}:  # C-speed scan; the token-by-token loop only when needed
+        if not set(map(type, doc)) <= {str}:
+            # C-speed scan; the token-by-token loop only when needed
             for token in doc:
                 if not isinstance(token, str):
-                    raise TypeError(f"{name}[{i}] must hold only str tokens, got {type(token).__name__} {token!r}")
+                    raise TypeError(f"{name}[{i}] must hold only str tokens, got "
+                                    f"{type(token).__name__} {token!r}")
         checked.append(doc)
     return checked
 
@@ -158,7 +161,8 @@ def build_vocabulary(
     for token in reserved:
         if not isinstance(token, str):
             raise TypeError(f"special tokens must be str, got {type(token).__name__} {token!r}")
-    kept = [(w, c) for w, c in counter.items() if c >= min_count and w not in reserved]  # first-seen order
+    # first-seen order
+    kept = [(w, c) for w, c in counter.items() if c >= min_count and w not in reserved]
     if ties == "alphabetical":
         kept.sort(key=lambda wc: (-wc[1], wc[0]))
     else:  # gensim: reverse first-seen order among equal counts (sort is stable)
@@ -202,10 +206,12 @@ def bag_of_words(documents: Sequence[Sequence[str]], vocab: Vocabulary) -> sp.cs
 
 def _check_counts(counts) -> sp.csr_matrix:
     if not (sp.issparse(counts) or isinstance(counts, np.ndarray)):
-        raise TypeError(f"counts must be a scipy sparse matrix or numpy array, got {type(counts).__name__}")
+        raise TypeError("counts must be a scipy sparse matrix or numpy array, got "
+                        f"{type(counts).__name__}")
     matrix = sp.csr_matrix(counts, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
-        raise ValueError(f"counts must be a non-empty 2-D (documents x words) matrix, got shape {matrix.shape}")
+        raise ValueError("counts must be a non-empty 2-D (documents x words) matrix, got shape "
+                         f"{matrix.shape}")
     if matrix.nnz and (matrix.data.min() < 0 or not np.all(np.isfinite(matrix.data))):
         raise ValueError("counts must be finite and non-negative")
     return matrix
@@ -217,7 +223,8 @@ def document_frequency(counts) -> np.ndarray:
     return np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.int64)
 
 
-def inverse_document_frequency(counts, variant: str = "standard", base: float = math.e) -> np.ndarray:
+def inverse_document_frequency(counts, variant: str = "standard",
+                               base: float = math.e) -> np.ndarray:
     """idf of every word, fitted on ``counts`` (documents x words).
 
     - ``standard``: log(N / df), the textbook form (gensim's ``TfidfModel`` with base 2)
@@ -252,7 +259,8 @@ def term_frequency(counts, variant: str = "raw") -> sp.csr_matrix:
     if variant == "binary":
         matrix.data[:] = 1.0
     elif variant == "log":
-        matrix.data = 1.0 + np.log(matrix.data, where=matrix.data > 0, out=np.zeros_like(matrix.data))
+        matrix.data = 1.0 + np.log(matrix.data, where=matrix.data > 0,
+                                   out=np.zeros_like(matrix.data))
     elif variant == "frequency":
         lengths = np.asarray(matrix.sum(axis=1)).ravel()
         lengths[lengths == 0] = 1.0
@@ -289,7 +297,8 @@ def tfidf(
     else:
         weights = np.asarray(idf, dtype=np.float64)
         if weights.shape != (matrix.shape[1],):
-            raise ValueError(f"idf must be a vector of length {matrix.shape[1]} (one per word), got shape {weights.shape}")
+            raise ValueError(f"idf must be a vector of length {matrix.shape[1]} (one per word), "
+                             f"got shape {weights.shape}")
         if not np.all(np.isfinite(weights)) or weights.min() < 0:
             raise ValueError("idf must be finite and non-negative")
     weighted = sp.csr_matrix(matrix @ sp.diags(weights))
@@ -313,7 +322,8 @@ def cosine_similarity(a, b=None) -> np.ndarray:
             if m.ndim != 2:
                 raise ValueError(f"{name} must be a vector or a 2-D matrix, got shape {m.shape}")
             if m.size == 0:
-                raise ValueError(f"{name} must hold at least one row of numbers, got shape {m.shape}")
+                raise ValueError(f"{name} must hold at least one row of numbers, got shape "
+                                 f"{m.shape}")
             if not np.all(np.isfinite(m)):
                 raise ValueError(f"{name} must not contain NaN or inf")
         return l2_normalize_rows(m)
@@ -321,7 +331,8 @@ def cosine_similarity(a, b=None) -> np.ndarray:
     left = rows("a", a)
     right = left if b is None else rows("b", b)
     if left.shape[1] != right.shape[1]:
-        raise ValueError(f"a and b must have the same number of columns, got {left.shape[1]} and {right.shape[1]}")
+        raise ValueError(f"a and b must have the same number of columns, got {left.shape[1]} and "
+                         f"{right.shape[1]}")
     sim = (left @ right.T).toarray()
     return np.clip(sim, -1.0, 1.0)
 
@@ -329,24 +340,29 @@ def cosine_similarity(a, b=None) -> np.ndarray:
 def top_terms(weights_row, vocab: Vocabulary, k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` words with the largest weight in one document's row, largest first."""
     k = check_int("k", k, minimum=1)
-    row = np.asarray(weights_row.toarray() if sp.issparse(weights_row) else weights_row, dtype=float).ravel()
+    row = np.asarray(weights_row.toarray() if sp.issparse(weights_row) else weights_row,
+                     dtype=float).ravel()
     if row.shape[0] != len(vocab):
-        raise ValueError(f"weights_row must have one entry per vocabulary word ({len(vocab)}), got {row.shape[0]}")
+        raise ValueError(f"weights_row must have one entry per vocabulary word ({len(vocab)}), got "
+                         f"{row.shape[0]}")
     order = np.lexsort((np.arange(row.size), -row))  # by weight, ties by column
     return [(vocab.tokens[i], float(row[i])) for i in order[:k] if row[i] > 0]
 
 
 @dataclass(frozen=True)
 class VocabularyCoverage:
-    """How many distinct units a vocabulary needs, and how much text its most frequent units cover."""
+    """How many distinct units a vocabulary needs, and how much text its most frequent units
+    cover."""
 
     distinct: int
     total: int
     coverage_at: dict[int, float]
 
 
-def unit_coverage(counts: dict[str, int] | collections.Counter, sizes: Sequence[int]) -> VocabularyCoverage:
-    """Share of all (frequency-weighted) occurrences covered by the ``sizes`` most frequent units."""
+def unit_coverage(counts: dict[str, int] | collections.Counter,
+                  sizes: Sequence[int]) -> VocabularyCoverage:
+    """Share of all (frequency-weighted) occurrences covered by the ``sizes`` most frequent
+    units."""
     if not counts:
         raise ValueError("counts is empty: give at least one unit with a count")
     freqs = np.sort(np.fromiter(counts.values(), dtype=np.float64))[::-1]
@@ -361,7 +377,8 @@ def unit_coverage(counts: dict[str, int] | collections.Counter, sizes: Sequence[
     return VocabularyCoverage(distinct=int(freqs.size), total=int(total), coverage_at=cover)
 
 
-def words_and_characters(entries: Iterable[tuple[str, int]]) -> tuple[collections.Counter, collections.Counter]:
+def words_and_characters(entries: Iterable[tuple[str, int]]) -> tuple[collections.Counter,
+                                                                      collections.Counter]:
     """From (word, frequency) pairs, the word counts and the character counts they imply.
 
     Each character of a word inherits the word's frequency, so characters are counted as
@@ -399,7 +416,8 @@ def keyword_in_context(documents: Sequence[Sequence[str]], word: str, width: int
     for doc in documents:
         for i, token in enumerate(doc):
             if token == word:
-                hits.append((" ".join(doc[max(0, i - width):i]), token, " ".join(doc[i + 1:i + 1 + width])))
+                hits.append((" ".join(doc[max(0, i - width):i]), token,
+                             " ".join(doc[i + 1:i + 1 + width])))
                 if len(hits) == limit:
                     return hits
     return hits
@@ -408,12 +426,15 @@ def keyword_in_context(documents: Sequence[Sequence[str]], word: str, width: int
 # --------------------------------------------------------------------------- chapter 09a: sentences
 
 #: Titles and single initials whose full stop does not end a sentence ("Mr. Howard", "J. Smith").
-_NO_SENTENCE_END = "".join(rf"(?<!\b{t}\.)" for t in ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sen", "Gen", "Lt", "Col", "No")) + r"(?<!\b[A-Z]\.)"
+_NO_SENTENCE_END = "".join(rf"(?<!\b{t}\.)"
+                           for t in ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sen", "Gen", "Lt", "Col",
+                                     "No")) + r"(?<!\b[A-Z]\.)"
 _SENTENCE_END = re.compile(_NO_SENTENCE_END + r"(?<=[.!?])[\"']?\s+(?=[\"'(]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split running text into sentences at '.', '!' or '?' followed by space and a capital or digit.
+    """Split running text into sentences at '.', '!' or '?' followed by space and a capital or
+    digit.
 
     A rule, not a parser: titles such as "Mr." and single initials do not end a sentence.
     """
@@ -422,23 +443,27 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def check_token_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[tuple[list[str], list[str]]]:
+def check_token_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]
+                      ) -> list[tuple[list[str], list[str]]]:
     """(source tokens, target tokens) pairs as lists, or a TypeError/ValueError naming the pair:
     each side a non-empty list of str tokens (a plain string would be split into characters)."""
     if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
-        raise TypeError(f"pairs must be a sequence of (source tokens, target tokens), got {type(pairs).__name__}")
+        raise TypeError("pairs must be a sequence of (source tokens, target tokens), got "
+                        f"{type(pairs).__name__}")
     pairs = list(pairs)
     if not pairs:
         raise ValueError("pairs is empty: give at least one (source, target) pair")
     out = []
     for i, pair in enumerate(pairs):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise TypeError(f"pairs[{i}] must be a (source tokens, target tokens) pair, got {pair!r}")
+            raise TypeError(f"pairs[{i}] must be a (source tokens, target tokens) pair, got "
+                            f"{pair!r}")
         src, tgt = pair
         for side, tokens in (("source", src), ("target", tgt)):
             if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
                 raise TypeError(f"pairs[{i}] {side} must be a list of str tokens, got {tokens!r}")
             if len(tokens) == 0:
-                raise ValueError(f"pairs[{i}] {side} is empty: every sequence needs at least one token")
+                raise ValueError(f"pairs[{i}] {side} is empty: every sequence needs at least one "
+                                 "token")
         out.append((list(src), list(tgt)))
     return out

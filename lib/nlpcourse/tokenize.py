@@ -31,7 +31,8 @@ from nlpcourse.text import unit_coverage, words_and_characters
 __all__ = [
     "DEFAULT_PATTERN", "N_BYTES", "split_chunks", "chunk_counts", "learn_merges",
     "BytePairTokenizer", "TokenRate", "tokens_per_word", "UnitRow", "unit_table",
-    "GPT_BPE_MERGES", "GPT_BPE_N_MERGES", "GPT_BPE_PROMPT_DOCS", "gpt_bpe_texts", "gpt_bpe_tokenizer",
+    "GPT_BPE_MERGES", "GPT_BPE_N_MERGES", "GPT_BPE_PROMPT_DOCS", "gpt_bpe_texts",
+    "gpt_bpe_tokenizer",
 ]
 
 #: GPT-2's pre-tokenizer with Python's ``re`` (``[^\W\d_]`` is "a letter"): English
@@ -63,7 +64,8 @@ def _utf8(name: str, text: str) -> bytes:
 
 def _compile(pattern: object) -> re.Pattern:
     if not isinstance(pattern, str):
-        raise TypeError(f"pretokenize must be a regular-expression str, got {type(pattern).__name__}")
+        raise TypeError("pretokenize must be a regular-expression str, got "
+                        f"{type(pattern).__name__}")
     try:
         return re.compile(pattern)
     except re.error as error:
@@ -97,7 +99,8 @@ def split_chunks(text: str, pattern: str | re.Pattern = DEFAULT_PATTERN) -> list
 
 def _check_texts(texts: object) -> list[str]:
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
-        raise TypeError(f"texts must be a sequence of str (e.g. a list of documents), got {type(texts).__name__}")
+        raise TypeError("texts must be a sequence of str (e.g. a list of documents), got "
+                        f"{type(texts).__name__}")
     texts = list(texts)
     for i, item in enumerate(texts):
         if not isinstance(item, str):
@@ -106,7 +109,8 @@ def _check_texts(texts: object) -> list[str]:
 
 
 def chunk_counts(texts: Sequence[str], pattern: str = DEFAULT_PATTERN) -> collections.Counter:
-    """How often each distinct chunk occurs in ``texts`` (the word-frequency table BPE learns from)."""
+    """How often each distinct chunk occurs in ``texts`` (the word-frequency table BPE learns
+    from)."""
     texts = _check_texts(texts)
     regex = _compile(pattern)
     counts: collections.Counter = collections.Counter()
@@ -125,13 +129,15 @@ def learn_merges(counts: Mapping[str, int], n_merges: int) -> list[tuple[int, in
     """
     n_merges = check_int("n_merges", n_merges, minimum=0)
     if not isinstance(counts, Mapping):
-        raise TypeError(f"counts must be a mapping from chunk (str) to count (int), got {type(counts).__name__}")
+        raise TypeError("counts must be a mapping from chunk (str) to count (int), got "
+                        f"{type(counts).__name__}")
     for chunk in counts:  # before sorting them: str and int keys would not compare
         if not isinstance(chunk, str):
             raise TypeError(f"counts must map str chunks to counts, got key {chunk!r}")
     words: list[list[int]] = []
     freqs: list[int] = []
-    for chunk in sorted(counts):  # sorted: the same table in any insertion order gives the same state
+    for chunk in sorted(counts):
+        # sorted: the same table in any insertion order gives the same state
         freq = check_int(f"counts[{chunk!r}]", counts[chunk], minimum=0)
         if freq:
             words.append(list(_utf8("counts key", chunk)))
@@ -174,8 +180,10 @@ def learn_merges(counts: Mapping[str, int], n_merges: int) -> list[tuple[int, in
                         left = merged[-1]
                         add((second if left == new_id else left, first), -freq, i)
                         add((left, new_id), freq, i)
-                    if j + 2 < n and not (j + 3 < n and word[j + 2] == first and word[j + 3] == second):
-                        add((second, word[j + 2]), -freq, i)  # a following occurrence does it as its left
+                    if j + 2 < n and not (j + 3 < n and word[j + 2] == first
+                                          and word[j + 3] == second):
+                        # a following occurrence does it as its left
+                        add((second, word[j + 2]), -freq, i)
                         add((new_id, word[j + 2]), freq, i)
                     add(pair, -freq, i)
                     merged.append(new_id)
@@ -210,13 +218,15 @@ class BytePairTokenizer:
 
     def __post_init__(self) -> None:
         if isinstance(self.merges, (str, bytes)) or not isinstance(self.merges, Iterable):
-            raise TypeError(f"merges must be a sequence of (int, int) pairs, got {type(self.merges).__name__}")
+            raise TypeError("merges must be a sequence of (int, int) pairs, got "
+                            f"{type(self.merges).__name__}")
         merges = []
         vocab = [bytes([b]) for b in range(N_BYTES)]
         for k, pair in enumerate(self.merges):
             if isinstance(pair, (str, bytes)) or len(pair) != 2:
                 raise ValueError(f"merges[{k}] must be a pair of ids, got {pair!r}")
-            a, b = (check_int(f"merges[{k}][{j}]", x, minimum=0, maximum=N_BYTES + k - 1) for j, x in enumerate(pair))
+            a, b = (check_int(f"merges[{k}][{j}]", x, minimum=0, maximum=N_BYTES + k - 1)
+                    for j, x in enumerate(pair))
             merges.append((a, b))
             vocab.append(vocab[a] + vocab[b])
         object.__setattr__(self, "merges", tuple(merges))
@@ -228,7 +238,8 @@ class BytePairTokenizer:
     # ------------------------------------------------------------------ learning
 
     @classmethod
-    def learn(cls, texts: Sequence[str], n_merges: int | None = None, *, vocab_size: int | None = None,
+    def learn(cls, texts: Sequence[str], n_merges: int | None = None, *,
+              vocab_size: int | None = None,
               pretokenize: str = DEFAULT_PATTERN) -> "BytePairTokenizer":
         """Learn ``n_merges`` merges (or enough for ``vocab_size`` = 256 + merges) from ``texts``.
 
@@ -241,11 +252,14 @@ class BytePairTokenizer:
 
     @classmethod
     def learn_from_counts(cls, counts: Mapping[str, int], n_merges: int | None = None, *,
-                          vocab_size: int | None = None, pretokenize: str = DEFAULT_PATTERN) -> "BytePairTokenizer":
-        """Learn merges from a ready word-frequency table (e.g. jieba's dictionary); each key is one chunk."""
+                          vocab_size: int | None = None,
+                          pretokenize: str = DEFAULT_PATTERN) -> "BytePairTokenizer":
+        """Learn merges from a ready word-frequency table (e.g. jieba's dictionary); each key is one
+        chunk."""
         n_merges = cls._merges_wanted(n_merges, vocab_size)
         if not isinstance(counts, Mapping):
-            raise TypeError(f"counts must be a mapping from str to int, got {type(counts).__name__}")
+            raise TypeError("counts must be a mapping from str to int, got "
+                            f"{type(counts).__name__}")
         return cls(merges=tuple(learn_merges(counts, n_merges)), pattern=pretokenize)
 
     @staticmethod
@@ -256,7 +270,8 @@ class BytePairTokenizer:
         if vocab_size is not None:
             vocab_size = check_int("vocab_size", vocab_size)
             if vocab_size < N_BYTES:
-                raise ValueError(f"vocab_size must be >= {N_BYTES} (one id for each byte), got {vocab_size}")
+                raise ValueError(f"vocab_size must be >= {N_BYTES} (one id for each byte), got "
+                                 f"{vocab_size}")
             return vocab_size - N_BYTES
         return check_int("n_merges", n_merges, minimum=0)
 
@@ -330,7 +345,8 @@ class BytePairTokenizer:
         parts = []
         for k, i in enumerate(ids):
             if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < size:
-                check_int(f"ids[{k}]", i, minimum=0, maximum=size - 1)  # raises the standard message
+                # raises the standard message
+                check_int(f"ids[{k}]", i, minimum=0, maximum=size - 1)
             parts.append(vocab[i])
         return b"".join(parts).decode("utf-8", errors="replace")
 
@@ -354,11 +370,13 @@ class BytePairTokenizer:
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise ValueError(f"text is not a tokenizer file (expected \"format\": \"{_FORMAT}\")")
         if not isinstance(obj.get("merges"), list) or not isinstance(obj.get("pattern"), str):
-            raise ValueError("text is a tokenizer file without a \"merges\" list or a \"pattern\" string")
+            raise ValueError("text is a tokenizer file without a \"merges\" list or a \"pattern\" "
+                             "string")
         tokenizer = cls(merges=tuple(tuple(p) if isinstance(p, list) else p for p in obj["merges"]),
                         pattern=obj["pattern"])
         if obj.get("vocab_size", tokenizer.vocab_size) != tokenizer.vocab_size:
-            raise ValueError(f"the file says vocab_size {obj['vocab_size']} but holds {len(tokenizer.merges)} merges")
+            raise ValueError(f"the file says vocab_size {obj['vocab_size']} but holds "
+                             f"{len(tokenizer.merges)} merges")
         return tokenizer
 
     def save(self, path: str | Path) -> None:
@@ -403,7 +421,8 @@ def tokens_per_word(tokenizer: BytePairTokenizer, texts: Sequence[str]) -> Token
     texts = _check_texts(texts)
     words = sum(len(t.split()) for t in texts)
     if words == 0:
-        raise ValueError("texts hold no words (only whitespace or nothing): tokens per word is undefined")
+        raise ValueError("texts hold no words (only whitespace or nothing): tokens per word is "
+                         "undefined")
     return TokenRate(words=words, characters=sum(len(t) for t in texts),
                      bytes=sum(len(_utf8("texts", t)) for t in texts),
                      tokens=sum(len(tokenizer.encode(t)) for t in texts))
@@ -411,7 +430,8 @@ def tokens_per_word(tokenizer: BytePairTokenizer, texts: Sequence[str]) -> Token
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One way to cut words into units: vocabulary size, units per word, coverage of the top units."""
+    """One way to cut words into units: vocabulary size, units per word, coverage of the top
+    units."""
 
     unit: str
     distinct: int
@@ -429,29 +449,35 @@ def unit_table(entries: Iterable[tuple[str, int]], tokenizers: Mapping[str, Byte
     unit occurrences covered by the k most frequent units (``nlpcourse.text.unit_coverage``).
     """
     if not isinstance(tokenizers, Mapping):
-        raise TypeError(f"tokenizers must map a row name to a BytePairTokenizer, got {type(tokenizers).__name__}")
+        raise TypeError("tokenizers must map a row name to a BytePairTokenizer, got "
+                        f"{type(tokenizers).__name__}")
     words, chars = words_and_characters(entries)
     n_words = sum(words.values())
     if n_words == 0:
-        raise ValueError("entries have total frequency 0: give at least one word with a positive count")
+        raise ValueError("entries have total frequency 0: give at least one word with a positive "
+                         "count")
     rows = []
     for name, counts in (("words", words), ("characters", chars)):
         cover = unit_coverage(counts, sizes)
         rows.append(UnitRow(name, cover.distinct, cover.total / n_words, cover.coverage_at))
     for name, tokenizer in tokenizers.items():
         if not isinstance(tokenizer, BytePairTokenizer):
-            raise TypeError(f"tokenizers[{name!r}] must be a BytePairTokenizer, got {type(tokenizer).__name__}")
+            raise TypeError(f"tokenizers[{name!r}] must be a BytePairTokenizer, got "
+                            f"{type(tokenizer).__name__}")
         kept = [(word, freq) for word, freq in words.items() if freq]
         encoded = [tokenizer._encode_chunk(word) for word, _freq in kept]  # each entry is one chunk
-        weights = np.repeat(np.array([freq for _word, freq in kept], dtype=np.int64), [len(ids) for ids in encoded])
-        ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=weights.size)
+        weights = np.repeat(np.array([freq for _word, freq in kept], dtype=np.int64),
+                            [len(ids) for ids in encoded])
+        ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64,
+                          count=weights.size)
         totals = np.bincount(ids, weights=weights, minlength=tokenizer.vocab_size)
-        cover = unit_coverage({int(i): int(round(totals[i])) for i in np.flatnonzero(totals)}, sizes)
+        cover = unit_coverage({int(i): int(round(totals[i])) for i in np.flatnonzero(totals)},
+                              sizes)
         rows.append(UnitRow(name, cover.distinct, cover.total / n_words, cover.coverage_at))
     return rows
 
 
-# --------------------------------------------------------------------------- chapter 09c's tokenizer
+# -------------------------------------------------------------------------- chapter 09c's tokenizer
 
 #: Chapter 09c's byte-pair merges (written by ``scripts/make_checkpoint_09c_bpe.py``).
 GPT_BPE_MERGES = DATA_DIR / "checkpoints" / "09c_bpe_merges.json"

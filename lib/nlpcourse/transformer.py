@@ -19,7 +19,8 @@ from torch import Tensor, nn
 
 from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
-from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention, SinusoidalPositionalEncoding,
+from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention,
+                                 SinusoidalPositionalEncoding,
                                  causal_mask, combine_masks, recorded_weights)
 from nlpcourse.optim import warmup_cosine
 from nlpcourse.text import build_vocabulary, check_token_pairs
@@ -50,7 +51,8 @@ class PositionwiseFeedForward(nn.Module):
         check_choice("activation", activation, ("relu", "gelu"))
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
-        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False))
+        self.dropout = nn.Dropout(check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                                              max_inclusive=False))
         self.activation = nn.functional.relu if activation == "relu" else nn.functional.gelu
 
     def forward(self, x: Tensor) -> Tensor:
@@ -59,18 +61,21 @@ class PositionwiseFeedForward(nn.Module):
 
 def _check_states(name: str, x: Tensor, norm: nn.LayerNorm) -> Tensor:
     """A layer reads (B, T, d_model) vectors in its weights' dtype."""
-    return check_tensor(name, x, shape=("B", "T", norm.normalized_shape[0]), dtype=norm.weight.dtype)
+    return check_tensor(name, x, shape=("B", "T", norm.normalized_shape[0]),
+                        dtype=norm.weight.dtype)
 
 
 class EncoderLayer(nn.Module):
     """Self-attention then feed-forward, each wrapped in a residual connection and LayerNorm."""
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, fused: bool = False):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
-        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0, min_inclusive=False)
+        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0,
+                                     min_inclusive=False)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
@@ -95,13 +100,15 @@ class DecoderLayer(nn.Module):
     """Masked self-attention, cross-attention to the encoder's memory, feed-forward; each with
     a residual connection and LayerNorm (post-LN, or pre-LN with ``norm_first``)."""
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, fused: bool = False):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, fused=fused)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
-        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0, min_inclusive=False)
+        layer_norm_eps = check_float("layer_norm_eps", layer_norm_eps, minimum=0.0,
+                                     min_inclusive=False)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -113,11 +120,13 @@ class DecoderLayer(nn.Module):
     def forward(self, y: Tensor, memory: Tensor, self_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, *, is_causal: bool = False) -> Tensor:
         """y (B, T_y, d) decoder input, memory (B, T_x, d); self_mask usually padding & causal
-        (or padding only with ``is_causal=True``, which adds the causal mask to the self-attention)."""
+        (or padding only with ``is_causal=True``, which adds the causal mask to the
+        self-attention)."""
         _check_states("y", y, self.norm1)
         _check_states("memory", memory, self.norm1)
         if memory.shape[0] != y.shape[0]:
-            raise ValueError(f"memory must have y's batch size {y.shape[0]}, got shape {tuple(memory.shape)}")
+            raise ValueError(f"memory must have y's batch size {y.shape[0]}, got shape "
+                             f"{tuple(memory.shape)}")
         def sa(h: Tensor) -> Tensor:
             return self.dropout1(self.self_attn(h, h, h, self_mask, is_causal=is_causal)[0])
 
@@ -140,7 +149,8 @@ _TORCH_NAMES = {"linear1.": "feed_forward.linear1.", "linear2.": "feed_forward.l
 def load_torch_layer(layer: EncoderLayer | DecoderLayer, torch_layer: nn.Module) -> None:
     """Copy the weights of a ``torch.nn.TransformerEncoderLayer``/``DecoderLayer`` into ours."""
     if not isinstance(layer, (EncoderLayer, DecoderLayer)):
-        raise TypeError(f"layer must be an EncoderLayer or DecoderLayer, got {type(layer).__name__}")
+        raise TypeError("layer must be an EncoderLayer or DecoderLayer, got "
+                        f"{type(layer).__name__}")
     state = {}
     for name, value in torch_layer.state_dict().items():
         for old, new in _TORCH_NAMES.items():
@@ -196,12 +206,15 @@ class Transformer(nn.Module):
         self.config = c
         self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
-        make_positions = SinusoidalPositionalEncoding if c.positions == "sinusoidal" else LearnedPositionalEncoding
+        make_positions = (SinusoidalPositionalEncoding if c.positions == "sinusoidal"
+                          else LearnedPositionalEncoding)
         self.src_positions = make_positions(c.d_model, c.max_len, c.dropout)
         self.tgt_positions = make_positions(c.d_model, c.max_len, c.dropout)
-        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, c.norm_first)
+        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout,
+                                                  c.norm_first)
                                      for _ in range(c.n_encoder_layers))
-        self.decoder = nn.ModuleList(DecoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, c.norm_first)
+        self.decoder = nn.ModuleList(DecoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout,
+                                                  c.norm_first)
                                      for _ in range(c.n_decoder_layers))
         # pre-LN stacks end with one more LayerNorm (the residual stream is never normalised)
         self.encoder_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
@@ -219,17 +232,21 @@ class Transformer(nn.Module):
         if ids.dim() != 2 or ids.shape[1] == 0:
             raise ValueError(f"{name} must have shape (B, T) with T >= 1, got {tuple(ids.shape)}")
         if ids.shape[1] > self.config.max_len:
-            raise ValueError(f"{name} has length {ids.shape[1]} but the model's max_len is {self.config.max_len}")
+            raise ValueError(f"{name} has length {ids.shape[1]} but the model's max_len is "
+                             f"{self.config.max_len}")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-            raise ValueError(f"{name} ids must lie in [0, {vocab}), got values in [{int(ids.min())}, {int(ids.max())}]")
+            raise ValueError(f"{name} ids must lie in [0, {vocab}), got values in "
+                             f"[{int(ids.min())}, {int(ids.max())}]")
 
     def source_mask(self, src: Tensor) -> Tensor:
         """(B, 1, 1, T_x): True at real source tokens (the padding mask)."""
         return (src != self.config.pad_id)[:, None, None, :]
 
     def target_mask(self, tgt: Tensor) -> Tensor:
-        """(B, 1, T_y, T_y): padding mask & sequence (causal) mask, for the decoder's self-attention."""
-        return combine_masks((tgt != self.config.pad_id)[:, None, None, :], causal_mask(tgt.shape[1]))
+        """(B, 1, T_y, T_y): padding mask & sequence (causal) mask, for the decoder's
+        self-attention."""
+        return combine_masks((tgt != self.config.pad_id)[:, None, None, :],
+                             causal_mask(tgt.shape[1]))
 
     def encode(self, src: Tensor) -> tuple[Tensor, Tensor]:
         """Source ids (B, T_x) -> memory (B, T_x, d) and the source padding mask."""
@@ -256,15 +273,19 @@ class Transformer(nn.Module):
 
 
 @torch.no_grad()
-def greedy_decode(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max_len: int | None = None) -> list[list[int]]:
-    """Most likely next token at each step until <eos> (or ``max_len`` tokens); ids without <bos>/<eos>."""
+def greedy_decode(model: Transformer, src: Tensor, bos_id: int, eos_id: int,
+                  max_len: int | None = None) -> list[list[int]]:
+    """Most likely next token at each step until <eos> (or ``max_len`` tokens); ids without
+    <bos>/<eos>."""
     if not isinstance(model, Transformer):
         raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
     check_int("bos_id", bos_id, minimum=0, maximum=model.config.tgt_vocab - 1)
     check_int("eos_id", eos_id, minimum=0, maximum=model.config.tgt_vocab - 1)
-    max_len = model.config.max_len - 1 if max_len is None else check_int("max_len", max_len, minimum=1)
+    max_len = (model.config.max_len - 1 if max_len is None
+               else check_int("max_len", max_len, minimum=1))
     if max_len + 1 > model.config.max_len:
-        raise ValueError(f"max_len + 1 (for <bos>) must be <= the model's max_len={model.config.max_len}, got {max_len}")
+        raise ValueError("max_len + 1 (for <bos>) must be <= the model's "
+                         f"max_len={model.config.max_len}, got {max_len}")
     was_training = model.training
     model.eval()
     memory, src_mask = model.encode(src)
@@ -288,7 +309,8 @@ def greedy_decode(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max
 
 @dataclass
 class TranslationData:
-    """Padded id tensors for a translation task: ``src`` (N, T_x), ``tgt`` (N, T_y+2) with <bos>/<eos>."""
+    """Padded id tensors for a translation task: ``src`` (N, T_x), ``tgt`` (N, T_y+2) with
+    <bos>/<eos>."""
 
     src: Tensor
     tgt: Tensor
@@ -299,7 +321,8 @@ class TranslationData:
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 
 
-def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab=None, tgt_vocab=None) -> TranslationData:
+def encode_pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab=None,
+                 tgt_vocab=None) -> TranslationData:
     """Token pairs (e.g. ``data.spelled_numbers``) -> padded id tensors, building vocabularies
     (``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2) from these pairs unless they are given."""
     pairs = check_token_pairs(pairs)
@@ -321,7 +344,8 @@ def _pad(rows: list[list[int]]) -> Tensor:
     return out
 
 
-def train_transformer(model: Transformer, data: TranslationData, *, epochs: int = 10, batch_size: int = 64,
+def train_transformer(model: Transformer, data: TranslationData, *, epochs: int = 10,
+                      batch_size: int = 64,
                       lr: float = 1e-3, warmup_steps: int = 100, label_smoothing: float = 0.0,
                       weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
                       progress: bool = False) -> list[float]:
@@ -334,11 +358,13 @@ def train_transformer(model: Transformer, data: TranslationData, *, epochs: int 
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, min_inclusive=False)
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-    label_smoothing = check_float("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0, max_inclusive=False)
+    label_smoothing = check_float("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0,
+                                  max_inclusive=False)
     check_choice("schedule", schedule, ("constant", "cosine"))
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98),
+                                  weight_decay=weight_decay)
     n = data.src.shape[0]
     total_steps = epochs * math.ceil(n / batch_size)
     factor = ((lambda step: warmup_cosine(step, warmup_steps, total_steps)) if schedule == "cosine"

@@ -60,11 +60,13 @@ _LCG_MUL, _LCG_ADD, _MASK64 = 25214903917, 11, 2**64 - 1
 MAX_EXP = 6.0
 
 
-def split_long_sentences(sentences: Sequence[Sequence[str]], max_length: int = MAX_SENTENCE_LENGTH) -> list[list[str]]:
+def split_long_sentences(sentences: Sequence[Sequence[str]],
+                         max_length: int = MAX_SENTENCE_LENGTH) -> list[list[str]]:
     """Cut every token list into pieces of at most ``max_length`` tokens."""
     max_length = check_int("max_length", max_length, minimum=1)
     sentences = _check_documents("sentences", sentences)
-    return [s[i:i + max_length] for s in sentences for i in range(0, max(len(s), 1), max_length) if s[i:i + max_length]]
+    return [s[i:i + max_length] for s in sentences for i in range(0, max(len(s), 1), max_length)
+            if s[i:i + max_length]]
 
 
 # --------------------------------------------------------------------------- Huffman tree
@@ -108,7 +110,8 @@ class HuffmanTree:
 def _check_counts(counts) -> np.ndarray:
     array = np.asarray(counts)
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"counts must be a non-empty 1-D sequence of word counts, got shape {array.shape}")
+        raise ValueError("counts must be a non-empty 1-D sequence of word counts, got shape "
+                         f"{array.shape}")
     if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array)):
         raise TypeError(f"counts must hold finite numbers, got dtype {array.dtype}")
     if array.min() < 0:
@@ -186,7 +189,8 @@ def noise_distribution(counts: Sequence[float], power: float = 0.75) -> np.ndarr
     counts = _check_counts(counts)
     power = check_float("power", power)
     if power < 0 and counts.min() == 0:
-        raise ValueError(f"power must be >= 0 when a count is 0 (0 ** {power} is infinite), got {power}")
+        raise ValueError(f"power must be >= 0 when a count is 0 (0 ** {power} is infinite), got "
+                         f"{power}")
     weights = counts ** power
     if weights.sum() <= 0:
         raise ValueError("counts must have a positive sum")
@@ -204,7 +208,7 @@ def draw_negatives(table: np.ndarray, uniform_ints: np.ndarray) -> np.ndarray:
     return np.searchsorted(table, np.asarray(uniform_ints) % table[-1], side="right")
 
 
-# --------------------------------------------------------------------------- the readable output layers
+# ----------------------------------------------------------------------- the readable output layers
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -232,17 +236,17 @@ def binary_logistic_loss(h: np.ndarray, U: np.ndarray, rows: np.ndarray, labels:
                          max_score: float | None = None):
     """Sum of logistic losses of the scores U[rows] @ h against 0/1 labels.
 
-    Returns (loss, dL/dh, dL/dU[rows]); scores are clipped to +-30. Negative sampling (label 1 for the true word, 0 for
-    the noise words) and hierarchical softmax (label 1 - bit at each inner node) are both this.
-    With ``max_score`` (training passes MAX_EXP), a row whose |score| >= max_score adds no gradient,
-    as in gensim; its loss is still counted.
+    Returns (loss, dL/dh, dL/dU[rows]); scores are clipped to +-30. Negative sampling (label 1 for
+    the true word, 0 for the noise words) and hierarchical softmax (label 1 - bit at each inner
+    node) are both this. With ``max_score`` (training passes MAX_EXP), a row whose |score| >=
+    max_score adds no gradient, as in gensim; its loss is still counted.
     """
     h, U = _check_scoring_inputs(h, U)
     rows = check_ids("rows", rows, U.shape[0], ndim=1)
     labels = check_array("labels", labels, ndim=1)
     if labels.shape != rows.shape or not np.all((labels == 0) | (labels == 1)):
-        raise ValueError(f"labels must be one 0/1 label per row ({rows.size}), got {labels.size} values "
-                         f"{_show_values(labels)}")
+        raise ValueError(f"labels must be one 0/1 label per row ({rows.size}), got {labels.size} "
+                         f"values {_show_values(labels)}")
     scores = U[rows].astype(np.float64) @ h.astype(np.float64)  # (n,)
     scores = np.clip(scores, -30.0, 30.0)  # keeps exp() finite; only extreme scores change
     loss = float(np.sum(np.logaddexp(0.0, np.where(labels == 1, -scores, scores))))
@@ -271,7 +275,8 @@ def hierarchical_softmax_loss(h: np.ndarray, U: np.ndarray, code: np.ndarray, po
     return binary_logistic_loss(h, U, point, 1 - np.asarray(code, dtype=np.float64), max_score)
 
 
-def hierarchical_softmax_probabilities(h: np.ndarray, U: np.ndarray, tree: HuffmanTree) -> np.ndarray:
+def hierarchical_softmax_probabilities(h: np.ndarray, U: np.ndarray,
+                                       tree: HuffmanTree) -> np.ndarray:
     """P(w | h) for every word: the product of the branch probabilities on its path."""
     scores = U.astype(np.float64) @ h.astype(np.float64)  # one score per inner node
     probs = np.empty(tree.n_leaves)
@@ -314,7 +319,8 @@ class Word2VecConfig:
     seed: int = 1
     ns_exponent: float = 0.75
     max_softmax_vocab: int = 5000  # the full softmax costs V * dim per prediction
-    compute_loss: bool = True  # track the mean loss per epoch (gensim's default is off; it costs ~10%)
+    # track the mean loss per epoch (gensim's default is off; it costs ~10%)
+    compute_loss: bool = True
 
     def __post_init__(self) -> None:
         self.checked()
@@ -378,12 +384,15 @@ def encode_corpus(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> Enco
     index = {t: i for i, t in enumerate(vocab.tokens) if t != vocab.unk_token}
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     tokens = itertools.chain.from_iterable(sentences)
-    ids = np.fromiter(map(index.get, tokens, itertools.repeat(-1)), dtype=np.int64, count=int(lengths.sum()))
+    ids = np.fromiter(map(index.get, tokens, itertools.repeat(-1)), dtype=np.int64,
+                      count=int(lengths.sum()))
     known = ids >= 0
     if not known.any():
-        raise ValueError("no word of sentences is in the vocabulary: the corpus is all unknown words")
+        raise ValueError("no word of sentences is in the vocabulary: the corpus is all unknown "
+                         "words")
     sentence_of = np.repeat(np.arange(len(sentences)), lengths)
-    starts = np.concatenate([[0], np.cumsum(np.bincount(sentence_of[known], minlength=len(sentences)))])
+    starts = np.concatenate([[0], np.cumsum(np.bincount(sentence_of[known],
+                                                        minlength=len(sentences)))])
     return EncodedCorpus(ids[known].astype(np.int32), starts.astype(np.int64))
 
 
@@ -401,7 +410,7 @@ def init_weights(vocab_size: int, config: Word2VecConfig) -> tuple[np.ndarray, n
     return w_in, np.zeros((max(out_rows, 1), config.dim), dtype=np.float32)
 
 
-# --------------------------------------------------------------------------- random numbers (word2vec.c's)
+# -------------------------------------------------------------------- random numbers (word2vec.c's)
 
 
 def lcg_next(state: int) -> int:
@@ -413,9 +422,12 @@ def lcg_next(state: int) -> int:
 # --------------------------------------------------------------------------- the readable epoch
 
 
-def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
-                      keep: np.ndarray, table: np.ndarray | None = None, tree: HuffmanTree | None = None,
-                      seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
+def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray,
+                      config: Word2VecConfig,
+                      keep: np.ndarray, table: np.ndarray | None = None,
+                      tree: HuffmanTree | None = None,
+                      seed: int = 1, words_before: int = 0,
+                      words_total: int | None = None) -> tuple[float, int]:
     """One pass over the corpus in plain numpy, updating ``w_in`` and ``w_out`` in place.
 
     The slow, readable twin of the compiled kernel: the same random draws in the same order,
@@ -444,7 +456,8 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
             loss, grad_h, grad_rows = negative_sampling_loss(h, w_out, target, negatives, MAX_EXP)
         elif config.output == "hierarchical":
             rows = tree.points[target]
-            loss, grad_h, grad_rows = hierarchical_softmax_loss(h, w_out, tree.codes[target], rows, MAX_EXP)
+            loss, grad_h, grad_rows = hierarchical_softmax_loss(h, w_out, tree.codes[target], rows,
+                                                                MAX_EXP)
         else:
             rows = np.arange(w_out.shape[0])
             loss, grad_h, grad_rows = full_softmax_loss(h, w_out, target)
@@ -460,8 +473,10 @@ def train_epoch_numpy(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray
         words_done += len(sentence)
         for i, center in enumerate(kept):
             reach = config.window - draw() % config.window  # dynamic window: 1..window
-            context = [kept[j] for j in range(max(0, i - reach), min(len(kept), i + reach + 1)) if j != i]
-            if config.sg:  # skip-gram: centre and context pairs; as in word2vec.c and gensim, each context
+            context = [kept[j] for j in range(max(0, i - reach), min(len(kept), i + reach + 1))
+                       if j != i]
+            if config.sg:
+                # skip-gram: centre and context pairs; as in word2vec.c and gensim, each context
                 for word in context:  # word's vector is the input that predicts the centre word
                     loss, delta = output_layer(w_in[word].copy(), center, lr)
                     w_in[word] += delta
@@ -589,7 +604,8 @@ def _softmax_rows(h, w_out, target, lr, delta, scores):
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _predict(h, target, w_out, output, state, lr, scratch, compute_loss):
-    """One prediction of ``target`` from ``h``: returns (loss, new random state); delta gets lr * -dL/dh.
+    """One prediction of ``target`` from ``h``: returns (loss, new random state); delta gets lr *
+    -dL/dh.
 
     ``output`` is the output layer's settings (``_output_layer``), ``scratch`` the kernel's work
     arrays (delta, rows, labels, err, scores)."""
@@ -609,13 +625,15 @@ def _predict(h, target, w_out, output, state, lr, scratch, compute_loss):
                 rows[n] = word
                 labels[n] = 0.0
                 n += 1
-        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err, compute_loss, False), state
+        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err,
+                              compute_loss, False), state
     if mode == 1:  # hierarchical softmax: one logistic question per inner node on the Huffman path
         n = lengths[target]
         for k in range(n):
             rows[k] = points[target, k]
             labels[k] = 1.0 - codes[target, k]
-        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err, compute_loss, True), state
+        return _logistic_rows(h, w_out, rows, labels, n, np.float32(lr), delta, err,
+                              compute_loss, True), state
     return _softmax_rows(h, w_out, target, lr, delta, scores), state
 
 
@@ -671,7 +689,8 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, run, output, words_b
                         continue
                     word = kept[j]
                     # the context row is read, not written, until the prediction is done: no copy
-                    loss, state = _predict(w_in[word], kept[i], w_out, output, state, lr, scratch, compute_loss)
+                    loss, state = _predict(w_in[word], kept[i], w_out, output, state, lr, scratch,
+                                           compute_loss)
                     loss_sum += loss
                     predictions += 1
                     for d in range(dim):
@@ -681,8 +700,10 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, run, output, words_b
                     h[d] = 0.0
                 for j in range(lo, hi):
                     if j != i:
-                        word = kept[j]  # a local: LLVM cannot tell a store into h from one into kept,
-                        for d in range(dim):  # so kept[j] read in the loop would stop it vectorising
+                        # a local: LLVM cannot tell a store into h from one into kept,
+                        # so kept[j] read in the loop would stop it vectorising
+                        word = kept[j]
+                        for d in range(dim):
                             h[d] += w_in[word, d]
                 inv = np.float32(1.0) / np.float32(hi - lo - 1)
                 for d in range(dim):
@@ -698,8 +719,10 @@ def _train_sentences(ids, starts, first, last, w_in, w_out, run, output, words_b
     return loss_sum, predictions
 
 
-def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
-                       keep: Any, table: Any = None, tree: HuffmanTree | None = None) -> tuple[np.ndarray, np.ndarray]:
+def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray,
+                       config: Word2VecConfig,
+                       keep: Any, table: Any = None,
+                       tree: HuffmanTree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Refuse what would make an epoch read or write outside its arrays; returns (keep, table) as
     the kernels take them (float64, int64).
 
@@ -710,17 +733,22 @@ def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarra
     if not isinstance(config, Word2VecConfig):
         raise TypeError(f"config must be a Word2VecConfig, got {type(config).__name__}")
     if not isinstance(corpus, EncodedCorpus):
-        raise TypeError(f"corpus must be an EncodedCorpus (from encode_corpus), got {type(corpus).__name__}")
+        raise TypeError("corpus must be an EncodedCorpus (from encode_corpus), got "
+                        f"{type(corpus).__name__}")
     ids, starts = corpus.ids, corpus.starts
     if not (isinstance(ids, np.ndarray) and ids.dtype == np.int32 and ids.ndim == 1):
         raise TypeError("corpus.ids must be a 1-D int32 array (encode_corpus makes it)")
-    if not (isinstance(starts, np.ndarray) and starts.dtype == np.int64 and starts.ndim == 1 and starts.size >= 1
+    if not (isinstance(starts, np.ndarray) and starts.dtype == np.int64 and starts.ndim == 1
+            and starts.size >= 1
             and starts[0] == 0 and starts[-1] == ids.size and np.all(np.diff(starts) >= 0)):
-        raise ValueError("corpus.starts must be int64 sentence offsets rising from 0 to len(corpus.ids)")
+        raise ValueError("corpus.starts must be int64 sentence offsets rising from 0 to "
+                         "len(corpus.ids)")
     for name, w in (("w_in", w_in), ("w_out", w_out)):
         if not (isinstance(w, np.ndarray) and w.dtype == np.float32 and w.ndim == 2):
-            kind = f"{w.dtype} array of shape {w.shape}" if isinstance(w, np.ndarray) else type(w).__name__
-            raise TypeError(f"{name} must be a 2-D float32 numpy array (init_weights makes it), got {kind}")
+            kind = (f"{w.dtype} array of shape {w.shape}" if isinstance(w, np.ndarray)
+                    else type(w).__name__)
+            raise TypeError(f"{name} must be a 2-D float32 numpy array (init_weights makes it), "
+                            f"got {kind}")
         if not (w.flags.c_contiguous and w.flags.writeable):
             raise ValueError(f"{name} must be C-contiguous and writeable: it is updated in place")
     vocab_size, dim = w_in.shape
@@ -733,48 +761,59 @@ def check_epoch_inputs(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarra
                          f"got values in [{int(ids.min())}, {int(ids.max())}]")
     keep = check_array("keep", keep, ndim=1, dtype=np.float64)
     if keep.shape[0] != vocab_size or keep.min() < 0 or keep.max() > 1:
-        raise ValueError(f"keep must hold one probability in [0, 1] per row of w_in ({vocab_size}), "
-                         f"got {keep.shape[0]} values in [{keep.min()}, {keep.max()}]")
+        raise ValueError("keep must hold one probability in [0, 1] per row of w_in "
+                         f"({vocab_size}), got {keep.shape[0]} values in [{keep.min()}, "
+                         f"{keep.max()}]")
     mode = OUTPUTS.index(config.output)
     needed = {0: vocab_size, 1: vocab_size - 1, 2: vocab_size}[mode]
     if w_out.shape[0] < max(needed, 1):
-        raise ValueError(f"w_out needs at least {max(needed, 1)} rows for output={config.output!r} and "
-                         f"{vocab_size} words, got {w_out.shape[0]}")
+        raise ValueError(f"w_out needs at least {max(needed, 1)} rows for output={config.output!r} "
+                         f"and {vocab_size} words, got {w_out.shape[0]}")
     if mode == 0:
         if table is None:
-            raise ValueError("table (cumulative_table of the word counts) is required for output='negative'")
+            raise ValueError("table (cumulative_table of the word counts) is required for "
+                             "output='negative'")
         table = check_array("table", table, ndim=1, dtype=np.float64)
         if table.size == 0 or table.size > w_out.shape[0] or np.any(table != np.round(table)):
-            raise ValueError(f"table must be 1 to {w_out.shape[0]} whole numbers (one per word), got {table.size}")
+            raise ValueError(f"table must be 1 to {w_out.shape[0]} whole numbers (one per word), "
+                             f"got {table.size}")
         if table[0] < 0 or np.any(np.diff(table) < 0) or table[-1] <= 0:
-            raise ValueError("table must be a non-decreasing cumulative count that ends above 0 (cumulative_table)")
+            raise ValueError("table must be a non-decreasing cumulative count that ends above 0 "
+                             "(cumulative_table)")
         table = table.astype(np.int64)
     else:
         table = np.ones(1, dtype=np.int64)
     if mode == 1:
         if not isinstance(tree, HuffmanTree):
-            raise TypeError(f"tree must be the HuffmanTree of the vocabulary for output='hierarchical', "
-                            f"got {type(tree).__name__}")
+            raise TypeError("tree must be the HuffmanTree of the vocabulary for "
+                            f"output='hierarchical', got {type(tree).__name__}")
         if tree.n_leaves != vocab_size:
-            raise ValueError(f"tree has {tree.n_leaves} leaves but w_in has {vocab_size} rows: use the same vocabulary")
+            raise ValueError(f"tree has {tree.n_leaves} leaves but w_in has {vocab_size} rows: use "
+                             "the same vocabulary")
     return keep, table
 
 
-def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray, config: Word2VecConfig,
-                         keep: np.ndarray, table: np.ndarray | None = None, tree: HuffmanTree | None = None,
-                         seed: int = 1, words_before: int = 0, words_total: int | None = None) -> tuple[float, int]:
-    """``train_epoch_numpy`` with the compiled kernel: same arguments, same draws, same result (one thread)."""
+def train_epoch_compiled(corpus: EncodedCorpus, w_in: np.ndarray, w_out: np.ndarray,
+                         config: Word2VecConfig,
+                         keep: np.ndarray, table: np.ndarray | None = None,
+                         tree: HuffmanTree | None = None,
+                         seed: int = 1, words_before: int = 0,
+                         words_total: int | None = None) -> tuple[float, int]:
+    """``train_epoch_numpy`` with the compiled kernel: same arguments, same draws, same result (one
+    thread)."""
     keep, table = check_epoch_inputs(corpus, w_in, w_out, config, keep, table, tree)
     seed = check_int("seed", seed, minimum=0)
     words_before = check_int("words_before", words_before, minimum=0)
-    words_total = corpus.n_words * config.epochs if words_total is None else check_int("words_total", words_total,
-                                                                                       minimum=1)
+    words_total = (corpus.n_words * config.epochs if words_total is None
+                   else check_int("words_total", words_total, minimum=1))
     run, output = _kernel_settings(config, keep, table, tree, words_total)
-    return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, run, output,
+    return _train_sentences(corpus.ids, corpus.starts, 0, len(corpus.starts) - 1, w_in, w_out, run,
+                            output,
                             words_before, seed & _MASK64)
 
 
-def _kernel_settings(config: Word2VecConfig, keep: np.ndarray, table: np.ndarray, tree: HuffmanTree | None,
+def _kernel_settings(config: Word2VecConfig, keep: np.ndarray, table: np.ndarray,
+                     tree: HuffmanTree | None,
                      words_total: int) -> tuple[tuple, tuple]:
     """The compiled kernel's arguments, built in one place: the run's settings (skip-gram or CBOW,
     window, keep probabilities, learning-rate schedule, loss tracking) and the output layer's
@@ -782,7 +821,8 @@ def _kernel_settings(config: Word2VecConfig, keep: np.ndarray, table: np.ndarray
     mode = OUTPUTS.index(config.output)
     codes, points, lengths = _tree_arrays(tree if mode == 1 else None)
     guide, scale = guide_table(table)
-    run = (config.sg, config.window, keep, config.alpha, config.min_alpha, max(words_total, 1), config.compute_loss)
+    run = (config.sg, config.window, keep, config.alpha, config.min_alpha, max(words_total, 1),
+           config.compute_loss)
     output = (mode, config.negative, table, guide, scale, codes, points, lengths)
     return run, output
 
@@ -828,7 +868,8 @@ JOB_WORDS = 10_000
 
 
 def _jobs(starts: np.ndarray, job_words: int = JOB_WORDS) -> list[tuple[int, int]]:
-    """Runs of consecutive sentences (first, last) of at most ``job_words`` words (one sentence at least)."""
+    """Runs of consecutive sentences (first, last) of at most ``job_words`` words (one sentence at
+    least)."""
     jobs, first = [], 0
     for s in range(1, len(starts)):
         if starts[s] - starts[first] > job_words and s - 1 > first:
@@ -845,7 +886,8 @@ def _job_seed(seed: int, epoch: int, job: int) -> int:
     correlated, so neighbouring jobs would draw related negatives and subsampling coins.
     Like gensim's per-job ``next_random``, the state has 48 random bits.
     """
-    return int(np.random.SeedSequence([seed, epoch, job]).generate_state(1, np.uint64)[0]) & (2**48 - 1)
+    return (int(np.random.SeedSequence([seed, epoch, job]).generate_state(1, np.uint64)[0])
+            & (2**48 - 1))
 
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
@@ -859,17 +901,20 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     sentences = split_long_sentences(sentences)
     vocab = word2vec_vocabulary(sentences, config.min_count)
     if len(vocab) < 2:
-        raise ValueError(f"the vocabulary has {len(vocab)} word; Word2Vec needs at least 2 (lower min_count)")
+        raise ValueError(f"the vocabulary has {len(vocab)} word; Word2Vec needs at least 2 (lower "
+                         "min_count)")
     if config.output == "softmax" and len(vocab) > config.max_softmax_vocab:
-        raise ValueError(f"output='softmax' costs vocabulary x dim per prediction: the vocabulary has {len(vocab)} "
-                         f"words, more than max_softmax_vocab={config.max_softmax_vocab}; raise min_count or use "
+        raise ValueError("output='softmax' costs vocabulary x dim per prediction: the vocabulary "
+                         f"has {len(vocab)} words, more than "
+                         f"max_softmax_vocab={config.max_softmax_vocab}; raise min_count or use "
                          "output='negative' or 'hierarchical'")
     corpus = encode_corpus(sentences, vocab)
     counts = np.asarray(vocab.counts, dtype=np.float64)
     keep = keep_probability(counts, config.sample)
     w_in, w_out = init_weights(len(vocab), config)
     mode = OUTPUTS.index(config.output)
-    table = cumulative_table(counts, config.ns_exponent) if mode == 0 else np.ones(1, dtype=np.int64)
+    table = (cumulative_table(counts, config.ns_exponent) if mode == 0
+             else np.ones(1, dtype=np.int64))
     tree = huffman_tree(counts) if mode == 1 else None
     jobs = _jobs(corpus.starts)
     tasks = iter([(epoch, job) for epoch in range(config.epochs) for job in range(len(jobs))])
@@ -890,7 +935,8 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             if epoch is None:
                 return
             first, last = jobs[job]
-            loss, n = _train_sentences(corpus.ids, corpus.starts, first, last, w_in, w_out, run, output,
+            loss, n = _train_sentences(corpus.ids, corpus.starts, first, last, w_in, w_out, run,
+                                       output,
                                        epoch * corpus.n_words + int(corpus.starts[first]),
                                        _job_seed(config.seed, epoch, job))
             with lock:
@@ -909,9 +955,11 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             thread.join()
     if bar is not None:
         bar.close()
-    losses = [float(l / max(n, 1)) if config.compute_loss else float("nan") for l, n in zip(loss_sums, predictions)]
+    losses = [float(l / max(n, 1)) if config.compute_loss else float("nan")
+              for l, n in zip(loss_sums, predictions)]
     seconds = time.perf_counter() - start
-    return Word2VecModel(wv=WordVectors(w_in, vocab), w_out=w_out, config=config, epoch_losses=losses,
+    return Word2VecModel(wv=WordVectors(w_in, vocab), w_out=w_out, config=config,
+                         epoch_losses=losses,
                          seconds=seconds, words_per_second=words_total / seconds, tree=tree)
 
 
