@@ -47,22 +47,23 @@ def is_check_line(node: ast.stmt) -> bool:
 def main() -> None:
     functions, check_lines, code_lines, long_lines, no_all = [], 0, 0, 0, []
     print("course imports (module level | inside functions):")
-    for path in sorted(LIB.glob("*.py")):
+    for path in sorted(LIB.rglob("*.py")):  # a package's modules too (nlpcourse.widgets.*)
+        name = ".".join(path.relative_to(LIB).with_suffix("").parts).removesuffix(".__init__")
         source = path.read_text()
         tree = ast.parse(source)
         top, inner = course_imports(tree)
-        print(f"  {path.stem:22s} {', '.join(sorted(top)) or '-'}"
+        print(f"  {name:30s} {', '.join(sorted(top)) or '-'}"
               + (f"  | {', '.join(sorted(inner))}" if inner else ""))
         if not any(isinstance(n, ast.Assign)
                    and any(getattr(t, "id", "") == "__all__" for t in n.targets)
                    for n in tree.body) and not path.stem.startswith("__"):
-            no_all.append(path.stem)
+            no_all.append(name)
         long_lines += sum(len(line) > 100 for line in source.splitlines())
         code = {n.lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)}
         code_lines += len(code)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions.append((node.end_lineno - node.lineno + 1, f"{path.stem}.{node.name}"))
+                functions.append((node.end_lineno - node.lineno + 1, f"{name}.{node.name}"))
             if isinstance(node, ast.stmt) and is_check_line(node):
                 # statements, as code_lines counts them: a wrapped call is still one line
                 check_lines += len({n.lineno for n in ast.walk(node) if isinstance(n, ast.stmt)})

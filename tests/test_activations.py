@@ -234,13 +234,13 @@ def test_softmax_temperature_widget_draws_softmax_of_its_logits():
 
     box = widgets.softmax_temperature([2.0, 1.0, -1.0], temperature=1.0)
     first_image = box.view.image.value
-    np.testing.assert_allclose(box.probabilities, A.softmax([2.0, 1.0, -1.0]), rtol=1e-15)
+    np.testing.assert_allclose(box.result.probabilities, A.softmax([2.0, 1.0, -1.0]), rtol=1e-15)
     for T in (0.05, 3.0, 50.0):
         box.controls["temperature"].value = T
         want = A.softmax([2.0, 1.0, -1.0], T)
-        np.testing.assert_allclose(box.probabilities, want, rtol=1e-12)
-        assert box.entropy == pytest.approx(float(A.entropy(want)), rel=1e-12)
-        heights = [bar.get_height() for bar in box.bars]
+        np.testing.assert_allclose(box.result.probabilities, want, rtol=1e-12)
+        assert box.result.entropy == pytest.approx(float(A.entropy(want)), rel=1e-12)
+        heights = [bar.get_height() for bar in box.view.artists["bars"]]
         np.testing.assert_allclose(heights[:3], want, rtol=1e-12)
         assert heights[3:] == [0.0] * (len(heights) - 3)
     assert box.view.image.value != first_image and box.view.renders == 4
@@ -251,11 +251,11 @@ def test_softmax_temperature_widget_edits_logits_and_reports_bad_text():
 
     box = widgets.softmax_temperature()
     box.controls["logits"].value = "0, 0, 0, 0"
-    np.testing.assert_allclose(box.probabilities, 0.25, rtol=1e-15)
+    np.testing.assert_allclose(box.result.probabilities, 0.25, rtol=1e-15)
     assert box.message.value == ""
     box.controls["logits"].value = "1, two"
     assert "logits must be numbers separated by commas" in box.message.value
-    np.testing.assert_allclose(box.probabilities, 0.25, rtol=1e-15)  # the last good logits stay
+    np.testing.assert_allclose(box.result.probabilities, 0.25, rtol=1e-15)  # the last good logits stay
     box.controls["logits"].value = "5"
     assert "2 to 10 finite numbers" in box.message.value
     box.controls["logits"].value = ", ".join(["1"] * 11)
@@ -269,10 +269,10 @@ def test_activation_explorer_draws_the_chosen_function_and_derivative():
     for name in ("ReLU", "softplus"):
         box.controls["function"].value = name
         f, f_grad = A.ACTIVATIONS[name]
-        x = box.curves["x"]
+        x = box.result.x
         assert x[0] == -3.0 and x[-1] == 3.0
-        np.testing.assert_array_equal(box.lines[0].get_ydata(), f(x))
-        np.testing.assert_array_equal(box.lines[1].get_ydata(), f_grad(x))
+        np.testing.assert_array_equal(box.view.artists["lines"][0].get_ydata(), f(x))
+        np.testing.assert_array_equal(box.view.artists["lines"][1].get_ydata(), f_grad(x))
     from traitlets import TraitError
 
     with pytest.raises(TraitError, match="Invalid selection"):

@@ -127,13 +127,13 @@ def test_nearest_neighbour_explorer_shows_most_similar():
 
     wv = _planted()
     box = widgets.nearest_neighbour_explorer({"a": wv}, ["king", "paris"], k=3)
-    assert box.results == wv.most_similar("king", topn=3)
+    assert box.result.pairs == wv.most_similar("king", topn=3)
     box.controls["word"].value = "Paris "  # typed with a capital and a space
-    assert box.results == wv.most_similar("paris", topn=3)
+    assert box.result.pairs == wv.most_similar("paris", topn=3)
     box.controls["k"].value = 5
-    assert len(box.results) == 5 and box.view.renders == 3
+    assert len(box.result.pairs) == 5 and box.view.renders == 3
     box.controls["word"].value = "zzz"
-    assert box.results == []
+    assert box.result.pairs == []
     with pytest.raises(ValueError, match="models must name at least one"):
         widgets.nearest_neighbour_explorer({}, ["king"])
 
@@ -143,11 +143,11 @@ def test_analogy_explorer_follows_the_question():
 
     wv = _planted()
     box = widgets.analogy_explorer(wv, [("man", "king", "woman"), ("france", "paris", "italy")], k=2)
-    assert box.results == wv.analogy("man", "king", "woman", topn=2)
+    assert box.result.pairs == wv.analogy("man", "king", "woman", topn=2)
     box.controls["question"].value = 1
-    assert box.results == wv.analogy("france", "paris", "italy", topn=2)
+    assert box.result.pairs == wv.analogy("france", "paris", "italy", topn=2)
     box.controls["c"].value = "nowhere"
-    assert box.results == []
+    assert box.result.pairs == []
     with pytest.raises(ValueError, match="questions must hold at least one"):
         widgets.analogy_explorer(wv, [])
 

@@ -169,15 +169,15 @@ def test_gaussian_boundary_widget_refits_and_redraws():
     X, y, Xt, yt = data.pokemon_two_types(features=data.POKEMON_STATS)
     box = widgets.gaussian_boundary(X, y, Xt, yt, data.POKEMON_STATS, ("Normal", "Water"), features=(2, 4), steps=40)
     box.controls["prior"].value = 0.5
-    separate, image = box.probability.copy(), box.view.image.value
+    separate, image = box.result.probability.copy(), box.view.image.value
     expected = generative.fit_generative(X[:, [2, 4]], y, priors=[0.5, 0.5])
-    assert box.accuracy["test"] == generative.accuracy(expected, Xt[:, [2, 4]], yt)
+    assert box.result.accuracy["test"] == generative.accuracy(expected, Xt[:, [2, 4]], yt)
     box.controls["covariance"].value = "shared"
-    assert box.model.shared and box.view.image.value != image
-    assert np.abs(box.probability - separate).max() > 0.1
+    assert box.result.model.shared and box.view.image.value != image
+    assert np.abs(box.result.probability - separate).max() > 0.1
     shared = generative.fit_generative(X[:, [2, 4]], y, shared=True, priors=[0.5, 0.5])
-    assert box.accuracy["train"] == generative.accuracy(shared, X[:, [2, 4]], y)
+    assert box.result.accuracy["train"] == generative.accuracy(shared, X[:, [2, 4]], y)
     box.controls["x"].value = 0
-    np.testing.assert_allclose(box.model.means[:, 0], [X[y == 0, 0].mean(), X[y == 1, 0].mean()])
+    np.testing.assert_allclose(box.result.model.means[:, 0], [X[y == 0, 0].mean(), X[y == 1, 0].mean()])
     with pytest.raises(ValueError, match="one column per feature name"):
         widgets.gaussian_boundary(X, y, Xt, yt, ("a", "b"))

@@ -432,12 +432,12 @@ def test_next_token_explorer_shows_the_distribution_and_reports_bad_prompts():
     model = small_gpt(vocab_size=tokenizer.vocab_size, context=8)
     box = widgets.next_token_explorer(model, tokenizer, "The cat", continuation=4, seed=3)
     probs = gpt.next_token_distribution(model, tokenizer.encode("The cat"), 1.0)
-    assert box.pairs[0][1] == pytest.approx(float(probs.max()), rel=1e-6) and len(box.pairs) == 10
+    assert box.result.pairs[0][1] == pytest.approx(float(probs.max()), rel=1e-6) and len(box.result.pairs) == 10
     again = gpt.generate(model, tokenizer.encode("The cat"), 4, generator=torch.Generator().manual_seed(3))
-    assert box.continuation == tokenizer.decode(again[-4:])  # a fixed seed per draw
+    assert box.result.continuation == tokenizer.decode(again[-4:])  # a fixed seed per draw
     box.controls["top_k"].value = 1
-    assert [p for _t, p in box.pairs] == [1.0]
+    assert [p for _t, p in box.result.pairs] == [1.0]
     box.controls["prompt"].value = ""
-    assert box.pairs == [] and "zero tokens" in box.message
+    assert box.result.pairs == [] and "zero tokens" in box.result.message
     box.controls["prompt"].value = "one two three four five six seven eight nine ten"
-    assert "cropped to its last 8 tokens" in box.message and box.pairs
+    assert "cropped to its last 8 tokens" in box.result.message and box.result.pairs

@@ -338,17 +338,17 @@ def test_next_word_explorer_shows_the_chosen_checkpoint():
     model, history, vocab, train, valid = train_small(epochs=3)
     box = widgets.next_word_explorer(history, vocab, ["the cat", "on a"], k=3, exclude=("<unk>", nnlm.BOUNDARY))
     assert box.controls["epoch"].value == 3
-    assert box.predictions == nnlm.top_next_words(model, vocab, ["the", "cat"], k=3, exclude=("<unk>", "<s>"))
+    assert box.result.predictions == nnlm.top_next_words(model, vocab, ["the", "cat"], k=3, exclude=("<unk>", "<s>"))
     renders = box.view.renders
     box.controls["epoch"].value = 0
     box.controls["prompt"].value = "on a"
     assert box.view.renders == renders + 2
     expected = nnlm.top_next_words(history.model_at(0), vocab, ["on", "a"], k=3, exclude=("<unk>", "<s>"))
-    assert box.predictions == expected
+    assert box.result.predictions == expected
     bars_ax, loss_ax = box.view.figure.axes
     assert [t.get_text() for t in bars_ax.get_yticklabels()] == [w for w, _p in expected]
-    assert [bar.get_width() for bar in box.bars] == pytest.approx([p for _w, p in expected], rel=1e-12)
-    assert tuple(box.marker.get_data()[1]) == (history.valid_loss[0],)
+    assert [bar.get_width() for bar in box.view.artists["bars"]] == pytest.approx([p for _w, p in expected], rel=1e-12)
+    assert tuple(box.view.artists["marker"].get_data()[1]) == (history.valid_loss[0],)
     with pytest.raises(ValueError, match="prompts must be a non-empty list"):
         widgets.next_word_explorer(history, vocab, [])
     history.states.clear()

@@ -355,11 +355,11 @@ def test_feature_scale_widget_shows_gd_on_raw_and_z_scored_features():
     X, y = N.scaled_features(box.controls["scale"].value)
     raw = N.LeastSquares.fit(X, y)
     lr = raw.safe_lr(1.0)
-    np.testing.assert_allclose(box.paths["raw"], N.gradient_descent_path(raw.grad, [0.0, 1.0], lr, 25), rtol=1e-12)
-    assert box.steps["raw"] == N.steps_to_converge(raw, [0.0, 1.0], lr)
-    z_steps = box.steps["z-score"]
+    np.testing.assert_allclose(box.result.paths["raw"], N.gradient_descent_path(raw.grad, [0.0, 1.0], lr, 25), rtol=1e-12)
+    assert box.result.steps["raw"] == N.steps_to_converge(raw, [0.0, 1.0], lr)
+    z_steps = box.result.steps["z-score"]
     box.controls["scale"].value = 100.0
-    assert box.steps["z-score"] == z_steps and box.steps["raw"] > 100 * z_steps
+    assert box.result.steps["z-score"] == z_steps and box.result.steps["raw"] > 100 * z_steps
     # one path line per panel, redrawn rather than piled up
     assert all(len([l for l in ax.lines if l.get_label() == "GD path"]) == 1 for ax in box.view.figure.axes[:2])
 

@@ -431,7 +431,7 @@ def test_depth_widget_redraws_precomputed_norms():
     ax = box.view.figure.axes[0]
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), table[2]["plain"])
     assert ax.get_xlim() == (0.5, 2.5)
-    assert box.ratios["plain"] == R.gradient_ratio(table[2]["plain"])
+    assert box.result.ratios["plain"] == R.gradient_ratio(table[2]["plain"])
     assert "2 layers" in ax.get_title()
 
 

@@ -248,12 +248,12 @@ def test_alignment_explorer_redraws_the_picked_example():
     examples = [(["two", "thousand"], ["2", "0", "0", "0", "[EOS]"], np.full((5, 2), 0.5)),
                 (["seven"], ["7", "[EOS]"], np.ones((2, 1)))]
     box = widgets.alignment_explorer(examples)
-    assert box.shown[0] == ["two", "thousand"] and box.view.renders == 1
+    assert box.result.source == ["two", "thousand"] and box.view.renders == 1
     first = box.view.image.value
     box.controls["example"].value = 1
-    assert box.shown[0] == ["seven"] and box.view.renders == 2
+    assert box.result.source == ["seven"] and box.view.renders == 2
     assert box.view.image.value != first
-    np.testing.assert_array_equal(box.image.get_array(), np.ones((2, 1)))
+    np.testing.assert_array_equal(box.view.artists["image"].get_array(), np.ones((2, 1)))
     assert [t.get_text() for t in box.view.figure.axes[0].get_xticklabels()] == ["seven"]
     with pytest.raises(ValueError, match=r"examples\[0\] weights must have shape \(2, 1\), got \(1, 1\)"):
         widgets.alignment_explorer([(["seven"], ["7", "[EOS]"], np.ones((1, 1)))])

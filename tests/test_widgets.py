@@ -16,19 +16,19 @@ def lee_docs():
 def test_tfidf_explorer_follows_its_controls(lee_docs):
     box = widgets.tfidf_explorer(lee_docs, [f"d{i}" for i in range(40)], k=5)
     first_image, renders = bytes(box.view.image.value), box.view.renders
-    assert len(box.terms) == 5 and first_image.startswith(b"\x89PNG")
+    assert len(box.result.terms) == 5 and first_image.startswith(b"\x89PNG")
     box.controls["k"].value = 8
-    assert len(box.terms) == 8 and box.view.renders == renders + 1
+    assert len(box.result.terms) == 8 and box.view.renders == renders + 1
     assert bytes(box.view.image.value) != first_image
     box.controls["weighting"].value = "raw counts (BoW)"
-    raw = dict(box.terms)
+    raw = dict(box.result.terms)
     # raw counts are the document's real counts
     vocab = text.build_vocabulary(lee_docs, min_count=2)
     counts = text.bag_of_words(lee_docs, vocab)[0].toarray().ravel()
     for word, value in raw.items():
         assert value == counts[vocab.index(word)]
     box.controls["weighting"].value = "tf-idf"
-    weights = np.array([v for _w, v in box.terms])
+    weights = np.array([v for _w, v in box.result.terms])
     assert np.all(np.diff(weights) <= 0), "bars are sorted, largest first"
 
 
@@ -65,7 +65,7 @@ def test_a_browser_update_renders_once(lee_docs):
     box = widgets.tfidf_explorer(lee_docs, [f"d{i}" for i in range(40)], k=5)
     renders, before = box.view.renders, bytes(box.view.image.value)
     box.controls["k"].set_state({"value": 7})
-    assert box.view.renders == renders + 1 and len(box.terms) == 7
+    assert box.view.renders == renders + 1 and len(box.result.terms) == 7
     assert bytes(box.view.image.value) != before
 
 
@@ -94,11 +94,11 @@ def test_pinned_labels_draw_the_same_pixels_as_automatic_placement(lee_docs, set
     frame of an explorer that places them automatically on every render."""
     titles = [f"story {i}" for i in range(40)]
     pinned = widgets.tfidf_explorer(lee_docs, titles, k=10)
-    monkeypatch.setattr(widgets, "_pin_label_positions", lambda ax: None)
+    monkeypatch.setattr(widgets._core, "pin_label_positions", lambda ax: None)
     automatic = widgets.tfidf_explorer(lee_docs, titles, k=10)
     assert automatic.view.figure.axes[0].xaxis._autolabelpos and not pinned.view.figure.axes[0].xaxis._autolabelpos
     for name, value in settings.items():
         pinned.controls[name].value = value
         automatic.controls[name].value = value
-    assert pinned.terms == automatic.terms
+    assert pinned.result.terms == automatic.result.terms
     np.testing.assert_array_equal(_pixels(bytes(pinned.view.image.value)), _pixels(bytes(automatic.view.image.value)))

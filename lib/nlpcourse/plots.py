@@ -20,6 +20,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+__all__ = ["STYLE", "PALETTE", "use_course_style", "new_figure", "heatmap", "barh_terms",
+           "training_curves", "ellipse_geometry", "covariance_ellipse", "boundary_grid",
+           "decision_boundary", "two_class_scatter", "gaussian_classifier_panel",
+           "square_vs_cross_entropy", "loss_contour", "language_model_losses", "scatter_by_label",
+           "layer_profile", "gradient_norms", "singular_value_spectra", "alignment_heatmap",
+           "accuracy_by_length", "gradient_norms_through_time", "attention_mask_grid",
+           "update_attention_mask_grid", "attention_heads", "huffman_tree_plot", "GROUP_STYLES",
+           "label_points", "word_groups_projection", "descent_paths", "loss_family",
+           "ClassProjection", "class_projection", "token_label", "next_token_bars",
+           "causal_mask_picture", "accuracy_by_examples", "bert_input_embeddings",
+           "masked_sequence", "bilm_diagram", "block_diagram", "GaussianPanel"]
+
 #: The colour-blind-safe palette every chapter uses (matplotlib's tableau-colorblind10).
 STYLE = "tableau-colorblind10"
 PALETTE = matplotlib.style.library[STYLE]["axes.prop_cycle"].by_key()["color"]
@@ -187,17 +199,13 @@ def gaussian_classifier_panel(ax: Axes, X, y, means, covariances, probability_on
                               grid=None) -> Axes:
     """Scatter, the two fitted Gaussians as 2-sigma ellipses and the P(C1|x) = 0.5 boundary.
 
-    ``probability_on_grid(points)`` returns P(C1|x) for an (M, 2) array of points.
+    ``probability_on_grid(points)`` returns P(C1|x) for an (M, 2) array of points. The drawing is
+    ``GaussianPanel``'s, which ``widgets.gaussian_boundary`` updates in place.
     """
     xx, yy, points = grid if grid is not None else boundary_grid(np.vstack([X] + ([X_test] if X_test is not None else [])))
-    decision_boundary(ax, xx, yy, probability_on_grid(points))
-    two_class_scatter(ax, X, y, class_names, X_test=X_test, y_test=y_test, xlabel=xlabel, ylabel=ylabel)
-    for label, colour in ((1, PALETTE[0]), (0, PALETTE[1])):
-        covariance_ellipse(ax, means[label], covariances[label], edgecolor=colour)
-    ax.set_xlim(xx.min(), xx.max())
-    ax.set_ylim(yy.min(), yy.max())
-    if title:
-        ax.set_title(title, fontsize=9)
+    GaussianPanel(ax, class_names, test=X_test is not None).update(
+        X, y, means, covariances, (xx, yy), probability_on_grid(points), X_test=X_test,
+        y_test=y_test, xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
 
 
@@ -994,3 +1002,58 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
     return ax
+
+
+# ------------------------------------------------------------------ chapter 10: Gaussian classifier
+
+
+class GaussianPanel:
+    """Chapter 10's two-Gaussian classifier picture, drawn once and then updated in place.
+
+    Training points filled and test points hollow (``points``, C1 first), each class's fitted
+    Gaussian as a 2-sigma ellipse (``ellipses``, C1 first) and the P(C1|x) = 0.5 boundary, with
+    P(C1|x) shaded behind it when ``shade`` (``contours``, made anew by every ``update``: a
+    contour set cannot be moved). ``gaussian_classifier_panel`` draws one; the widget
+    ``gaussian_boundary`` keeps one and updates it.
+    """
+
+    def __init__(self, ax: Axes, class_names: Sequence[str], *, test: bool = True,
+                 shade: bool = True):
+        empty, none = np.empty((0, 2)), np.empty(0, dtype=int)
+        self.ax, self.test, self.shade = ax, test, shade
+        self.points = two_class_scatter(ax, empty, none, class_names,
+                                        X_test=empty if test else None,
+                                        y_test=none if test else None)
+        self.ellipses = [covariance_ellipse(ax, (0.0, 0.0), np.eye(2), edgecolor=colour)
+                         for colour in (PALETTE[0], PALETTE[1])]
+        self.contours: list = []
+
+    def update(self, X, y, means, covariances, grid: tuple[np.ndarray, np.ndarray], probability, *,
+               X_test=None, y_test=None, xlabel: str = "", ylabel: str = "",
+               title: str | None = None) -> "GaussianPanel":
+        """Move the points and ellipses, redraw the boundary on ``grid`` (xx, yy) from
+        ``probability`` (P(C1|x) at the grid's points) and set the limits, labels and title."""
+        ax, (xx, yy) = self.ax, grid
+        X, y = np.asarray(X, dtype=float), np.asarray(y)
+        per_class = 2 if self.test else 1
+        for i, label in enumerate((1, 0)):
+            self.points[i * per_class].set_offsets(X[y == label])
+            if self.test:
+                Xt, yt = np.asarray(X_test, dtype=float), np.asarray(y_test)
+                self.points[i * per_class + 1].set_offsets(Xt[yt == label])
+            centre, width, height, angle = ellipse_geometry(means[label], covariances[label])
+            ellipse = self.ellipses[i]
+            ellipse.set_center(centre), ellipse.set_width(width), ellipse.set_height(height)
+            ellipse.set_angle(angle)
+        for old in self.contours:
+            old.remove()
+        self.contours = decision_boundary(ax, xx, yy, probability, shade=self.shade)
+        if self.shade:
+            self.contours[0].set_zorder(0.5)  # under the points, as when drawn before them
+        ax.set_xlim(xx.min(), xx.max())
+        ax.set_ylim(yy.min(), yy.max())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title, fontsize=9)
+        return self
