@@ -56,7 +56,8 @@ def use_course_style() -> None:
 
 
 def new_figure(width: float = 6.4, height: float = 3.6, dpi: int = 80, *, left: float = 0.12,
-               right: float = 0.97, bottom: float = 0.14, top: float = 0.9, **subplot_space) -> Figure:
+               right: float = 0.97, bottom: float = 0.14, top: float = 0.9,
+               **subplot_space) -> Figure:
     """A figure not registered with pyplot (it never shows by itself), for widgets.
 
     Margins are fixed rather than computed by a layout engine: constrained layout measures
@@ -86,7 +87,8 @@ def heatmap(
     ``annotate`` may be a format string such as ``"{:.2f}"``.
     """
     matrix = np.asarray(matrix, dtype=float)
-    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                      interpolation="nearest")
     ax.grid(False)
     if row_labels is not None:
         ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
@@ -107,7 +109,8 @@ def heatmap(
     return ax
 
 
-def barh_terms(ax: Axes, terms: Sequence[tuple[str, float]], *, xlabel: str, title: str | None = None,
+def barh_terms(ax: Axes, terms: Sequence[tuple[str, float]], *, xlabel: str,
+               title: str | None = None,
                color: str | None = None) -> Axes:
     """Horizontal bars for (label, value) pairs, the first pair on top."""
     labels = [t for t, _v in terms][::-1]
@@ -135,7 +138,8 @@ def training_curves(ax: Axes, curves: dict[str, Sequence[float]], *, xlabel: str
     return ax
 
 
-def ellipse_geometry(mean, cov, n_std: float = 2.0) -> tuple[tuple[float, float], float, float, float]:
+def ellipse_geometry(mean, cov, n_std: float = 2.0) -> tuple[tuple[float, float], float, float,
+                                                             float]:
     """Centre, width, height and angle (degrees) of the n_std contour of a 2-D Gaussian."""
     cov = np.asarray(cov, dtype=float)
     if cov.shape != (2, 2):
@@ -157,8 +161,10 @@ def covariance_ellipse(ax: Axes, mean, cov, n_std: float = 2.0, **style):
     return patch
 
 
-def boundary_grid(X, steps: int = 150, margin: float = 0.08) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A grid over the range of the 2-D points X (with a margin): xx, yy (steps, steps) and the points (steps^2, 2)."""
+def boundary_grid(X, steps: int = 150,
+                  margin: float = 0.08) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grid over the range of the 2-D points X (with a margin): xx, yy (steps, steps) and the
+    points (steps^2, 2)."""
     X = np.asarray(X, dtype=float)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = (hi - lo) * margin
@@ -173,7 +179,8 @@ def decision_boundary(ax: Axes, xx: np.ndarray, yy: np.ndarray, probability: np.
     probability = np.asarray(probability, dtype=float).reshape(xx.shape)
     artists = []
     if shade:
-        artists.append(ax.contourf(xx, yy, probability, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.25))
+        artists.append(ax.contourf(xx, yy, probability, levels=np.linspace(0, 1, 11), cmap="RdBu",
+                                   alpha=0.25))
     artists.append(ax.contour(xx, yy, probability, levels=[level], colors=color, linewidths=2))
     return artists
 
@@ -187,29 +194,34 @@ def two_class_scatter(ax: Axes, X, y, class_names: Sequence[str], *, X_test=None
         artists.append(ax.scatter(*X[y == label].T, s=16, color=colour, label=f"{name} (train)"))
         if X_test is not None:
             Xt, yt = np.asarray(X_test, dtype=float), np.asarray(y_test)
-            artists.append(ax.scatter(*Xt[yt == label].T, s=16, facecolors="none", edgecolors=colour,
+            artists.append(ax.scatter(*Xt[yt == label].T, s=16, facecolors="none",
+                                      edgecolors=colour,
                                       label=f"{name} (test)"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return artists
 
 
-def gaussian_classifier_panel(ax: Axes, X, y, means, covariances, probability_on_grid, class_names: Sequence[str], *,
-                              X_test=None, y_test=None, xlabel: str = "", ylabel: str = "", title: str | None = None,
+def gaussian_classifier_panel(ax: Axes, X, y, means, covariances, probability_on_grid,
+                              class_names: Sequence[str], *,
+                              X_test=None, y_test=None, xlabel: str = "", ylabel: str = "",
+                              title: str | None = None,
                               grid=None) -> Axes:
     """Scatter, the two fitted Gaussians as 2-sigma ellipses and the P(C1|x) = 0.5 boundary.
 
     ``probability_on_grid(points)`` returns P(C1|x) for an (M, 2) array of points. The drawing is
     ``GaussianPanel``'s, which ``widgets.gaussian_boundary`` updates in place.
     """
-    xx, yy, points = grid if grid is not None else boundary_grid(np.vstack([X] + ([X_test] if X_test is not None else [])))
+    shown = [X] + ([X_test] if X_test is not None else [])
+    xx, yy, points = grid if grid is not None else boundary_grid(np.vstack(shown))
     GaussianPanel(ax, class_names, test=X_test is not None).update(
         X, y, means, covariances, (xx, yy), probability_on_grid(points), X_test=X_test,
         y_test=y_test, xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
 
 
-def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x: float = 1.0, y: float = 1.0):
+def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x: float = 1.0,
+                            y: float = 1.0):
     """Chapter 10's figure: loss and |dL/dw| of the one-weight model sigmoid(w x) on one example,
     square error against cross-entropy. Returns (axes, curves) where curves is
     ``nlpcourse.losses.one_weight_curves``' output, so a caller can assert what is drawn."""
@@ -224,18 +236,20 @@ def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x:
     for (name, curve), colour in zip(curves.items(), PALETTE):
         axes[0].plot(weights, curve["loss"], color=colour, label=labels[name])
         axes[1].plot(weights, np.abs(curve["grad"]), color=colour, label=labels[name])
-    axes[0].set(xlabel="weight w", ylabel="loss (nats / squared prob.)", title=f"loss, target y = {y:g}")
+    axes[0].set(xlabel="weight w", ylabel="loss (nats / squared prob.)",
+                title=f"loss, target y = {y:g}")
     axes[1].set(xlabel="weight w", ylabel="|dL/dw|", title="gradient size")
     axes[0].set_ylim(0, min(5.0, float(max(c["loss"].max() for c in curves.values()))))
     axes[0].legend()
     return axes, curves
 
 
-# --------------------------------------------------------------------------- chapter 05: loss contour (reused by 11)
+# ---------------------------------------------------------- chapter 05: loss contour (reused by 11)
 
 
 def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, float], *, path=None,
-                 levels: int = 30, resolution: int = 120, log_levels: bool = True, xlabel: str = "w1",
+                 levels: int = 30, resolution: int = 120, log_levels: bool = True,
+                 xlabel: str = "w1",
                  ylabel: str = "w2", title: str | None = None) -> Axes:
     """Contours of any 2-parameter loss over a box, with an optional gradient-descent path on top.
 
@@ -251,10 +265,12 @@ def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, f
             raise ValueError(f"{name} must be two increasing numbers (low, high), got {lim!r}")
     levels = check_int("levels", levels, minimum=2)
     resolution = check_int("resolution", resolution, minimum=2)
-    W1, W2 = np.meshgrid(np.linspace(*map(float, xlim), resolution), np.linspace(*map(float, ylim), resolution))
+    W1, W2 = np.meshgrid(np.linspace(*map(float, xlim), resolution),
+                         np.linspace(*map(float, ylim), resolution))
     Z = np.asarray(loss(W1, W2), dtype=float)
     if Z.shape != W1.shape:
-        raise ValueError(f"loss(W1, W2) must return an array of the grid's shape {W1.shape}, got {Z.shape}")
+        raise ValueError(f"loss(W1, W2) must return an array of the grid's shape {W1.shape}, got "
+                         f"{Z.shape}")
     lo, hi = float(np.nanmin(Z)), float(np.nanmax(Z))
     if log_levels and hi > lo:
         contour_levels = lo + np.geomspace((hi - lo) * 1e-4, hi - lo, levels)
@@ -265,7 +281,8 @@ def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, f
         path = np.asarray(path, dtype=float)
         if path.ndim != 2 or path.shape[1] != 2:
             raise ValueError(f"path must have shape (n, 2), got {path.shape}")
-        ax.plot(path[:, 0], path[:, 1], "-o", color=PALETTE[1], markersize=3, linewidth=1.2, label="GD path")
+        ax.plot(path[:, 0], path[:, 1], "-o", color=PALETTE[1], markersize=3, linewidth=1.2,
+                label="GD path")
         ax.plot(*path[0], "s", color=PALETTE[3], markersize=7, label="start")
         ax.plot(*path[-1], "*", color=PALETTE[0], markersize=11, label="end")
     ax.set_xlim(*xlim)
@@ -277,10 +294,11 @@ def loss_contour(ax: Axes, loss, xlim: tuple[float, float], ylim: tuple[float, f
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 02: neural language models
+# --------------------------------------------------------------- chapter 02: neural language models
 
 
-def language_model_losses(ax: Axes, train: Sequence[float], valid: Sequence[float], *, baseline: float | None = None,
+def language_model_losses(ax: Axes, train: Sequence[float], valid: Sequence[float], *,
+                          baseline: float | None = None,
                           title: str | None = None) -> Axes:
     """Train and validation loss (nats per word) against epoch, epoch 0 being the untrained
     model, with an optional horizontal line for a baseline such as the unigram model."""
@@ -288,7 +306,8 @@ def language_model_losses(ax: Axes, train: Sequence[float], valid: Sequence[floa
     ax.plot(np.arange(len(train)), train, marker="o", label="train")
     ax.plot(epochs, valid, marker="o", label="validation")
     if baseline is not None:
-        ax.axhline(baseline, color=PALETTE[3], linestyle="--", label="unigram baseline (validation)")
+        ax.axhline(baseline, color=PALETTE[3], linestyle="--",
+                   label="unigram baseline (validation)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy (nats per word)")
     ax.set_xticks(epochs)
@@ -298,8 +317,10 @@ def language_model_losses(ax: Axes, train: Sequence[float], valid: Sequence[floa
     return ax
 
 
-def scatter_by_label(ax: Axes, points: np.ndarray, labels: Sequence[str], *, order: Sequence[str] | None = None,
-                     title: str | None = None, xlabel: str = "code 1", ylabel: str = "code 2") -> Axes:
+def scatter_by_label(ax: Axes, points: np.ndarray, labels: Sequence[str], *,
+                     order: Sequence[str] | None = None,
+                     title: str | None = None, xlabel: str = "code 1",
+                     ylabel: str = "code 2") -> Axes:
     """2-D points coloured by a text label, one legend entry per label (in ``order`` if given)."""
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 2:
@@ -321,10 +342,11 @@ def scatter_by_label(ax: Axes, points: np.ndarray, labels: Sequence[str], *, ord
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 06: residual connections (reused by 11)
+# -------------------------------------------------- chapter 06: residual connections (reused by 11)
 
 
-def layer_profile(ax: Axes, values_by_model: dict[str, Sequence[float]], *, ylabel: str, logy: bool = False,
+def layer_profile(ax: Axes, values_by_model: dict[str, Sequence[float]], *, ylabel: str,
+                  logy: bool = False,
                   xlabel: str = "layer (1 = nearest the input)", title: str | None = None) -> Axes:
     """One line per model of a per-layer quantity, layer 1 nearest the input."""
     if not values_by_model:
@@ -332,7 +354,8 @@ def layer_profile(ax: Axes, values_by_model: dict[str, Sequence[float]], *, ylab
     for i, (name, values) in enumerate(values_by_model.items()):
         values = np.asarray(values, dtype=float)
         if values.ndim != 1:
-            raise ValueError(f"values for {name!r} must be 1-D (one per layer), got shape {values.shape}")
+            raise ValueError(f"values for {name!r} must be 1-D (one per layer), got shape "
+                             f"{values.shape}")
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name,
                 color=PALETTE[i % len(PALETTE)])
     ax.set_xlabel(xlabel)
@@ -345,7 +368,8 @@ def layer_profile(ax: Axes, values_by_model: dict[str, Sequence[float]], *, ylab
     return ax
 
 
-def gradient_norms(ax: Axes, norms_by_model: dict[str, Sequence[float]], *, title: str | None = None,
+def gradient_norms(ax: Axes, norms_by_model: dict[str, Sequence[float]], *,
+                   title: str | None = None,
                    ylabel: str = "gradient norm ||dL/dW|| (log scale)") -> Axes:
     """Per-layer gradient norms on a log axis, one line per model (e.g. plain vs residual).
 
@@ -355,10 +379,12 @@ def gradient_norms(ax: Axes, norms_by_model: dict[str, Sequence[float]], *, titl
     return layer_profile(ax, norms_by_model, ylabel=ylabel, logy=True, title=title)
 
 
-def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]], *, normalize: bool = True,
+def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]], *,
+                           normalize: bool = True,
                            title: str | None = None) -> Axes:
-    """Singular values of hidden representations, largest first, on a log axis (divided by the largest
-    when ``normalize``): a spectrum that drops steeply after the first value is a degenerate, low-rank layer."""
+    """Singular values of hidden representations, largest first, on a log axis (divided by the
+    largest when ``normalize``): a spectrum that drops steeply after the first value is a
+    degenerate, low-rank layer."""
     if not spectra_by_model:
         raise ValueError("spectra_by_model must name at least one model, got an empty mapping")
     for i, (name, values) in enumerate(spectra_by_model.items()):
@@ -377,17 +403,20 @@ def singular_value_spectra(ax: Axes, spectra_by_model: dict[str, Sequence[float]
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 07: seq2seq and attention
+# ---------------------------------------------------------------- chapter 07: seq2seq and attention
 
 
-def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str], output_tokens: Sequence[str], *,
+def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str],
+                      output_tokens: Sequence[str], *,
                       title: str | None = None, colorbar: bool = False) -> Axes:
-    """Attention weights a_ij as a grid: one row per output token i, one column per source word j."""
+    """Attention weights a_ij as a grid: one row per output token i, one column per source word
+    j."""
     weights = np.asarray(weights, dtype=float)
     if weights.shape != (len(output_tokens), len(source_tokens)):
-        raise ValueError(f"weights must have shape (outputs, sources) = ({len(output_tokens)}, {len(source_tokens)}), "
-                         f"got {weights.shape}")
-    heatmap(ax, weights, row_labels=output_tokens, col_labels=source_tokens, cmap="viridis", vmin=0.0, vmax=1.0,
+        raise ValueError(f"weights must have shape (outputs, sources) = ({len(output_tokens)}, "
+                         f"{len(source_tokens)}), got {weights.shape}")
+    heatmap(ax, weights, row_labels=output_tokens, col_labels=source_tokens, cmap="viridis",
+            vmin=0.0, vmax=1.0,
             colorbar=colorbar, title=title)
     ax.set_xlabel("source word j")
     ax.set_ylabel("output token i")
@@ -396,7 +425,8 @@ def alignment_heatmap(ax: Axes, weights: np.ndarray, source_tokens: Sequence[str
 
 def accuracy_by_length(ax: Axes, results: dict[str, dict[int, tuple[int, float]]], *,
                        title: str | None = None) -> Axes:
-    """Exact-match accuracy (%) against source length, one line per model ({length: (count, accuracy)})."""
+    """Exact-match accuracy (%) against source length, one line per model ({length: (count,
+    accuracy)})."""
     markers = "os^D"
     for i, (name, by_length) in enumerate(results.items()):
         lengths = sorted(by_length)
@@ -411,11 +441,13 @@ def accuracy_by_length(ax: Axes, results: dict[str, dict[int, tuple[int, float]]
     return ax
 
 
-def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *, title: str | None = None) -> Axes:
+def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *,
+                                title: str | None = None) -> Axes:
     """||dL/dh_t|| against time step t on a log scale, one line per named run."""
     for i, (name, norms) in enumerate(curves.items()):
         norms = np.asarray(norms, dtype=float)
-        ax.plot(np.arange(1, norms.size + 1), np.maximum(norms, 1e-30), color=PALETTE[i % len(PALETTE)], label=name)
+        ax.plot(np.arange(1, norms.size + 1), np.maximum(norms, 1e-30),
+                color=PALETTE[i % len(PALETTE)], label=name)
     ax.set_yscale("log")
     ax.set_xlabel("time step t (loss reads the last step)")
     ax.set_ylabel("gradient norm ||dL/dh_t||")
@@ -425,40 +457,47 @@ def gradient_norms_through_time(ax: Axes, curves: dict[str, Sequence[float]], *,
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 08: Transformer
+# -------------------------------------------------------------------------- chapter 08: Transformer
 
 
-def attention_mask_grid(fig: Figure, masks: np.ndarray, weights: np.ndarray, lengths: Sequence[int], *,
+def attention_mask_grid(fig: Figure, masks: np.ndarray, weights: np.ndarray, lengths: Sequence[int],
+                        *,
                         suptitle: str | None = None) -> dict:
     """Column b shows sequence b: its combined mask on top (white = may attend), its attention
-    weights below (masked entries are exactly 0). Returns the artists for ``update_attention_mask_grid``."""
+    weights below (masked entries are exactly 0). Returns the artists for
+    ``update_attention_mask_grid``."""
     masks, weights = np.asarray(masks, dtype=float), np.asarray(weights, dtype=float)
     if masks.ndim != 3 or masks.shape != weights.shape or masks.shape[0] != len(lengths):
-        raise ValueError(f"masks and weights must both have shape (B, T, T) with B = len(lengths) = {len(lengths)}, "
-                         f"got {masks.shape} and {weights.shape}")
+        raise ValueError("masks and weights must both have shape (B, T, T) with B = len(lengths) "
+                         f"= {len(lengths)}, got {masks.shape} and {weights.shape}")
     n, t = masks.shape[0], masks.shape[1]
     axes = fig.subplots(2, n, squeeze=False)
-    handles = {"axes": axes, "masks": [], "weights": [], "suptitle": fig.suptitle(suptitle or "", fontsize=10)}
+    handles = {"axes": axes, "masks": [], "weights": [],
+               "suptitle": fig.suptitle(suptitle or "", fontsize=10)}
     for b in range(n):
         for row, (key, cmap) in enumerate((("masks", "gray"), ("weights", "viridis"))):
             ax = axes[row, b]
-            image = ax.imshow(masks[b] if key == "masks" else weights[b], cmap=cmap, vmin=0.0, vmax=1.0,
+            image = ax.imshow(masks[b] if key == "masks" else weights[b], cmap=cmap, vmin=0.0,
+                              vmax=1.0,
                               interpolation="nearest")
             handles[key].append(image)
             ax.grid(False)
-            ax.spines[:].set_visible(True)  # a frame, so an all-white (all-allowed) mask still shows
+            # a frame, so an all-white (all-allowed) mask still shows
+            ax.spines[:].set_visible(True)
             ax.set_xticks(range(t))
             ax.set_yticks(range(t))
             ax.tick_params(labelsize=7)
             ax.set_xlabel("key position", fontsize=8)
             if b == 0:
-                ax.set_ylabel(("mask (white = attend)" if key == "masks" else "weights") + "\nquery position", fontsize=8)
+                ax.set_ylabel(("mask (white = attend)" if key == "masks" else "weights")
+                              + "\nquery position", fontsize=8)
     fig.colorbar(handles["weights"][-1], ax=list(axes[1]), shrink=0.8, label="attention weight")
     update_attention_mask_grid(handles, masks, weights, lengths)
     return handles
 
 
-def update_attention_mask_grid(handles: dict, masks: np.ndarray, weights: np.ndarray, lengths: Sequence[int],
+def update_attention_mask_grid(handles: dict, masks: np.ndarray, weights: np.ndarray,
+                               lengths: Sequence[int],
                                suptitle: str | None = None) -> None:
     """Put new masks and weights into the images made by ``attention_mask_grid`` (a fast redraw)."""
     for b, length in enumerate(lengths):
@@ -469,32 +508,38 @@ def update_attention_mask_grid(handles: dict, masks: np.ndarray, weights: np.nda
         handles["suptitle"].set_text(suptitle)
 
 
-def attention_heads(fig: Figure, maps: Sequence[np.ndarray], query_tokens: Sequence[str], key_tokens: Sequence[str],
+def attention_heads(fig: Figure, maps: Sequence[np.ndarray], query_tokens: Sequence[str],
+                    key_tokens: Sequence[str],
                     *, layer_label: str = "layer") -> np.ndarray:
-    """One heat-map per (layer, head): ``maps[l]`` is (H, T_q, T_k); rows are layers, columns heads."""
+    """One heat-map per (layer, head): ``maps[l]`` is (H, T_q, T_k); rows are layers, columns
+    heads."""
     maps = [np.asarray(m, dtype=float) for m in maps]
     n_heads = maps[0].shape[0]
     axes = fig.subplots(len(maps), n_heads, squeeze=False)
     for l, layer in enumerate(maps):
         if layer.shape != (n_heads, len(query_tokens), len(key_tokens)):
-            raise ValueError(f"maps[{l}] must have shape (H, T_q, T_k) = ({n_heads}, {len(query_tokens)}, "
-                             f"{len(key_tokens)}), got {layer.shape}")
+            raise ValueError(f"maps[{l}] must have shape (H, T_q, T_k) = ({n_heads}, "
+                             f"{len(query_tokens)}, {len(key_tokens)}), got {layer.shape}")
         for h in range(n_heads):
             ax = axes[l, h]
-            ax.imshow(layer[h], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="auto")
+            ax.imshow(layer[h], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest",
+                      aspect="auto")
             ax.grid(False)
-            ax.set_xticks(range(len(key_tokens)), labels=key_tokens if l == len(maps) - 1 else [""] * len(key_tokens),
+            ax.set_xticks(range(len(key_tokens)),
+                          labels=key_tokens if l == len(maps) - 1 else [""] * len(key_tokens),
                           rotation=90, fontsize=7)
-            ax.set_yticks(range(len(query_tokens)), labels=query_tokens if h == 0 else [""] * len(query_tokens),
+            ax.set_yticks(range(len(query_tokens)),
+                          labels=query_tokens if h == 0 else [""] * len(query_tokens),
                           fontsize=7)
             ax.set_title(f"{layer_label} {l + 1}, head {h + 1}", fontsize=8)
     return axes
 
 
-# --------------------------------------------------------------------------- chapter 03: Word2Vec and GloVe
+# ------------------------------------------------------------------- chapter 03: Word2Vec and GloVe
 
 
-def huffman_tree_plot(ax: Axes, parent: np.ndarray, bit: np.ndarray, weight: np.ndarray, labels: Sequence[str]) -> Axes:
+def huffman_tree_plot(ax: Axes, parent: np.ndarray, bit: np.ndarray, weight: np.ndarray,
+                      labels: Sequence[str]) -> Axes:
     """Draw a Huffman tree (leaves 0..V-1, inner nodes V..2V-2, root last) with its branch bits.
 
     Leaves sit at the bottom row in left-to-right order of a depth-first walk; each inner
@@ -527,30 +572,36 @@ def huffman_tree_plot(ax: Axes, parent: np.ndarray, bit: np.ndarray, weight: np.
         if up >= 0:
             ax.plot([x[up], x[node]], [y[up], y[node]], color="0.5", lw=1, zorder=1)
             ax.text((x[up] + x[node]) / 2, (y[up] + y[node]) / 2, str(int(bit[node])), fontsize=8,
-                    color=PALETTE[1], ha="center", va="center", bbox=dict(fc="white", ec="none", pad=0.5))
+                    color=PALETTE[1], ha="center", va="center",
+                    bbox=dict(fc="white", ec="none", pad=0.5))
     inner = np.arange(n_leaves, n_nodes)
     ax.scatter(x[inner], y[inner], s=120, color=PALETTE[0], zorder=2)
     for node in inner:
         ax.text(x[node], y[node] + 0.25, f"{weight[node]:g}", fontsize=7, ha="center")
     ax.scatter(x[:n_leaves], y[:n_leaves], s=60, marker="s", color=PALETTE[2], zorder=2)
     for leaf in range(n_leaves):
-        ax.text(x[leaf], y[leaf] - 0.35, f"{labels[leaf]}\n({weight[leaf]:g})", fontsize=7, ha="center", va="top")
+        ax.text(x[leaf], y[leaf] - 0.35, f"{labels[leaf]}\n({weight[leaf]:g})", fontsize=7,
+                ha="center", va="top")
     ax.set_ylim(y.min() - 1.2, 0.6)
     ax.set_axis_off()
     return ax
 
 
-#: Colours and markers for a few named groups: blue, orange, dark grey and red-brown, each with its own marker.
-GROUP_STYLES = ((PALETTE[0], "o"), (PALETTE[1], "s"), (PALETTE[3], "^"), (PALETTE[5], "D"), (PALETTE[4], "v"),
+#: Colours and markers for a few named groups: blue, orange, dark grey and red-brown, each with its
+#: own marker.
+GROUP_STYLES = ((PALETTE[0], "o"), (PALETTE[1], "s"), (PALETTE[3], "^"), (PALETTE[5], "D"),
+                (PALETTE[4], "v"),
                 (PALETTE[8], "P"))
 
 
-def label_points(ax: Axes, points: np.ndarray, labels: Sequence[str], *, fontsize: float = 8) -> list:
+def label_points(ax: Axes, points: np.ndarray, labels: Sequence[str], *,
+                 fontsize: float = 8) -> list:
     """Write each label beside its point, moved round the point (and further out, with a thin line)
     until it overlaps no label already written. Returns the annotations."""
     points = np.asarray(points, dtype=float)
     ax.autoscale_view()
-    ax.figure.draw_without_rendering()  # let a layout engine place the axes first: positions are measured in pixels
+    # let a layout engine place the axes first: positions are measured in pixels
+    ax.figure.draw_without_rendering()
     renderer = ax.figure.canvas.get_renderer()
     from matplotlib.transforms import Bbox
 
@@ -560,13 +611,17 @@ def label_points(ax: Axes, points: np.ndarray, labels: Sequence[str], *, fontsiz
     for k, ((px, py), label) in enumerate(zip(points, labels)):
         others = placed + markers[:k] + markers[k + 1:]
         best = None  # (overlapping boxes, order tried, offset) of the least crowded place
-        for order, (radius, (dx, dy)) in enumerate((r, d) for r in (4, 12, 20, 30, 42, 56) for d in directions):
-            ann = ax.annotate(label, (px, py), textcoords="offset points", xytext=(radius * dx, radius * dy),
+        for order, (radius, (dx, dy)) in enumerate((r, d) for r in (4, 12, 20, 30, 42, 56)
+                                                   for d in directions):
+            ann = ax.annotate(label, (px, py), textcoords="offset points",
+                              xytext=(radius * dx, radius * dy),
                               fontsize=fontsize, ha={1: "left", -1: "right", 0: "center"}[dx],
                               va={1: "bottom", -1: "top", 0: "center"}[dy],
-                              arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6) if radius > 4 else None)
+                              arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6) if radius > 4
+                              else None)
             ann.update_positions(renderer)
-            box = matplotlib.text.Text.get_window_extent(ann, renderer)  # the words only, not the line
+            # the words only, not the line
+            box = matplotlib.text.Text.get_window_extent(ann, renderer)
             clashes = sum(box.overlaps(other) for other in others)
             if best is None or clashes < best[0]:
                 if best is not None:
@@ -581,7 +636,8 @@ def label_points(ax: Axes, points: np.ndarray, labels: Sequence[str], *, fontsiz
     return annotations
 
 
-def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str], groups: Sequence[int],
+def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str],
+                           groups: Sequence[int],
                            group_names: Sequence[str], *, title: str | None = None) -> Axes:
     """2-D projection of word vectors, one colour and marker per named group, each point labelled
     without overprinting."""
@@ -601,15 +657,18 @@ def word_groups_projection(ax: Axes, points: np.ndarray, words: Sequence[str], g
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 11: how networks learn
+# ------------------------------------------------------------------- chapter 11: how networks learn
 
 
-def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[float, float], ylim: tuple[float, float],
-                  *, xlabel: str = "w1", ylabel: str = "w2", title: str | None = None, resolution: int = 120,
+def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[float, float],
+                  ylim: tuple[float, float],
+                  *, xlabel: str = "w1", ylabel: str = "w2", title: str | None = None,
+                  resolution: int = 120,
                   minimum=None) -> Axes:
     """Several optimizers' paths (name -> (n, 2) iterates) over one loss contour (chapter 05's
     ``loss_contour``), each in its own colour, with the minimum marked if given."""
-    loss_contour(ax, loss, xlim, ylim, xlabel=xlabel, ylabel=ylabel, title=title, resolution=resolution)
+    loss_contour(ax, loss, xlim, ylim, xlabel=xlabel, ylabel=ylabel, title=title,
+                 resolution=resolution)
     for (name, path), colour in zip(paths.items(), PALETTE[1:] + PALETTE[:1]):
         path = np.asarray(path, dtype=float)
         ax.plot(path[:, 0], path[:, 1], "-", color=colour, linewidth=1.3, label=name)
@@ -622,10 +681,11 @@ def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[floa
     return ax
 
 
-def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None, delta: float = 1.0):
-    """The loss family and their gradients side by side: square, absolute and Huber error against the
-    residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z of a
-    two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
+def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None,
+                delta: float = 1.0):
+    """The loss family and their gradients side by side: square, absolute and Huber error against
+    the residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z
+    of a two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
     from nlpcourse import losses
 
     d = np.linspace(-3, 3, 241) if residuals is None else np.asarray(residuals, dtype=float)
@@ -635,15 +695,22 @@ def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None
         axes = fig.subplots(1, 4)
     zeros, ones = np.zeros_like(d), np.ones_like(m)
     curves = {"regression": {}, "classification": {}}
-    for name, (value_of) in {"square": lambda p, t: losses.square_error(p, t, reduction="sum"),
-                              "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
-                              f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum")}.items():
+    regression = {
+        "square": lambda p, t: losses.square_error(p, t, reduction="sum"),
+        "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
+        f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum"),
+    }
+    for name, value_of in regression.items():
         per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
         _, grad = value_of(d, zeros)
         curves["regression"][name] = {"loss": per_point, "grad": grad}
-    # two-class score z with label y = +1, so the margin y z is z: cross-entropy takes target 1 (y = +1)
-    for name, value_of in {"cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
-                           "hinge": lambda z, y: losses.hinge(z, y, reduction="sum")}.items():
+    # two-class score z with label y = +1, so the margin y z is z:
+    # cross-entropy takes target 1 (y = +1)
+    classification = {
+        "cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
+        "hinge": lambda z, y: losses.hinge(z, y, reduction="sum"),
+    }
+    for name, value_of in classification.items():
         per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
         _, grad = value_of(m, ones)
         curves["classification"][name] = {"loss": per_point, "grad": grad}
@@ -660,7 +727,7 @@ def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None
     return axes, curves
 
 
-# --------------------------------------------------------------------------- chapter 12: projections
+# -------------------------------------------------------------------------- chapter 12: projections
 
 
 class ClassProjection:
@@ -677,17 +744,20 @@ class ClassProjection:
         for slot in range(len(self.class_names)):
             colour = PALETTE[slot % len(PALETTE)]
             self.scatters.append(ax.scatter(np.empty(0), np.empty(0), s=8, alpha=0.7, color=colour))
-            self.steps.append(ax.stairs(np.zeros(bins), np.arange(bins + 1.0), fill=True, alpha=0.6, color=colour))
+            self.steps.append(ax.stairs(np.zeros(bins), np.arange(bins + 1.0), fill=True, alpha=0.6,
+                                        color=colour))
 
-    def update(self, Z: np.ndarray, labels: np.ndarray, *, method: str, title: str | None = None) -> "ClassProjection":
+    def update(self, Z: np.ndarray, labels: np.ndarray, *, method: str,
+               title: str | None = None) -> "ClassProjection":
         Z = np.asarray(Z, dtype=float)
         labels = np.asarray(labels)
         if Z.ndim != 2 or Z.shape[1] not in (1, 2) or len(labels) != len(Z):
-            raise ValueError(f"Z must be (n, 1) or (n, 2) with one label per row, got Z {Z.shape} and "
-                             f"{len(labels)} labels")
+            raise ValueError(f"Z must be (n, 1) or (n, 2) with one label per row, got Z {Z.shape} "
+                             f"and {len(labels)} labels")
         classes = np.unique(labels)
         if len(classes) > len(self.class_names):
-            raise ValueError(f"labels hold {len(classes)} classes, more than the {len(self.class_names)} class names")
+            raise ValueError(f"labels hold {len(classes)} classes, more than the "
+                             f"{len(self.class_names)} class names")
         one_d = Z.shape[1] == 1
         edges = np.histogram_bin_edges(Z[:, 0], bins=self.bins) if one_d else None
         shown, top = [], 0.0
@@ -720,9 +790,11 @@ class ClassProjection:
         return self
 
 
-def class_projection(ax: Axes, Z: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *, method: str,
+def class_projection(ax: Axes, Z: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *,
+                     method: str,
                      title: str | None = None) -> Axes:
-    """Projected points coloured by class: histograms (shared bins) for a 1-D projection, a scatter for 2-D."""
+    """Projected points coloured by class: histograms (shared bins) for a 1-D projection, a scatter
+    for 2-D."""
     ClassProjection(ax, class_names).update(Z, labels, method=method, title=title)
     return ax
 
@@ -736,7 +808,8 @@ def token_label(token: str) -> str:
 
 
 def next_token_bars(ax: Axes, pairs: Sequence[tuple[str, float]], *, slots: int | None = None,
-                    xlabel: str = "P(next token | prompt)", title: str | None = None, color: str | None = None):
+                    xlabel: str = "P(next token | prompt)", title: str | None = None,
+                    color: str | None = None):
     """Horizontal bars of (token, probability) pairs, the most likely on top, on a fixed 0..1 scale.
 
     Returns the bars, so that a widget can update their widths in place; ``slots`` bars are made
@@ -757,27 +830,33 @@ def next_token_bars(ax: Axes, pairs: Sequence[tuple[str, float]], *, slots: int 
 
 
 def causal_mask_picture(ax: Axes, tokens: Sequence[str], *, title: str | None = None) -> Axes:
-    """The causal (sequence) mask over a token sequence: row = the position predicting, column = what it may see."""
+    """The causal (sequence) mask over a token sequence: row = the position predicting, column =
+    what it may see."""
     n = len(tokens)
     labels = [token_label(t) for t in tokens]
-    heatmap(ax, np.tril(np.ones((n, n))), labels, labels, cmap="Blues", vmin=0, vmax=1.4, colorbar=False,
+    heatmap(ax, np.tril(np.ones((n, n))), labels, labels, cmap="Blues", vmin=0, vmax=1.4,
+            colorbar=False,
             title=title)
     ax.set_xlabel("key position (may be seen)")
     ax.set_ylabel("query position (predicting the next token)")
     return ax
 
 
-def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *, title: str | None = None) -> Axes:
-    """In-context learning: accuracy on unseen items against the number of examples in the prompt, per task."""
+def accuracy_by_examples(ax: Axes, accuracy: dict[str, dict[int, float]], *,
+                         title: str | None = None) -> Axes:
+    """In-context learning: accuracy on unseen items against the number of examples in the prompt,
+    per task."""
     styles = ["-", "--", ":", "-."]
     for i, (task, by_k) in enumerate(accuracy.items()):
         ks = sorted(by_k)
-        ax.plot(ks, [by_k[k] for k in ks], marker="o", linestyle=styles[i % len(styles)], label=task)
+        ax.plot(ks, [by_k[k] for k in ks], marker="o", linestyle=styles[i % len(styles)],
+                label=task)
         ax.set_xticks(ks)
     ax.set_xlabel("examples in the prompt (shots)")
     ax.set_ylabel("accuracy on unseen items")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes: the lines cross the middle
+    # beside the axes: the lines cross the middle
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
     return ax
@@ -792,7 +871,8 @@ def bert_input_embeddings(ax: Axes, tokens: Sequence[str], segments: Sequence[in
     about 0.75 inch wide per token reads well)."""
     n = len(tokens)
     if n != len(segments):
-        raise ValueError(f"tokens and segments must have the same length, got {n} and {len(segments)}")
+        raise ValueError(f"tokens and segments must have the same length, got {n} and "
+                         f"{len(segments)}")
     rows = [("input", lambda i: tokens[i], "white"),
             ("token", lambda i: f"E[{tokens[i]}]", PALETTE[0]),
             ("segment", lambda i: "E_A" if segments[i] == 0 else "E_B", PALETTE[1]),
@@ -801,8 +881,10 @@ def bert_input_embeddings(ax: Axes, tokens: Sequence[str], segments: Sequence[in
         y = len(rows) - 1 - r
         ax.text(-0.7, y, name, ha="right", va="center", fontsize=9)
         for i in range(n):
-            ax.add_patch(matplotlib.patches.FancyBboxPatch((i - 0.42, y - 0.3), 0.84, 0.6, boxstyle="round,pad=0.02",
-                                                           facecolor=colour, alpha=0.35 if r else 1.0,
+            ax.add_patch(matplotlib.patches.FancyBboxPatch((i - 0.42, y - 0.3), 0.84, 0.6,
+                                                           boxstyle="round,pad=0.02",
+                                                           facecolor=colour,
+                                                           alpha=0.35 if r else 1.0,
                                                            edgecolor="grey"))
             ax.text(i, y, label(i), ha="center", va="center", fontsize=7 if r else 8, rotation=0)
             if r > 1:
@@ -814,7 +896,8 @@ def bert_input_embeddings(ax: Axes, tokens: Sequence[str], segments: Sequence[in
     return ax
 
 
-def masked_sequence(ax: Axes, original: Sequence[str], inputs: Sequence[str], kinds: Sequence[int]) -> Axes:
+def masked_sequence(ax: Axes, original: Sequence[str], inputs: Sequence[str],
+                    kinds: Sequence[int]) -> Axes:
     """One masked sequence: what the model reads (top) over the original (bottom), chosen positions
     coloured by what they became (kind 1 [MASK], 2 random word, 3 kept; 0 not chosen); 16
     positions per pair of rows (an Axes 12 inches wide, 1.5 inch per pair of rows)."""
@@ -828,23 +911,27 @@ def masked_sequence(ax: Axes, original: Sequence[str], inputs: Sequence[str], ki
         y = -1.6 * line
         for dy, word in ((0.35, inputs[i]), (-0.35, original[i])):
             ax.add_patch(matplotlib.patches.Rectangle((col - 0.46, y + dy - 0.3), 0.92, 0.6,
-                                                      facecolor=colours[int(kinds[i])], alpha=0.6 if kinds[i] else 1,
+                                                      facecolor=colours[int(kinds[i])],
+                                                      alpha=0.6 if kinds[i] else 1,
                                                       edgecolor="grey"))
             ax.text(col, y + dy, word, ha="center", va="center", fontsize=7)
     for kind, name in names.items():
-        ax.add_patch(matplotlib.patches.Rectangle((0, 0), 0, 0, facecolor=colours[kind], alpha=0.6, label=name))
+        ax.add_patch(matplotlib.patches.Rectangle((0, 0), 0, 0, facecolor=colours[kind], alpha=0.6,
+                                                  label=name))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     ax.set_xlim(-0.6, per_row - 0.4)
     ax.set_ylim(-1.6 * (lines - 1) - 0.8, 1.3)
     ax.axis("off")
-    ax.set_title("masked input (top of each pair of rows) over the original text (bottom)", fontsize=10)
+    ax.set_title("masked input (top of each pair of rows) over the original text (bottom)",
+                 fontsize=10)
     return ax
 
 
 # --------------------------------------------------------------------------- chapter 09a: ELMo
 
 
-def bilm_diagram(ax: Axes, words: Sequence[str] = ("</s>", "the", "west", "bank", "town", "</s>")) -> Axes:
+def bilm_diagram(ax: Axes,
+                 words: Sequence[str] = ("</s>", "the", "west", "bank", "town", "</s>")) -> Axes:
     """ELMo's biLM as boxes: token vectors x_k, two forward LSTM layers (left to right) and two
     backward ones (right to left), and the three layer vectors of one word combined by the task
     weights (an Axes about 9 x 4.2 inches reads well)."""
@@ -852,35 +939,44 @@ def bilm_diagram(ax: Axes, words: Sequence[str] = ("</s>", "the", "west", "bank"
     rows = {"x": 0.0, "f1": 1.2, "f2": 2.2, "b1": 3.4, "b2": 4.4}
     names = {"x": "token x (layer 0)", "f1": "forward LSTM 1", "f2": "forward LSTM 2",
              "b1": "backward LSTM 1", "b2": "backward LSTM 2"}
-    colours = {"x": PALETTE[2], "f1": PALETTE[0], "f2": PALETTE[0], "b1": PALETTE[1], "b2": PALETTE[1]}
+    colours = {"x": PALETTE[2], "f1": PALETTE[0], "f2": PALETTE[0], "b1": PALETTE[1],
+               "b2": PALETTE[1]}
     for key, y in rows.items():
         ax.text(-0.9, y, names[key], ha="right", va="center", fontsize=8)
         for k in range(n):
-            ax.add_patch(matplotlib.patches.FancyBboxPatch((k - 0.32, y - 0.25), 0.64, 0.5, boxstyle="round,pad=0.02",
-                                                           facecolor=colours[key], alpha=0.35, edgecolor="grey"))
+            ax.add_patch(matplotlib.patches.FancyBboxPatch((k - 0.32, y - 0.25), 0.64, 0.5,
+                                                           boxstyle="round,pad=0.02",
+                                                           facecolor=colours[key], alpha=0.35,
+                                                           edgecolor="grey"))
         for k in range(n - 1):
             if key.startswith("f"):
-                ax.annotate("", (k + 0.65, y), (k + 0.35, y), arrowprops=dict(arrowstyle="->", color=PALETTE[0]))
+                ax.annotate("", (k + 0.65, y), (k + 0.35, y),
+                            arrowprops=dict(arrowstyle="->", color=PALETTE[0]))
             elif key.startswith("b"):
-                ax.annotate("", (k + 0.35, y), (k + 0.65, y), arrowprops=dict(arrowstyle="->", color=PALETTE[1]))
+                ax.annotate("", (k + 0.35, y), (k + 0.65, y),
+                            arrowprops=dict(arrowstyle="->", color=PALETTE[1]))
     for k, word in enumerate(words):
         ax.text(k, -0.75, word, ha="center", va="center", fontsize=9)
         for a, b in (("x", "f1"), ("f1", "f2"), ("b1", "b2")):
-            ax.annotate("", (k, rows[b] - 0.27), (k, rows[a] + 0.27), arrowprops=dict(arrowstyle="->", color="grey", lw=0.6))
+            ax.annotate("", (k, rows[b] - 0.27), (k, rows[a] + 0.27),
+                        arrowprops=dict(arrowstyle="->", color="grey", lw=0.6))
     focus = min(3, n - 1)
-    ax.add_patch(matplotlib.patches.Rectangle((focus - 0.45, -0.4), 0.9, 5.15, fill=False, edgecolor="black", lw=1.2))
-    ax.text(focus, 5.05, "v1 = [x; x], v2 = [f1; b1], v3 = [f2; b2]\nELMo = gamma (s1 v1 + s2 v2 + s3 v3)",
+    ax.add_patch(matplotlib.patches.Rectangle((focus - 0.45, -0.4), 0.9, 5.15, fill=False,
+                                              edgecolor="black", lw=1.2))
+    ax.text(focus, 5.05,
+            "v1 = [x; x], v2 = [f1; b1], v3 = [f2; b2]\nELMo = gamma (s1 v1 + s2 v2 + s3 v3)",
             ha="center", va="bottom", fontsize=8)
     ax.text(n - 0.2, 1.7, "predicts the\nnext word", fontsize=8, color=PALETTE[0], va="center")
     ax.text(n - 0.2, 3.9, "predicts the\nprevious word", fontsize=8, color=PALETTE[1], va="center")
     ax.set_xlim(-3.2, n + 1.0)
     ax.set_ylim(-1.1, 6.0)
     ax.axis("off")
-    ax.set_title("biLM: the backward layers read the same x from right to left (they feed their own layer 2)", fontsize=9)
+    ax.set_title("biLM: the backward layers read the same x from right to left (they feed their "
+                 "own layer 2)", fontsize=9)
     return ax
 
 
-# --------------------------------------------------------------------------- architecture diagrams (chapters 02-09)
+# ----------------------------------------------------------- architecture diagrams (chapters 02-09)
 
 
 def _box_colour(colour, name: str):
@@ -890,7 +986,8 @@ def _box_colour(colour, name: str):
         return PALETTE[int(colour) % len(PALETTE)]
     if isinstance(colour, str) and matplotlib.colors.is_color_like(colour):
         return colour
-    raise ValueError(f"boxes[{name!r}] colour must be a palette index or a colour name, got {colour!r}")
+    raise ValueError(f"boxes[{name!r}] colour must be a palette index or a colour name, got "
+                     f"{colour!r}")
 
 
 def _arrow_ends(kind: str, arrows, boxes) -> list[tuple[str, str, str]]:
@@ -900,20 +997,25 @@ def _arrow_ends(kind: str, arrows, boxes) -> list[tuple[str, str, str]]:
             raise ValueError(f"{kind}[{i}] must be (from, to) or (from, to, text), got {arrow!r}")
         for end in arrow[:2]:
             if end not in boxes:
-                raise ValueError(f"{kind}[{i}] names an unknown box {end!r}; boxes are {sorted(boxes)}")
+                raise ValueError(f"{kind}[{i}] names an unknown box {end!r}; boxes are "
+                                 f"{sorted(boxes)}")
         ends.append((arrow[0], arrow[1], str(arrow[2]) if len(arrow) == 3 else ""))
     return ends
 
 
-def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequence = (), groups: Sequence = (),
-                  width: float = 1.6, height: float = 0.5, fontsize: float = 9, title: str | None = None) -> Axes:
-    """Draw an architecture as labelled boxes joined by arrows, with a tensor shape written on each arrow.
+def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequence = (),
+                  groups: Sequence = (),
+                  width: float = 1.6, height: float = 0.5, fontsize: float = 9,
+                  title: str | None = None) -> Axes:
+    """Draw an architecture as labelled boxes joined by arrows, with a tensor shape written on each
+    arrow.
 
     boxes:  name -> (x, y, label) or (x, y, label, options); options may set "width", "height"
             and "colour" (a palette index or a colour name). x, y is the box centre in data units.
     arrows: (from, to) or (from, to, text) pairs of box names, drawn solid.
     skips:  the same, drawn dashed and curved (skip or residual connections).
-    groups: (box names, label) pairs, each drawn as a dashed frame around its boxes, e.g. "x N layers".
+    groups: (box names, label) pairs, each drawn as a dashed frame around its boxes, e.g. "x N
+    layers".
     """
     if not isinstance(boxes, dict) or not boxes:
         raise ValueError(f"boxes must be a non-empty dict name -> (x, y, label), got {boxes!r}")
@@ -923,20 +1025,24 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
         raise ValueError(f"width and height must be positive, got {width} and {height}")
     solid, dashed = _arrow_ends("arrows", arrows, boxes), _arrow_ends("skips", skips, boxes)
     for i, group in enumerate(groups):
-        if not isinstance(group, (tuple, list)) or len(group) != 2 or isinstance(group[0], str) or not group[0]:
+        if (not isinstance(group, (tuple, list)) or len(group) != 2 or isinstance(group[0], str)
+            or not group[0]):
             raise ValueError(f"groups[{i}] must be (box names, label), got {group!r}")
         missing = [n for n in group[0] if n not in boxes]
         if missing:
-            raise ValueError(f"groups[{i}] names unknown boxes {missing}; boxes are {sorted(boxes)}")
+            raise ValueError(f"groups[{i}] names unknown boxes {missing}; boxes are "
+                             f"{sorted(boxes)}")
     patches, extents = {}, []
     for name, spec in boxes.items():
         if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
-            raise ValueError(f"boxes[{name!r}] must be (x, y, label) or (x, y, label, options), got {spec!r}")
+            raise ValueError(f"boxes[{name!r}] must be (x, y, label) or (x, y, label, options), "
+                             f"got {spec!r}")
         x, y, label = spec[:3]
         options = dict(spec[3]) if len(spec) == 4 else {}
         unknown = set(options) - {"width", "height", "colour"}
         if unknown:
-            raise ValueError(f"boxes[{name!r}] has unknown options {sorted(unknown)}; use width, height, colour")
+            raise ValueError(f"boxes[{name!r}] has unknown options {sorted(unknown)}; use width, "
+                             "height, colour")
         if not all(isinstance(v, (int, float, np.number)) and np.isfinite(v) for v in (x, y)):
             raise ValueError(f"boxes[{name!r}] position must be two finite numbers, got {(x, y)!r}")
         w, h = float(options.get("width", width)), float(options.get("height", height))
@@ -944,7 +1050,8 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
             raise ValueError(f"boxes[{name!r}] width and height must be positive, got {w} and {h}")
         colour = _box_colour(options.get("colour"), name)
         patch = matplotlib.patches.FancyBboxPatch(
-            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08", facecolor=colour,
+            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=colour,
             alpha=0.3, edgecolor=colour, linewidth=1.5, gid=f"box:{name}")
         ax.add_patch(patch)
         ax.text(x, y, str(label), ha="center", va="center", fontsize=fontsize, gid=f"label:{name}")
@@ -954,7 +1061,8 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
     centre = {name: (float(boxes[name][0]), float(boxes[name][1])) for name in boxes}
     for start, end, text in solid:
         ax.annotate("", xy=centre[end], xytext=centre[start], gid=f"arrow:{start}->{end}",
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, patchA=patches[start],
+                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2,
+                                    patchA=patches[start],
                                     patchB=patches[end], shrinkA=2, shrinkB=2))
         if text:  # the shape beside the arrow's middle, on its upper (or right-hand) side
             (x0, y0), (x1, y1) = centre[start], centre[end]
@@ -970,14 +1078,19 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
         (x0, y0), (x1, y1) = centre[start], centre[end]
         (a0, b0, a1, b1), (c0, d0, c1, d1) = (extents[list(boxes).index(n)] for n in (start, end))
         if abs(y1 - y0) >= abs(x1 - x0):  # round the right-hand side of a vertical stack
-            tail, head, angle, offset = (a1, y0), (c1, y1), 0, dict(xytext=(30, 0), ha="left", va="center")
+            tail, head, angle, offset = (a1, y0), (c1, y1), 0, dict(xytext=(30, 0), ha="left",
+                                                                    va="center")
         else:  # over the top of a row
-            tail, head, angle, offset = (x0, b1), (x1, d1), 90, dict(xytext=(0, 30), ha="center", va="bottom")
+            tail, head, angle, offset = (x0, b1), (x1, d1), 90, dict(xytext=(0, 30), ha="center",
+                                                                     va="bottom")
         ax.annotate("", xy=head, xytext=tail, gid=f"skip:{start}->{end}",
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, linestyle="--", shrinkA=0,
-                                    shrinkB=0, connectionstyle=f"arc,angleA={angle},angleB={angle},armA=25,armB=25,rad=6"))
+                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, linestyle="--",
+                                    shrinkA=0, shrinkB=0,
+                                    connectionstyle=(f"arc,angleA={angle},angleB={angle},"
+                                                     "armA=25,armB=25,rad=6")))
         if text:
-            ax.annotate(text, xy=((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2), textcoords="offset points",
+            ax.annotate(text, xy=((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2),
+                        textcoords="offset points",
                         fontsize=fontsize - 1, family="monospace", **offset)
         extents.append((min(tail[0], head[0]), min(tail[1], head[1]), max(tail[0], head[0]) + 0.6,
                         max(tail[1], head[1]) + 0.6))
@@ -987,7 +1100,8 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
         pad = 0.15
         x0, y0 = min(e[0] for e in inside) - pad, min(e[1] for e in inside) - pad
         x1, y1 = max(e[2] for e in inside) + pad, max(e[3] for e in inside) + pad
-        ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--",
+        ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
+                                                  linestyle="--",
                                                   edgecolor="0.4", linewidth=1.0, gid=f"group:{i}"))
         ax.text(x1 + 0.08, y1, str(label), ha="left", va="top", fontsize=fontsize, style="italic")
         extents.append((x0, y0, x1 + 0.2 + 0.09 * fontsize / 9 * len(str(label)), y1))
