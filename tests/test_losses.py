@@ -212,3 +212,21 @@ def test_chapter_11_bad_input():
         losses.absolute_error([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="scores must not contain NaN"):
         losses.hinge([np.inf], [1.0])
+
+
+def test_loss_family_curves_hand_values_and_torch_gradients():
+    family = losses.loss_family_curves(residuals=[-2.0, 0.5, 3.0], margins=[-1.0, 0.5, 2.0], delta=1.0)
+    reg, cls = family["regression"], family["classification"]
+    np.testing.assert_allclose(reg["square"]["loss"], [4.0, 0.25, 9.0])
+    np.testing.assert_allclose(reg["absolute"]["grad"], [-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(reg["Huber (delta=1)"]["loss"], [1.5, 0.125, 2.5])  # d^2/2 inside, |d| - 1/2 out
+    np.testing.assert_allclose(cls["hinge"]["loss"], [2.0, 0.5, 0.0])  # max(0, 1 - margin)
+    z = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy_with_logits(z, torch.ones(3, dtype=torch.float64),
+                                                         reduction="sum").backward()
+    np.testing.assert_allclose(cls["cross-entropy"]["grad"], z.grad.numpy(), rtol=1e-12)
+    assert list(family["residuals"]) == [-2.0, 0.5, 3.0]
+    with pytest.raises(ValueError, match="delta"):
+        losses.loss_family_curves(delta=0.0)
+    with pytest.raises(ValueError, match="residuals"):
+        losses.loss_family_curves(residuals=[[1.0, 2.0]])

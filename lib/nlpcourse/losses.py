@@ -17,6 +17,7 @@ __all__ = [
     "REDUCTIONS", "sigmoid", "log_sigmoid", "log_softmax", "softmax", "square_error",
     "binary_cross_entropy", "sigmoid_square_error", "cross_entropy", "BINARY_LOSSES",
     "one_weight_curves", "absolute_error", "huber", "hinge", "multiclass_hinge",
+    "loss_family_curves",
 ]
 
 REDUCTIONS = ("mean", "sum")
@@ -213,3 +214,35 @@ def multiclass_hinge(logits, labels, margin: float = 1.0,
     grad = active / n_classes
     grad[rows, labels] = -active.sum(axis=1) / n_classes
     return _reduce(per_item, grad, reduction)
+
+
+def loss_family_curves(residuals=None, margins=None, delta: float = 1.0) -> dict:
+    """Each loss of chapter 11's family and its gradient, one point at a time: square, absolute
+    and Huber error at each residual d = prediction - target (default -3..3), cross-entropy and
+    hinge at each margin y z of a two-class score with y = +1 (default -3..3). Returns
+    ``{"residuals": d, "margins": m, "regression": {name: {"loss", "grad"}},
+    "classification": {...}}``, what ``plots.loss_family`` draws."""
+    default = np.linspace(-3, 3, 241)
+    d = default if residuals is None else check_array("residuals", residuals, ndim=1, min_rows=1)
+    m = default if margins is None else check_array("margins", margins, ndim=1, min_rows=1)
+    delta = check_float("delta", delta, minimum=0.0, min_inclusive=False)
+    curves = {"residuals": d, "margins": m, "regression": {}, "classification": {}}
+    regression = {
+        "square": lambda p, t: square_error(p, t, reduction="sum"),
+        "absolute": lambda p, t: absolute_error(p, t, reduction="sum"),
+        f"Huber (delta={delta:g})": lambda p, t: huber(p, t, delta, reduction="sum"),
+    }
+    for name, value_of in regression.items():
+        per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
+        _, grad = value_of(d, np.zeros_like(d))
+        curves["regression"][name] = {"loss": per_point, "grad": grad}
+    # the margin y z with y = +1 is z: cross-entropy takes target 1
+    classification = {
+        "cross-entropy": lambda z, y: binary_cross_entropy(z, y, reduction="sum"),
+        "hinge": lambda z, y: hinge(z, y, reduction="sum"),
+    }
+    for name, value_of in classification.items():
+        per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
+        _, grad = value_of(m, np.ones_like(m))
+        curves["classification"][name] = {"loss": per_point, "grad": grad}
+    return curves

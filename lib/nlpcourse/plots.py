@@ -220,18 +220,12 @@ def gaussian_classifier_panel(ax: Axes, X, y, means, covariances, probability_on
     return ax
 
 
-def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x: float = 1.0,
-                            y: float = 1.0):
+def square_vs_cross_entropy(axes: Sequence[Axes], weights, curves: dict, *,
+                            y: float = 1.0) -> Sequence[Axes]:
     """Chapter 10's figure: loss and |dL/dw| of the one-weight model sigmoid(w x) on one example,
-    square error against cross-entropy. Returns (axes, curves) where curves is
-    ``nlpcourse.losses.one_weight_curves``' output, so a caller can assert what is drawn."""
-    from nlpcourse.losses import one_weight_curves
-
-    weights = np.linspace(-10, 10, 401) if weights is None else np.asarray(weights, dtype=float)
-    if axes is None:
-        fig = new_figure(8.0, 3.2, left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.3)
-        axes = fig.subplots(1, 2)
-    curves = one_weight_curves(weights, x=x, y=y)
+    square error against cross-entropy, on two axes; ``curves`` is
+    ``losses.one_weight_curves(weights, x, y)``'s output. Returns the axes."""
+    weights = np.asarray(weights, dtype=float)
     labels = {"cross_entropy": "cross-entropy", "square_error": "square error"}
     for (name, curve), colour in zip(curves.items(), PALETTE):
         axes[0].plot(weights, curve["loss"], color=colour, label=labels[name])
@@ -241,7 +235,7 @@ def square_vs_cross_entropy(axes: Sequence[Axes] | None = None, weights=None, x:
     axes[1].set(xlabel="weight w", ylabel="|dL/dw|", title="gradient size")
     axes[0].set_ylim(0, min(5.0, float(max(c["loss"].max() for c in curves.values()))))
     axes[0].legend()
-    return axes, curves
+    return axes
 
 
 # ---------------------------------------------------------- chapter 05: loss contour (reused by 11)
@@ -681,39 +675,12 @@ def descent_paths(ax: Axes, loss, paths: dict[str, np.ndarray], xlim: tuple[floa
     return ax
 
 
-def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None,
-                delta: float = 1.0):
-    """The loss family and their gradients side by side: square, absolute and Huber error against
-    the residual d = prediction - target (left pair); cross-entropy and hinge against the margin y z
-    of a two-class score (right pair). Returns (axes, curves) with the drawn numbers for asserts."""
-    from nlpcourse import losses
-
-    d = np.linspace(-3, 3, 241) if residuals is None else np.asarray(residuals, dtype=float)
-    m = np.linspace(-3, 3, 241) if margins is None else np.asarray(margins, dtype=float)
-    if axes is None:
-        fig = new_figure(10.0, 2.9, left=0.06, right=0.99, bottom=0.18, top=0.88, wspace=0.45)
-        axes = fig.subplots(1, 4)
-    zeros, ones = np.zeros_like(d), np.ones_like(m)
-    curves = {"regression": {}, "classification": {}}
-    regression = {
-        "square": lambda p, t: losses.square_error(p, t, reduction="sum"),
-        "absolute": lambda p, t: losses.absolute_error(p, t, reduction="sum"),
-        f"Huber (delta={delta:g})": lambda p, t: losses.huber(p, t, delta, reduction="sum"),
-    }
-    for name, value_of in regression.items():
-        per_point = np.array([value_of(np.array([x]), np.array([0.0]))[0] for x in d])
-        _, grad = value_of(d, zeros)
-        curves["regression"][name] = {"loss": per_point, "grad": grad}
-    # two-class score z with label y = +1, so the margin y z is z:
-    # cross-entropy takes target 1 (y = +1)
-    classification = {
-        "cross-entropy": lambda z, y: losses.binary_cross_entropy(z, y, reduction="sum"),
-        "hinge": lambda z, y: losses.hinge(z, y, reduction="sum"),
-    }
-    for name, value_of in classification.items():
-        per_point = np.array([value_of(np.array([z]), np.ones(1))[0] for z in m])
-        _, grad = value_of(m, ones)
-        curves["classification"][name] = {"loss": per_point, "grad": grad}
+def loss_family(axes: Sequence[Axes], curves: dict) -> Sequence[Axes]:
+    """The loss family and their gradients side by side on four axes: square, absolute and Huber
+    error against the residual d = prediction - target (left pair); cross-entropy and hinge
+    against the margin y z of a two-class score (right pair). ``curves`` is
+    ``losses.loss_family_curves``' output. Returns the axes."""
+    d, m = curves["residuals"], curves["margins"]
     for (kind, x, label), (ax_loss, ax_grad) in zip((("regression", d, "residual d = f(x) - y"),
                                                      ("classification", m, "margin y z (y = +-1)")),
                                                     (axes[0:2], axes[2:4])):
@@ -724,7 +691,7 @@ def loss_family(axes: Sequence[Axes] | None = None, residuals=None, margins=None
         ax_grad.set(xlabel=label, ylabel="dL / d(prediction)", title="their gradients")
         ax_loss.legend(fontsize=7)
     axes[0].set_ylim(0, 4.5)
-    return axes, curves
+    return axes
 
 
 # -------------------------------------------------------------------------- chapter 12: projections
@@ -1024,88 +991,18 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
     if not (width > 0 and height > 0):
         raise ValueError(f"width and height must be positive, got {width} and {height}")
     solid, dashed = _arrow_ends("arrows", arrows, boxes), _arrow_ends("skips", skips, boxes)
-    for i, group in enumerate(groups):
-        if (not isinstance(group, (tuple, list)) or len(group) != 2 or isinstance(group[0], str)
-            or not group[0]):
-            raise ValueError(f"groups[{i}] must be (box names, label), got {group!r}")
-        missing = [n for n in group[0] if n not in boxes]
-        if missing:
-            raise ValueError(f"groups[{i}] names unknown boxes {missing}; boxes are "
-                             f"{sorted(boxes)}")
-    patches, extents = {}, []
+    _check_groups(groups, boxes)
+    patches, box_extents = {}, {}  # extent: (x0, y0, x1, y1) in data units
     for name, spec in boxes.items():
-        if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
-            raise ValueError(f"boxes[{name!r}] must be (x, y, label) or (x, y, label, options), "
-                             f"got {spec!r}")
-        x, y, label = spec[:3]
-        options = dict(spec[3]) if len(spec) == 4 else {}
-        unknown = set(options) - {"width", "height", "colour"}
-        if unknown:
-            raise ValueError(f"boxes[{name!r}] has unknown options {sorted(unknown)}; use width, "
-                             "height, colour")
-        if not all(isinstance(v, (int, float, np.number)) and np.isfinite(v) for v in (x, y)):
-            raise ValueError(f"boxes[{name!r}] position must be two finite numbers, got {(x, y)!r}")
-        w, h = float(options.get("width", width)), float(options.get("height", height))
-        if not (w > 0 and h > 0):
-            raise ValueError(f"boxes[{name!r}] width and height must be positive, got {w} and {h}")
-        colour = _box_colour(options.get("colour"), name)
-        patch = matplotlib.patches.FancyBboxPatch(
-            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
-            facecolor=colour,
-            alpha=0.3, edgecolor=colour, linewidth=1.5, gid=f"box:{name}")
-        ax.add_patch(patch)
-        ax.text(x, y, str(label), ha="center", va="center", fontsize=fontsize, gid=f"label:{name}")
-        patches[name] = patch
-        extents.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
-
+        patches[name], box_extents[name] = _draw_box(ax, name, spec, width, height, fontsize)
     centre = {name: (float(boxes[name][0]), float(boxes[name][1])) for name in boxes}
     for start, end, text in solid:
-        ax.annotate("", xy=centre[end], xytext=centre[start], gid=f"arrow:{start}->{end}",
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2,
-                                    patchA=patches[start],
-                                    patchB=patches[end], shrinkA=2, shrinkB=2))
-        if text:  # the shape beside the arrow's middle, on its upper (or right-hand) side
-            (x0, y0), (x1, y1) = centre[start], centre[end]
-            length = max(np.hypot(x1 - x0, y1 - y0), 1e-12)
-            nx, ny = (y1 - y0) / length, (x0 - x1) / length  # a unit normal to the arrow
-            if ny < -1e-9 or (abs(ny) <= 1e-9 and nx < 0):
-                nx, ny = -nx, -ny
-            ha = "left" if nx > 0.3 else "right" if nx < -0.3 else "center"
-            va = "bottom" if ny > 0.3 else "center"
-            ax.text((x0 + x1) / 2 + 0.08 * nx, (y0 + y1) / 2 + 0.06 * ny, text, ha=ha, va=va,
-                    fontsize=fontsize - 1, family="monospace")
+        _draw_arrow(ax, start, end, text, centre, patches, fontsize)
+    extents = list(box_extents.values())
     for start, end, text in dashed:
-        (x0, y0), (x1, y1) = centre[start], centre[end]
-        (a0, b0, a1, b1), (c0, d0, c1, d1) = (extents[list(boxes).index(n)] for n in (start, end))
-        if abs(y1 - y0) >= abs(x1 - x0):  # round the right-hand side of a vertical stack
-            tail, head, angle, offset = (a1, y0), (c1, y1), 0, dict(xytext=(30, 0), ha="left",
-                                                                    va="center")
-        else:  # over the top of a row
-            tail, head, angle, offset = (x0, b1), (x1, d1), 90, dict(xytext=(0, 30), ha="center",
-                                                                     va="bottom")
-        ax.annotate("", xy=head, xytext=tail, gid=f"skip:{start}->{end}",
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, linestyle="--",
-                                    shrinkA=0, shrinkB=0,
-                                    connectionstyle=(f"arc,angleA={angle},angleB={angle},"
-                                                     "armA=25,armB=25,rad=6")))
-        if text:
-            ax.annotate(text, xy=((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2),
-                        textcoords="offset points",
-                        fontsize=fontsize - 1, family="monospace", **offset)
-        extents.append((min(tail[0], head[0]), min(tail[1], head[1]), max(tail[0], head[0]) + 0.6,
-                        max(tail[1], head[1]) + 0.6))
-
+        extents.append(_draw_skip(ax, start, end, text, centre, box_extents, fontsize))
     for i, (names, label) in enumerate(groups):
-        inside = [extents[list(boxes).index(n)] for n in names]
-        pad = 0.15
-        x0, y0 = min(e[0] for e in inside) - pad, min(e[1] for e in inside) - pad
-        x1, y1 = max(e[2] for e in inside) + pad, max(e[3] for e in inside) + pad
-        ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
-                                                  linestyle="--",
-                                                  edgecolor="0.4", linewidth=1.0, gid=f"group:{i}"))
-        ax.text(x1 + 0.08, y1, str(label), ha="left", va="top", fontsize=fontsize, style="italic")
-        extents.append((x0, y0, x1 + 0.2 + 0.09 * fontsize / 9 * len(str(label)), y1))
-
+        extents.append(_draw_group(ax, i, [box_extents[n] for n in names], label, fontsize))
     lo_x, lo_y = min(e[0] for e in extents), min(e[1] for e in extents)
     hi_x, hi_y = max(e[2] for e in extents), max(e[3] for e in extents)
     margin = 0.3
@@ -1116,6 +1013,98 @@ def block_diagram(ax: Axes, boxes: dict, arrows: Sequence = (), *, skips: Sequen
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
     return ax
+
+
+def _check_groups(groups: Sequence, boxes: dict) -> None:
+    for i, group in enumerate(groups):
+        if (not isinstance(group, (tuple, list)) or len(group) != 2 or isinstance(group[0], str)
+            or not group[0]):
+            raise ValueError(f"groups[{i}] must be (box names, label), got {group!r}")
+        missing = [n for n in group[0] if n not in boxes]
+        if missing:
+            raise ValueError(f"groups[{i}] names unknown boxes {missing}; boxes are "
+                             f"{sorted(boxes)}")
+
+
+def _draw_box(ax: Axes, name: str, spec, width: float, height: float, fontsize: float):
+    """One labelled box of ``block_diagram``; returns its patch and extent (x0, y0, x1, y1)."""
+    if not isinstance(spec, (tuple, list)) or len(spec) not in (3, 4):
+        raise ValueError(f"boxes[{name!r}] must be (x, y, label) or (x, y, label, options), "
+                         f"got {spec!r}")
+    x, y, label = spec[:3]
+    options = dict(spec[3]) if len(spec) == 4 else {}
+    unknown = set(options) - {"width", "height", "colour"}
+    if unknown:
+        raise ValueError(f"boxes[{name!r}] has unknown options {sorted(unknown)}; use width, "
+                         "height, colour")
+    if not all(isinstance(v, (int, float, np.number)) and np.isfinite(v) for v in (x, y)):
+        raise ValueError(f"boxes[{name!r}] position must be two finite numbers, got {(x, y)!r}")
+    w, h = float(options.get("width", width)), float(options.get("height", height))
+    if not (w > 0 and h > 0):
+        raise ValueError(f"boxes[{name!r}] width and height must be positive, got {w} and {h}")
+    colour = _box_colour(options.get("colour"), name)
+    patch = matplotlib.patches.FancyBboxPatch(
+        (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
+        facecolor=colour,
+        alpha=0.3, edgecolor=colour, linewidth=1.5, gid=f"box:{name}")
+    ax.add_patch(patch)
+    ax.text(x, y, str(label), ha="center", va="center", fontsize=fontsize, gid=f"label:{name}")
+    return patch, (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+
+
+def _draw_arrow(ax: Axes, start: str, end: str, text: str, centre: dict, patches: dict,
+                fontsize: float) -> None:
+    """A solid arrow between two boxes, with ``text`` (a shape) beside its middle."""
+    ax.annotate("", xy=centre[end], xytext=centre[start], gid=f"arrow:{start}->{end}",
+                arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2,
+                                patchA=patches[start],
+                                patchB=patches[end], shrinkA=2, shrinkB=2))
+    if text:  # the shape beside the arrow's middle, on its upper (or right-hand) side
+        (x0, y0), (x1, y1) = centre[start], centre[end]
+        length = max(np.hypot(x1 - x0, y1 - y0), 1e-12)
+        nx, ny = (y1 - y0) / length, (x0 - x1) / length  # a unit normal to the arrow
+        if ny < -1e-9 or (abs(ny) <= 1e-9 and nx < 0):
+            nx, ny = -nx, -ny
+        ha = "left" if nx > 0.3 else "right" if nx < -0.3 else "center"
+        va = "bottom" if ny > 0.3 else "center"
+        ax.text((x0 + x1) / 2 + 0.08 * nx, (y0 + y1) / 2 + 0.06 * ny, text, ha=ha, va=va,
+                fontsize=fontsize - 1, family="monospace")
+
+
+def _draw_skip(ax: Axes, start: str, end: str, text: str, centre: dict, extents: dict,
+               fontsize: float) -> tuple:
+    """A dashed, curved skip connection; returns the extent it covers."""
+    (x0, y0), (x1, y1) = centre[start], centre[end]
+    (a0, b0, a1, b1), (c0, d0, c1, d1) = extents[start], extents[end]
+    if abs(y1 - y0) >= abs(x1 - x0):  # round the right-hand side of a vertical stack
+        tail, head, angle, offset = (a1, y0), (c1, y1), 0, dict(xytext=(30, 0), ha="left",
+                                                                va="center")
+    else:  # over the top of a row
+        tail, head, angle, offset = (x0, b1), (x1, d1), 90, dict(xytext=(0, 30), ha="center",
+                                                                 va="bottom")
+    ax.annotate("", xy=head, xytext=tail, gid=f"skip:{start}->{end}",
+                arrowprops=dict(arrowstyle="-|>", color="0.25", linewidth=1.2, linestyle="--",
+                                shrinkA=0, shrinkB=0,
+                                connectionstyle=(f"arc,angleA={angle},angleB={angle},"
+                                                 "armA=25,armB=25,rad=6")))
+    if text:
+        ax.annotate(text, xy=((tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2),
+                    textcoords="offset points",
+                    fontsize=fontsize - 1, family="monospace", **offset)
+    return (min(tail[0], head[0]), min(tail[1], head[1]), max(tail[0], head[0]) + 0.6,
+            max(tail[1], head[1]) + 0.6)
+
+
+def _draw_group(ax: Axes, i: int, inside: list, label: str, fontsize: float) -> tuple:
+    """A dashed frame round the extents ``inside``, labelled; returns the extent it covers."""
+    pad = 0.15
+    x0, y0 = min(e[0] for e in inside) - pad, min(e[1] for e in inside) - pad
+    x1, y1 = max(e[2] for e in inside) + pad, max(e[3] for e in inside) + pad
+    ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
+                                              linestyle="--",
+                                              edgecolor="0.4", linewidth=1.0, gid=f"group:{i}"))
+    ax.text(x1 + 0.08, y1, str(label), ha="left", va="top", fontsize=fontsize, style="italic")
+    return (x0, y0, x1 + 0.2 + 0.09 * fontsize / 9 * len(str(label)), y1)
 
 
 # ------------------------------------------------------------------ chapter 10: Gaussian classifier
