@@ -227,3 +227,64 @@ def test_decoder_layer_is_causal_equals_the_combined_mask(fused):
                  memory_key_padding_mask=~src_pad[:, 0, 0])
     torch.testing.assert_close(out, ref, **F64)
     check_grads(out, ref, ours, theirs, [y, memory], F64)
+
+
+# --------------------------------------------------------------------------- chapter 08's checkpoint
+
+def test_translation_loss_is_the_mean_cross_entropy_over_target_tokens():
+    train = tf.encode_pairs(data.spelled_numbers(20, seed=0, max_value=99))
+    torch.manual_seed(0)
+    model = tf.Transformer(tf.TransformerConfig(len(train.src_vocab), len(train.tgt_vocab), d_model=16, n_heads=2,
+                                                d_ff=32, n_encoder_layers=1, n_decoder_layers=1, dropout=0.3,
+                                                max_len=8))
+    model.train()
+    loss = tf.translation_loss(model, train, batch_size=7)  # batches of 7: the mean is over tokens, not batches
+    assert model.training  # the mode is restored
+    model.eval()
+    with torch.no_grad():
+        logits = model(train.src, train.tgt[:, :-1])
+    by_hand = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), train.tgt[:, 1:].reshape(-1),
+                                                ignore_index=0)
+    assert loss == pytest.approx(by_hand.item(), rel=1e-5)
+    with pytest.raises(TypeError, match="model must be a Transformer"):
+        tf.translation_loss("model", train)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        tf.translation_loss(model, train, batch_size=0)
+
+
+def test_checkpoint_round_trip_is_float16_of_the_weights(tmp_path):
+    model = small_model()
+    size = tf.save_checkpoint(model, tmp_path / "m.pt", test_loss=0.5, tokens=["a", "b"])
+    loaded, meta = tf.load_checkpoint(tmp_path / "m.pt")
+    assert meta == {"test_loss": 0.5, "tokens": ["a", "b"]} and size > 0
+    assert loaded.config == model.config and not loaded.training
+    for (name, a), (_n, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        torch.testing.assert_close(b, a.half().float(), rtol=0, atol=0, msg=name)
+    with pytest.raises(FileNotFoundError, match="make_checkpoint_08.py"):
+        tf.load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(TypeError, match="model must be a Transformer"):
+        tf.save_checkpoint("model", tmp_path / "x.pt")
+
+
+#: The scores of data/checkpoints/08_transformer.pt stated in data/README.md (from its stored float16 weights).
+STATED_TEST_LOSS, STATED_EXACT_MATCH, HELD_OUT = 0.083290, 613, 627
+
+
+def test_committed_checkpoint_reproduces_its_stated_scores():
+    from nlpcourse import seq2seq
+
+    model, meta = tf.load_checkpoint(data.DATA_DIR / "checkpoints" / "08_transformer.pt")
+    split = meta["data"]
+    train_pairs, test_pairs = seq2seq.split_pairs(data.spelled_numbers(split["n_pairs"], seed=split["seed"]),
+                                                  test_fraction=split["test_fraction"], seed=split["seed"])
+    train = tf.encode_pairs(train_pairs)
+    test = tf.encode_pairs(test_pairs, train.src_vocab, train.tgt_vocab)
+    assert list(train.src_vocab.tokens) == meta["src_tokens"] and list(train.tgt_vocab.tokens) == meta["tgt_tokens"]
+    assert len(test_pairs) == HELD_OUT and meta["train"]["epochs"] == len(meta["train_losses"]) == 18
+    loss = tf.translation_loss(model, test)
+    assert loss == pytest.approx(STATED_TEST_LOSS, rel=1e-4) and loss == pytest.approx(meta["test_loss"], rel=1e-6)
+    accuracy = tf.exact_match_accuracy(model, test)
+    assert abs(accuracy * HELD_OUT - STATED_EXACT_MATCH) <= 2  # a borderline number may flip on another CPU
+    assert accuracy == pytest.approx(meta["test_exact_match"], abs=2 / HELD_OUT)
+    readme = (data.DATA_DIR / "README.md").read_text(encoding="utf-8")
+    assert "08_transformer.pt" in readme and f"{STATED_TEST_LOSS:.4f}" in readme
