@@ -437,11 +437,12 @@ def attention_maps(model: Transformer, src: Tensor, tgt: Tensor) -> dict[str, li
     return {group: [weights[name][0] for name in names] for group, names in layers.items()}
 
 
-# --------------------------------------------------------------------------- checkpoints (chapter 08)
+# ------------------------------------------------------------------------- checkpoints (chapter 08)
 
 @torch.no_grad()
 def translation_loss(model: Transformer, data: TranslationData, batch_size: int = 256) -> float:
-    """Mean teacher-forced cross-entropy (nats per target token, <eos> included, no label smoothing)."""
+    """Mean teacher-forced cross-entropy (nats per target token, <eos> included, no label
+    smoothing)."""
     check_instance("model", model, Transformer, "a Transformer")
     check_instance("data", data, TranslationData, "a TranslationData (from encode_pairs)")
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -450,11 +451,14 @@ def translation_loss(model: Transformer, data: TranslationData, batch_size: int 
     total, tokens = 0.0, 0
     try:
         for start in range(0, data.src.shape[0], batch_size):
-            src, tgt = _trim(data.src[start: start + batch_size]), _trim(data.tgt[start: start + batch_size])
+            src, tgt = (_trim(data.src[start: start + batch_size]),
+                        _trim(data.tgt[start: start + batch_size]))
             logits = model(src, tgt[:, :-1])  # (B, T, V)
             target = tgt[:, 1:]
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                                 ignore_index=model.config.pad_id, reduction="sum").item()
+            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                 target.reshape(-1),
+                                                 ignore_index=model.config.pad_id,
+                                                 reduction="sum").item()
             tokens += int((target != model.config.pad_id).sum())
     finally:
         model.train(was_training)
@@ -473,12 +477,14 @@ def save_checkpoint(model: Transformer, path, **meta: object) -> int:
 
 
 def load_checkpoint(path) -> tuple[Transformer, dict]:
-    """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its meta."""
+    """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its
+    meta."""
     from pathlib import Path
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; write it with `python scripts/make_checkpoint_08.py`")
+        raise FileNotFoundError(f"{path} is missing; write it with `python "
+                                "scripts/make_checkpoint_08.py`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     model = Transformer(TransformerConfig(**saved["config"]))
     model.load_state_dict({name: value.float() for name, value in saved["state"].items()})
