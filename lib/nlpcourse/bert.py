@@ -29,7 +29,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from nlpcourse import data, elmo
+from nlpcourse import _checkpoints, data, elmo
 from nlpcourse._checks import check_float, check_ids, check_instance, check_int
 from nlpcourse._tensor_checks import check_id_tensor, check_tensor
 from nlpcourse.attention import sinusoidal_positions
@@ -713,33 +713,25 @@ def fill_mask_examples(vocab: SubwordVocabulary, documents: Sequence[str], *, mi
 def save_checkpoint(path: str | Path, model: Bert, vocab: Vocabulary,
                     metadata: dict | None = None) -> None:
     """Save the weights as float16 (half the size), the config, the vocabulary and ``metadata``."""
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    saved = {"config": asdict(model.config), "state": state, "tokens": list(vocab.tokens),
-             "counts": list(vocab.counts), "metadata": dict(metadata or {})}
     if isinstance(vocab, SubwordVocabulary):  # the BPE merges rebuild the tokenizer and the names
-        saved["bpe_merges"] = torch.tensor(vocab.tokenizer.merges, dtype=torch.int32).reshape(-1, 2)
-        saved["bpe_pattern"] = vocab.tokenizer.pattern
-        del saved["tokens"], saved["counts"]
-    torch.save(saved, Path(path))
+        merges = torch.tensor(vocab.tokenizer.merges, dtype=torch.int32).reshape(-1, 2)
+        words = {"bpe_merges": merges, "bpe_pattern": vocab.tokenizer.pattern}
+    else:
+        words = {"tokens": list(vocab.tokens), "counts": list(vocab.counts)}
+    _checkpoints.save(path, model, **words, metadata=dict(metadata or {}))
 
 
 def load_checkpoint(path: str | Path) -> tuple[Bert, Vocabulary, dict]:
     """The model (float32, eval mode), its vocabulary and the metadata saved with it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; make it with `python "
-                                "scripts/make_checkpoint_09b.py`")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved, state = _checkpoints.load(path, "scripts/make_checkpoint_09b.py")
     model = Bert(BertConfig(**saved["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in saved["state"].items()})
-    model.eval()
+    model.load_state_dict(state)
     if "bpe_merges" in saved:
         merges = tuple(tuple(pair) for pair in saved["bpe_merges"].tolist())
         vocab = subword_vocabulary(BytePairTokenizer(merges=merges, pattern=saved["bpe_pattern"]))
     else:
         vocab = Vocabulary(tuple(saved["tokens"]), tuple(saved["counts"]), unk_token=UNK)
-    return model, vocab, saved["metadata"]
+    return model.eval(), vocab, saved["metadata"]
 
 
 @torch.no_grad()

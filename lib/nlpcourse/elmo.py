@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import collections
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from nlpcourse import data, rnn
+from nlpcourse import _checkpoints, data, rnn
 from nlpcourse._checks import check_float, check_ids, check_instance, check_int
 from nlpcourse._tensor_checks import check_id_tensor
 from nlpcourse.text import build_vocabulary, _check_documents, split_sentences, tokenize, Vocabulary
@@ -593,19 +593,15 @@ class ScalarMix(nn.Module):
 
 def save_bilm(model: BiLM, vocab: Vocabulary, path, *, half: bool = True, **info) -> None:
     """Save the config, vocabulary and weights (float16 if ``half``) with any extra ``info``."""
-    state = {k: (v.half() if half and v.is_floating_point() else v)
-             for k, v in model.state_dict().items()}
-    torch.save({"config": asdict(model.config), "tokens": list(vocab.tokens),
-                "counts": list(vocab.counts),
-                "unk_token": vocab.unk_token, "state": state, "info": info}, path)
+    _checkpoints.save(path, model, half=half, tokens=list(vocab.tokens),
+                      counts=list(vocab.counts), unk_token=vocab.unk_token, info=info)
 
 
 def load_bilm(path) -> tuple[BiLM, Vocabulary, dict]:
     """Load a ``save_bilm`` file as a float32 model in eval mode, its vocabulary and its info."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob, state = _checkpoints.load(path, "scripts/make_checkpoint_09a.py")
     model = BiLM(BiLMConfig(**blob["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in blob["state"].items()})
+    model.load_state_dict(state)
     vocab = Vocabulary(tuple(blob["tokens"]), tuple(blob["counts"]), blob["unk_token"])
     return model.eval(), vocab, blob["info"]
 

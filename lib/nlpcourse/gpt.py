@@ -14,14 +14,14 @@ last ``context`` tokens of what it has written so far (a sliding window).
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nlpcourse import activations
+from nlpcourse import _checkpoints, activations
 from nlpcourse._checks import check_float, check_instance, check_ids, check_int
 from nlpcourse.attention import causal_mask
 from nlpcourse.optim import warmup_cosine
@@ -454,23 +454,14 @@ class BigramModel:
 def save_checkpoint(model: GPT, path: str | Path, **meta: object) -> int:
     """Save config, weights (float16, the tied matrix once) and ``meta``; return the file size in
     bytes."""
-    state = {name: value.detach().to(torch.float16) for name, value in model.state_dict().items()
-             if name != "head.weight"}
-    torch.save({"config": asdict(model.config), "state": state, "meta": meta}, path)
-    return Path(path).stat().st_size
+    return _checkpoints.save(path, model, skip=("head.weight",), meta=meta)
 
 
 def load_checkpoint(path: str | Path) -> tuple[GPT, dict]:
     """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its
     meta."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; write it with `python "
-                                "scripts/make_checkpoint_09c.py`")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved, state = _checkpoints.load(path, "scripts/make_checkpoint_09c.py")
     model = GPT(GPTConfig(**saved["config"]))
-    state = {name: value.float() for name, value in saved["state"].items()}
     state["head.weight"] = state["token_embedding.weight"]
     model.load_state_dict(state)
-    model.eval()
-    return model, dict(saved["meta"])
+    return model.eval(), dict(saved["meta"])

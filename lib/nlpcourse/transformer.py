@@ -17,6 +17,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from nlpcourse import _checkpoints
 from nlpcourse._checks import check_choice, check_float, check_instance, check_int
 from nlpcourse._tensor_checks import check_tensor
 from nlpcourse.attention import (LearnedPositionalEncoding, MultiHeadAttention,
@@ -467,29 +468,17 @@ def translation_loss(model: Transformer, data: TranslationData, batch_size: int 
 
 def save_checkpoint(model: Transformer, path, **meta: object) -> int:
     """Save config, weights (float16) and ``meta``; return the file size in bytes."""
-    from dataclasses import asdict
-    from pathlib import Path
-
     check_instance("model", model, Transformer, "a Transformer")
-    state = {name: value.detach().to(torch.float16) for name, value in model.state_dict().items()}
-    torch.save({"config": asdict(model.config), "state": state, "meta": meta}, path)
-    return Path(path).stat().st_size
+    return _checkpoints.save(path, model, meta=meta)
 
 
 def load_checkpoint(path) -> tuple[Transformer, dict]:
     """Load a model saved by ``save_checkpoint`` (weights back to float32, eval mode) and its
     meta."""
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; write it with `python "
-                                "scripts/make_checkpoint_08.py`")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved, state = _checkpoints.load(path, "scripts/make_checkpoint_08.py")
     model = Transformer(TransformerConfig(**saved["config"]))
-    model.load_state_dict({name: value.float() for name, value in saved["state"].items()})
-    model.eval()
-    return model, dict(saved["meta"])
+    model.load_state_dict(state)
+    return model.eval(), dict(saved["meta"])
 
 
 __all__ += ["translation_loss", "save_checkpoint", "load_checkpoint"]
