@@ -24,7 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["FigureView", "BlitFigureView", "Explorer", "pin_label_positions", "padded"]
+__all__ = ["FigureView", "BlitFigureView", "Explorer", "pin_label_positions", "padded",
+           "word_bars", "set_word_bars"]
 
 
 def _png(canvas: FigureCanvasAgg) -> bytes:
@@ -205,3 +206,20 @@ def pin_label_positions(ax) -> None:
 def padded(pairs: Sequence[tuple[str, float]], slots: int) -> list[tuple[str, float]]:
     """``pairs`` filled up to ``slots`` with ("", 0.0), for a fixed set of bars."""
     return list(pairs) + [("", 0.0)] * (slots - len(pairs))
+
+
+def word_bars(ax, slots: int, colour: str):
+    """``slots`` horizontal bars of width 0 with a y tick each, for ``set_word_bars`` to resize."""
+    bars = ax.barh(range(slots), np.zeros(slots), color=colour)
+    ax.set_yticks(range(slots))
+    return bars
+
+
+def set_word_bars(ax, bars, pairs: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Resize ``bars`` to the (word, value) ``pairs`` and label them (unused bars: 0 and no
+    label); returns the pairs padded to one per bar."""
+    shown = padded(pairs, len(bars))
+    for bar, (_word, value) in zip(bars, shown):
+        bar.set_width(value)
+    ax.set_yticklabels([word for word, _value in shown])
+    return shown

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import ipywidgets as widgets
-import numpy as np
 
 from nlpcourse import plots, text
 from nlpcourse._checks import check_int
-from nlpcourse.widgets._core import Explorer, FigureView, padded
+from nlpcourse.widgets._core import Explorer, FigureView, padded, set_word_bars, word_bars
 
 __all__ = ["NextWords", "next_word_explorer", "NextTokens", "next_token_explorer", "FillMask",
            "fill_mask_explorer"]
@@ -77,8 +76,7 @@ def _draw_next_words(view: FigureView, result: NextWords, history, k: int) -> No
     if not view.artists:
         # few texts and fixed axes: redraw time is mostly glyph rendering, so every label counts
         bars_ax, loss_ax = view.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
-        view.artists["bars"] = bars_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
-        bars_ax.set_yticks(range(k))
+        view.artists["bars"] = word_bars(bars_ax, k, plots.PALETTE[0])
         bars_ax.set_ylim(k - 0.5, -0.5)
         bars_ax.set_xlim(0, 1)  # a fixed scale, so growing confidence shows as longer bars
         bars_ax.set_xticks([0, 0.5, 1])
@@ -92,10 +90,7 @@ def _draw_next_words(view: FigureView, result: NextWords, history, k: int) -> No
         view.artists["marker"] = loss_ax.plot([0], [0], "o", markersize=12, fillstyle="none",
                                               color="black")[0]
     bars_ax, loss_ax = view.figure.axes
-    shown = padded(result.predictions, k)
-    for bar, (_word, p) in zip(view.artists["bars"], shown):
-        bar.set_width(p)
-    bars_ax.set_yticklabels([word for word, _p in shown])
+    set_word_bars(bars_ax, view.artists["bars"], result.predictions)
     bars_ax.set_title(f'"{result.prompt} ..." after epoch {result.epoch}', fontsize=9)
     view.artists["marker"].set_data([result.epoch], [result.valid_loss])
     loss_ax.set_title(f"validation loss {result.valid_loss:.3f} nats", fontsize=9)
@@ -249,28 +244,19 @@ def _draw_fill_mask(view: FigureView, result: FillMask, k: int, slots: int) -> N
     """Word bars (left) and cosine bars (right), made on the first call, resized afterwards."""
     if not view.artists:
         word_ax, cos_ax = view.figure.subplots(1, 2)
-        view.artists["bars"] = word_ax.barh(range(k), np.zeros(k), color=plots.PALETTE[0])
-        word_ax.set_yticks(range(k))
+        view.artists["bars"] = word_bars(word_ax, k, plots.PALETTE[0])
         word_ax.set_ylim(k - 0.5, -0.5)
         word_ax.set_xlabel("P(word at [MASK] | sentence)")
-        view.artists["cos_bars"] = cos_ax.barh(range(slots), np.zeros(slots),
-                                               color=plots.PALETTE[1])
-        cos_ax.set_yticks(range(slots))
+        view.artists["cos_bars"] = word_bars(cos_ax, slots, plots.PALETTE[1])
         cos_ax.set_ylim(slots - 0.5, -0.5)
         cos_ax.set_xlim(-1, 1)
         cos_ax.axvline(0.0, color="grey", linewidth=0.8)
         cos_ax.set_xlabel("cosine to the [MASK] vector")
     word_ax, cos_ax = view.figure.axes[0], view.figure.axes[1]
-    words = padded(result.predictions, k)
-    for bar, (_w, p) in zip(view.artists["bars"], words):
-        bar.set_width(p)
-    word_ax.set_yticklabels([w for w, _p in words])
+    set_word_bars(word_ax, view.artists["bars"], result.predictions)
     top = max((p for _w, p in result.predictions), default=0.0)
     word_ax.set_xlim(0, max(0.1, 1.15 * top))  # small probabilities stay visible
     word_ax.set_title(f"top {k} words for [MASK]", fontsize=9)
-    pairs = padded(result.similarities, slots)
-    for bar, (_t, c) in zip(view.artists["cos_bars"], pairs):
-        bar.set_width(c)
-    cos_ax.set_yticklabels([t for t, _c in pairs])
+    set_word_bars(cos_ax, view.artists["cos_bars"], result.similarities)
     name = "embeddings (layer 0)" if result.layer == 0 else f"encoder layer {result.layer}"
     cos_ax.set_title(f"vectors of the {name}", fontsize=9)

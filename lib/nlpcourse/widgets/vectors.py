@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from nlpcourse import plots, text
 from nlpcourse.widgets import _core
-from nlpcourse.widgets._core import Explorer, FigureView, padded
+from nlpcourse.widgets._core import Explorer, FigureView, set_word_bars, word_bars
 
 __all__ = ["TFIDF_WEIGHTINGS", "TermWeights", "tfidf_explorer", "RankedWords",
            "nearest_neighbour_explorer", "analogy_explorer", "Projection", "nearest_mean_accuracy",
@@ -80,13 +80,10 @@ def _draw_terms(view: FigureView, result: TermWeights, slots: int = 20) -> None:
     """Bars of the terms, one bar per slot made on the first call and resized afterwards."""
     if not view.artists:
         ax = view.figure.add_subplot()
-        view.artists["bars"] = ax.barh(range(slots), np.zeros(slots), color=plots.PALETTE[0])
-        ax.set_yticks(range(slots))
+        view.artists["bars"] = word_bars(ax, slots, plots.PALETTE[0])
         ax.invert_yaxis()
-    ax, shown = view.figure.axes[0], padded(result.terms, slots)
-    for bar, (_word, value) in zip(view.artists["bars"], shown):
-        bar.set_width(value)
-    ax.set_yticklabels([word for word, _v in shown])
+    ax = view.figure.axes[0]
+    shown = set_word_bars(ax, view.artists["bars"], result.terms)
     ax.set_ylim(len(result.terms) - 0.5, -0.5)
     top = max(value for _w, value in shown)
     ax.set_xlim(0, top * 1.08 if top > 0 else 1.0)
@@ -117,13 +114,10 @@ def _bars_figure(xlabel: str, slots: int) -> tuple[Figure, Callable[[FigureView,
     def draw(view: FigureView, result: RankedWords) -> None:
         if not view.artists:
             ax = view.figure.add_subplot()
-            view.artists["bars"] = ax.barh(range(slots), np.zeros(slots), color=plots.PALETTE[0])
-            ax.set_yticks(range(slots))
+            view.artists["bars"] = word_bars(ax, slots, plots.PALETTE[0])
             ax.set_xlabel(xlabel)
-        ax, shown = view.figure.axes[0], padded(result.pairs, slots)
-        for bar, (_word, value) in zip(view.artists["bars"], shown):
-            bar.set_width(value)
-        ax.set_yticklabels([word for word, _v in shown])
+        ax = view.figure.axes[0]
+        shown = set_word_bars(ax, view.artists["bars"], result.pairs)
         ax.set_ylim(max(len(result.pairs), 1) - 0.5, -0.5)
         ax.set_xlim(min(0.0, min(value for _w, value in shown)), 1.0)
         ax.set_title(result.heading)
