@@ -1146,7 +1146,9 @@ class GaussianPanel:
                 self.points[i * per_class + 1].set_offsets(Xt[yt == label])
             centre, width, height, angle = ellipse_geometry(means[label], covariances[label])
             ellipse = self.ellipses[i]
-            ellipse.set_center(centre), ellipse.set_width(width), ellipse.set_height(height)
+            ellipse.set_center(centre)
+            ellipse.set_width(width)
+            ellipse.set_height(height)
             ellipse.set_angle(angle)
         for old in self.contours:
             old.remove()
